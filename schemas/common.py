@@ -1,0 +1,192 @@
+"""Field types shared by every contract: event time, prices, money, identifiers, enums.
+
+Conventions (they hold on every topic, table and API response):
+- Event time `ts` is an integer number of milliseconds since the Unix epoch, UTC. Inputs may also
+  be timezone-aware datetimes or ISO-8601 strings with an offset; naive times are refused.
+- Prices are in the quote currency per unit (per share, per option contract before the 100x
+  multiplier). Money amounts (cash, PnL, commissions) are rounded to the cent.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from schemas.columns import LOW_CARDINALITY
+
+# Event times outside these bounds are data errors, not history or far-future expiries.
+MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+
+STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def to_epoch_ms(value: Any) -> Any:
+    """Coerce an aware datetime or ISO string to epoch milliseconds; refuse naive times."""
+    if isinstance(value, bool):
+        raise ValueError("timestamp must be epoch milliseconds, not a boolean")
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError("timestamp must be a whole number of epoch milliseconds")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(f"timestamp {value!r} is neither epoch ms nor ISO-8601") from exc
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("timestamp must be timezone-aware (UTC); got a naive datetime")
+        delta = value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+        return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
+    return value
+
+
+EventTime = Annotated[
+    int,
+    Field(
+        ge=MIN_TS_MS,
+        le=MAX_TS_MS,
+        description="Event time, UTC, integer milliseconds since the Unix epoch.",
+    ),
+    BeforeValidator(to_epoch_ms),
+]
+
+
+def ms_to_datetime(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+
+
+def datetime_to_ms(value: datetime) -> int:
+    """Naive datetimes are read as UTC: chdb returns DateTime64(3, 'UTC') columns without a zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    result: int = to_epoch_ms(value)
+    return result
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number (not NaN or infinity)")
+    return value
+
+
+def _cents(value: float) -> float:
+    return round(value, 2)
+
+
+Finite = Annotated[float, AfterValidator(_finite)]
+# A Field must precede the validators in Annotated, or its constraints leak into the JSON Schema
+# under pydantic's own names (gt, le) instead of JSON Schema's (exclusiveMinimum, maximum).
+Price = Annotated[float, Field(gt=0, description="Price, > 0, finite."), AfterValidator(_finite)]
+NonNegative = Annotated[float, Field(ge=0), AfterValidator(_finite)]
+Money = Annotated[
+    float,
+    Field(description="Quote-currency amount, rounded to the cent."),
+    AfterValidator(_finite),
+    AfterValidator(_cents),
+]
+Fraction = Annotated[float, Field(ge=0, le=1), AfterValidator(_finite)]
+
+SYMBOL_PATTERN = r"^[A-Z][A-Z0-9.\-]{0,14}$"
+Symbol = Annotated[
+    str,
+    LOW_CARDINALITY,
+    StringConstraints(pattern=SYMBOL_PATTERN, max_length=15),
+    Field(description="Upper-case ticker, e.g. AAPL or BRK.B."),
+]
+# OCC-style option symbols are up to 21 characters; the underlying itself is also an instrument.
+Instrument = Annotated[
+    str,
+    LOW_CARDINALITY,
+    StringConstraints(pattern=r"^[A-Z][A-Z0-9.\-]{0,31}$", max_length=32),
+    Field(description="The underlying's symbol, or an OCC-style option symbol."),
+]
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$", max_length=128),
+    Field(description="Letters, digits and _ . : - ; at most 128 characters."),
+]
+AccountId = Annotated[
+    str,
+    LOW_CARDINALITY,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$", max_length=64),
+    Field(description="Account id: letters, digits, _ and -; at most 64 characters."),
+]
+RunId = Annotated[
+    str,
+    LOW_CARDINALITY,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$", max_length=64),
+    Field(description="'live' for live trading, or a backtest id."),
+]
+Text = Annotated[str, StringConstraints(max_length=1000)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Metrics = Annotated[dict[Annotated[str, StringConstraints(max_length=64)], Finite], Field()]
+
+LIVE_RUN = "live"
+# account_id on market-level rows (ticks, Greeks), which belong to no account
+MARKET_ACCOUNT = "market"
+
+
+class Right(StrEnum):
+    CALL = "call"
+    PUT = "put"
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class Direction(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+    FLAT = "flat"
+
+
+class AssetClass(StrEnum):
+    EQUITY = "equity"
+    OPTION = "option"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class TradingStatus(StrEnum):
+    STOPPED = "stopped"
+    RUNNING = "running"
+    PAUSED = "paused"
+    REDUCE_ONLY = "reduce_only"
+    HALTED = "halted"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def check_date(value: date) -> date:
+    if not date(2000, 1, 1) <= value < date(2100, 1, 1):
+        raise ValueError("date must be between 2000-01-01 and 2099-12-31")
+    return value
+
+
+TradingDay = Annotated[date, AfterValidator(check_date)]

@@ -1,0 +1,272 @@
+"""Algorithm configs (versioned), control commands and backtest runs.
+
+An algorithm config is everything one account trades by: the strategy and its parameters, the
+symbols, how instruments are chosen and sized, what trading costs, and the risk limits that the
+orchestrator enforces. A new version replaces the old one from the event time it arrives.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from schemas.columns import UINT32, UINT64
+from schemas.common import (
+    STRICT,
+    AccountId,
+    EventTime,
+    Metrics,
+    OrderType,
+    Right,
+    RunId,
+    RunStatus,
+    ShortText,
+    Symbol,
+    Text,
+)
+
+Window = Annotated[int, Field(ge=1, le=10_000)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class MovingAverageCross(BaseModel):
+    """Long when the fast SMA crosses above the slow one, flat (or short) when it crosses below."""
+
+    model_config = STRICT
+    kind: Literal["ma_cross"] = "ma_cross"
+    fast: Window = 10
+    slow: Window = 30
+    allow_short: bool = False
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> Self:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast window ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
+
+
+class RsiReversion(BaseModel):
+    """Long when Wilder's RSI falls below `oversold`, exit when it rises back above `exit_level`."""
+
+    model_config = STRICT
+    kind: Literal["rsi_reversion"] = "rsi_reversion"
+    period: Annotated[int, Field(ge=2, le=1000)] = 14
+    oversold: Annotated[float, Field(gt=0, lt=100)] = 30.0
+    overbought: Annotated[float, Field(gt=0, lt=100)] = 70.0
+    exit_level: Annotated[float, Field(gt=0, lt=100)] = 50.0
+    allow_short: bool = False
+
+    @model_validator(mode="after")
+    def _levels_ordered(self) -> Self:
+        if not self.oversold < self.exit_level < self.overbought:
+            raise ValueError("levels must satisfy oversold < exit_level < overbought")
+        return self
+
+
+class BollingerBreakout(BaseModel):
+    """Long on a close above the upper band, exit on a close back below the middle band."""
+
+    model_config = STRICT
+    kind: Literal["bollinger_breakout"] = "bollinger_breakout"
+    period: Annotated[int, Field(ge=2, le=10_000)] = 20
+    width: Annotated[float, Field(gt=0, le=10)] = 2.0
+    allow_short: bool = False
+
+
+class VolatilityPremium(BaseModel):
+    """Sell options when implied volatility exceeds realised by `threshold` (vol points)."""
+
+    model_config = STRICT
+    kind: Literal["vol_premium"] = "vol_premium"
+    realised_window: Annotated[int, Field(ge=2, le=100_000)] = 390
+    threshold: Annotated[float, Field(gt=0, le=5)] = 0.04
+    exit_threshold: Annotated[float, Field(ge=0, le=5)] = 0.01
+    ticks_per_year: Annotated[float, Field(gt=0)] = 252 * 390.0
+
+    @model_validator(mode="after")
+    def _exit_below_entry(self) -> Self:
+        if self.exit_threshold >= self.threshold:
+            raise ValueError("exit_threshold must be below threshold")
+        return self
+
+
+Strategy = Annotated[
+    MovingAverageCross | RsiReversion | BollingerBreakout | VolatilityPremium,
+    Field(discriminator="kind"),
+]
+
+
+class SizingMethod(StrEnum):
+    FIXED_QUANTITY = "fixed_quantity"
+    FIXED_NOTIONAL = "fixed_notional"
+    EQUITY_FRACTION = "equity_fraction"
+
+
+class Sizing(BaseModel):
+    """How many shares or contracts an entry buys: a fixed count, a notional, or equity share."""
+
+    model_config = STRICT
+    method: SizingMethod = SizingMethod.FIXED_QUANTITY
+    quantity: Annotated[int, Field(ge=1, le=10_000_000)] = 100
+    notional: Positive = 10_000.0
+    fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
+
+
+class Costs(BaseModel):
+    """Commissions and slippage. Slippage moves the fill price against the order."""
+
+    model_config = STRICT
+    commission_per_share: NonNegativeFloat = 0.005
+    commission_per_contract: NonNegativeFloat = 0.65
+    min_commission: NonNegativeFloat = 1.0
+    slippage_bps: NonNegativeFloat = 1.0
+    slippage_ticks: Annotated[int, Field(ge=0, le=1000)] = 0
+    tick_size: Positive = 0.01
+    order_type: OrderType = OrderType.MARKET
+    limit_offset_bps: NonNegativeFloat = 5.0
+    limit_ttl_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
+
+
+class InstrumentKind(StrEnum):
+    UNDERLYING = "underlying"
+    OPTION = "option"
+
+
+class InstrumentSelection(BaseModel):
+    """Trade the underlying, or the option nearest `target_delta` and `days_to_expiry`.
+
+    With options, a bullish signal buys a call and a bearish one buys a put (`right = auto`);
+    the volatility-premium strategy sells them instead.
+    """
+
+    model_config = STRICT
+    kind: InstrumentKind = InstrumentKind.UNDERLYING
+    target_delta: Annotated[float, Field(gt=0, lt=1)] = 0.30
+    days_to_expiry: Annotated[int, Field(ge=0, le=1000)] = 30
+    right: Right | Literal["auto"] = "auto"
+
+
+class TradingHours(BaseModel):
+    """Orders are accepted on weekdays between `open` and `close` in `timezone`."""
+
+    model_config = STRICT
+    timezone: Annotated[str, Field(max_length=64)] = "America/New_York"
+    open: time = time(9, 30)
+    close: time = time(16, 0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> Self:
+        if self.open >= self.close:
+            raise ValueError("open must be before close")
+        return self
+
+
+class RiskLimits(BaseModel):
+    """The orchestrator's rules. `None` switches a limit off."""
+
+    model_config = STRICT
+    min_strength: Annotated[float, Field(ge=0, le=1)] = 0.0
+    max_open_positions: Annotated[int, Field(ge=0, le=10_000)] | None = 10
+    max_order_quantity: Annotated[int, Field(ge=1)] | None = None
+    max_order_notional: Positive | None = None
+    max_symbol_quantity: Annotated[int, Field(ge=1)] | None = None
+    max_symbol_notional: Positive | None = None
+    max_daily_loss: Positive | None = None
+    max_drawdown: Annotated[float, Field(gt=0, lt=1)] | None = None
+    cooldown_seconds: Annotated[int, Field(ge=0, le=86_400 * 30)] = 0
+    max_orders_per_minute: Annotated[int, Field(ge=1)] | None = None
+    trading_hours: TradingHours | None = Field(default_factory=TradingHours)
+    max_abs_delta: Positive | None = None
+    max_abs_vega: Positive | None = None
+    allow_duplicate_entry: bool = False
+
+
+class AlgorithmConfig(BaseModel):
+    """One account's algorithm, versioned (`algorithm_configs`, control `config_update`)."""
+
+    model_config = STRICT
+    table: ClassVar[str] = "algorithm_configs"
+    account_id: AccountId
+    version: Annotated[int, UINT32, Field(ge=1)] = 1
+    name: ShortText = ""
+    enabled: bool = True
+    symbols: Annotated[list[Symbol], Field(min_length=1, max_length=500)]
+    strategy: Strategy = Field(default_factory=MovingAverageCross)
+    sizing: Sizing = Field(default_factory=Sizing)
+    costs: Costs = Field(default_factory=Costs)
+    selection: InstrumentSelection = Field(default_factory=InstrumentSelection)
+    limits: RiskLimits = Field(default_factory=RiskLimits)
+    starting_cash: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)] = 100_000.0
+    created_ts: EventTime = 946_684_800_000
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique_symbols(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("symbols must not repeat")
+        return value
+
+
+class ControlAction(StrEnum):
+    START = "start"
+    STOP = "stop"
+    PAUSE = "pause"
+    RESUME = "resume"
+    REDUCE_ONLY = "reduce_only"
+    KILL_SWITCH = "kill_switch"
+    CONFIG_UPDATE = "config_update"
+
+
+class ControlCommand(BaseModel):
+    """A command on `strikeflow.control` (key: account). `config` comes with config_update only."""
+
+    model_config = STRICT
+    command_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")]
+    account_id: AccountId
+    ts: EventTime
+    action: ControlAction
+    reason: Text = ""
+    config: AlgorithmConfig | None = None
+
+    @model_validator(mode="after")
+    def _config_with_update_only(self) -> Self:
+        if (self.action == ControlAction.CONFIG_UPDATE) != (self.config is not None):
+            raise ValueError("config is required for config_update and only for it")
+        if self.config is not None and self.config.account_id != self.account_id:
+            raise ValueError("config.account_id must match account_id")
+        return self
+
+
+class BacktestRun(BaseModel):
+    """A backtest's record (`backtest_runs`, replacing by `updated_ts`)."""
+
+    model_config = STRICT
+    table: ClassVar[str] = "backtest_runs"
+    run_id: RunId
+    status: RunStatus
+    progress: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    source: Annotated[str, Field(max_length=1000)]
+    from_ts: EventTime | None = None
+    to_ts: EventTime | None = None
+    accounts: Annotated[list[AccountId], Field(max_length=1000)]
+    configs_json: Annotated[str, Field(max_length=1_000_000)]
+    ticks: Annotated[int, UINT64, Field(ge=0)] = 0
+    metrics: Metrics = Field(default_factory=dict)
+    error: Text = ""
+    report_path: Annotated[str, Field(max_length=1000)] = ""
+    created_ts: EventTime
+    updated_ts: EventTime

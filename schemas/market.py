@@ -1,0 +1,126 @@
+"""Market data: the input events (ticks, heartbeats, option quotes) and their stored rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from schemas.columns import UINT32, UINT64
+from schemas.common import (
+    STRICT,
+    AccountId,
+    EventTime,
+    Finite,
+    Instrument,
+    NonNegative,
+    Price,
+    Right,
+    RunId,
+    Symbol,
+    TradingDay,
+)
+
+
+def _check_quote(bid: float, ask: float) -> None:
+    if bid > ask:
+        raise ValueError(f"bid {bid} is above ask {ask} (a crossed quote)")
+
+
+class Tick(BaseModel):
+    """An underlying quote on `market.ticks` (key: symbol)."""
+
+    model_config = STRICT
+    kind: Literal["tick"] = "tick"
+    symbol: Symbol
+    ts: EventTime
+    bid: Price
+    ask: Price
+    last: Price
+    volume: Annotated[
+        int, Field(ge=0, le=10**12, description="Shares traded since the last tick.")
+    ] = 0
+
+    @model_validator(mode="after")
+    def _bid_not_above_ask(self) -> Self:
+        _check_quote(self.bid, self.ask)
+        return self
+
+
+class Heartbeat(BaseModel):
+    """Tells the flow that a partition of `market.ticks` has no data older than `ts` to come.
+
+    The feed writes one to every partition at a fixed event-time interval, so a quiet partition
+    does not hold back the accounts' ordered merge (see DESIGN.md, 'Time, order and determinism').
+    """
+
+    model_config = STRICT
+    kind: Literal["heartbeat"] = "heartbeat"
+    ts: EventTime
+
+
+class OptionQuote(BaseModel):
+    """An option quote on `market.options` (key: underlying)."""
+
+    model_config = STRICT
+    underlying: Symbol
+    ts: EventTime
+    expiry: TradingDay
+    strike: Price
+    right: Right
+    bid: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    ask: Price
+
+    @model_validator(mode="after")
+    def _bid_not_above_ask(self) -> Self:
+        _check_quote(self.bid, self.ask)
+        return self
+
+
+class MarketTick(BaseModel):
+    """A validated tick as stored in `market_ticks`; `row_id` is (partition << 40) | offset."""
+
+    model_config = STRICT
+    table: ClassVar[str] = "market_ticks"
+    row_id: Annotated[int, UINT64, Field(ge=0)]
+    run_id: RunId
+    account_id: AccountId
+    ts: EventTime
+    symbol: Symbol
+    bid: Price
+    ask: Price
+    last: Price
+    volume: Annotated[int, UINT64, Field(ge=0)]
+    source_partition: Annotated[int, UINT32, Field(ge=0)]
+    source_offset: Annotated[int, UINT64, Field(ge=0)]
+
+
+class OptionGreeks(BaseModel):
+    """One contract of a chain with its model price and Greeks, as sampled into `option_greeks`.
+
+    vega is per 1.00 of volatility, theta per year, rho per 1.00 of rate (textbook units).
+    """
+
+    model_config = STRICT
+    table: ClassVar[str] = "option_greeks"
+    row_id: Annotated[int, UINT64, Field(ge=0)]
+    run_id: RunId
+    account_id: AccountId
+    ts: EventTime
+    underlying: Symbol
+    contract: Instrument
+    expiry: date
+    strike: Price
+    right: Right
+    spot: Price
+    iv: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    bid: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    ask: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    delta: Finite
+    gamma: Finite
+    vega: Finite
+    theta: Finite
+    rho: Finite
+    days_to_expiry: NonNegative

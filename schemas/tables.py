@@ -1,0 +1,187 @@
+"""The ClickHouse side of each table-backed model: column names, types and row conversion.
+
+Columns derive from the pydantic models, so a model and its table cannot drift apart unnoticed:
+tests/integration/test_schema_tables.py compares these derived types with `DESCRIBE TABLE`.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from enum import Enum
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.fields import FieldInfo
+
+from schemas.columns import Column
+from schemas.common import datetime_to_ms, to_epoch_ms
+from schemas.config import AlgorithmConfig, BacktestRun
+from schemas.market import MarketTick, OptionGreeks
+from schemas.trading import (
+    Alert,
+    DailyPerformance,
+    Decision,
+    Fill,
+    PositionSnapshot,
+    Signal,
+    TradingState,
+)
+
+TABLE_MODELS: tuple[type[BaseModel], ...] = (
+    AlgorithmConfig,
+    Signal,
+    Decision,
+    PositionSnapshot,
+    DailyPerformance,
+    BacktestRun,
+    Alert,
+    TradingState,
+    MarketTick,
+    OptionGreeks,
+    Fill,
+)
+
+# Columns a table has that its model does not: filled by ClickHouse defaults on insert.
+SERVER_DEFAULT_COLUMNS = frozenset({"ingested_at"})
+
+
+def table_of(model: type[BaseModel]) -> str:
+    name: str = getattr(model, "table")  # noqa: B009 - a ClassVar, not a field
+    return name
+
+
+def model_for_table(table: str) -> type[BaseModel]:
+    for model in TABLE_MODELS:
+        if table_of(model) == table:
+            return model
+    raise KeyError(f"no model for table {table!r}")
+
+
+def _is_event_time(metadata: Iterable[Any]) -> bool:
+    return any(getattr(item, "func", None) is to_epoch_ms for item in metadata)
+
+
+def _unwrap(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any], bool]:
+    """Strip Annotated and Optional: return (bare type, all metadata, nullable)."""
+    nullable = False
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation, *extra = get_args(annotation)
+            metadata = [*metadata, *extra]
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != len(get_args(annotation)) - 1 or len(members) != 1:
+                return annotation, metadata, nullable  # a real union: stored as JSON text
+            nullable = True
+            annotation = members[0]
+        else:
+            return annotation, metadata, nullable
+
+
+def _scalar_type(annotation: Any, metadata: list[Any]) -> str:
+    for item in metadata:
+        if isinstance(item, Column):
+            return item.type
+    if annotation is int and _is_event_time(metadata):
+        return "DateTime64(3, 'UTC')"
+    if annotation is bool:
+        return "Bool"
+    if annotation is int:
+        return "Int64"
+    if annotation is float:
+        return "Float64"
+    if annotation is date:
+        return "Date"
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "LowCardinality(String)"
+    if annotation is str:
+        return "String"
+    origin = get_origin(annotation)
+    if origin is dict:
+        key, value = get_args(annotation)
+        key_type = _scalar_type(*_unwrap(key, [])[:2])
+        value_type = _scalar_type(*_unwrap(value, [])[:2])
+        return f"Map({key_type}, {value_type})"
+    if origin is list:
+        (item,) = get_args(annotation)
+        bare, item_meta, _ = _unwrap(item, [])
+        if isinstance(bare, type) and issubclass(bare, BaseModel):
+            return "String"
+        return f"Array({_scalar_type(bare, item_meta)})"
+    return "String"  # nested models and unions are stored as their JSON text
+
+
+def column_type(field: FieldInfo) -> str:
+    bare, metadata, nullable = _unwrap(field.annotation, list(field.metadata))
+    base = _scalar_type(bare, metadata)
+    return f"Nullable({base})" if nullable else base
+
+
+@cache
+def columns(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(name, ClickHouse type) of each column, in model field order."""
+    return tuple((name, column_type(field)) for name, field in model.model_fields.items())
+
+
+@cache
+def column_names(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name, _ in columns(model))
+
+
+@cache
+def _json_fields(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(
+        name for name, kind in columns(model) if kind == "String" and not _is_text(model, name)
+    )
+
+
+def _is_text(model: type[BaseModel], name: str) -> bool:
+    bare, _, _ = _unwrap(model.model_fields[name].annotation, [])
+    return bare is str or (isinstance(bare, type) and issubclass(bare, Enum))
+
+
+@cache
+def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    annotation = model.model_fields[name].annotation
+    assert annotation is not None
+    return TypeAdapter(annotation)
+
+
+def to_row(record: BaseModel) -> tuple[Any, ...]:
+    """A model as a row in column order, ready for clickhouse-connect's insert."""
+    model = type(record)
+    json_fields = _json_fields(model)
+    row: list[Any] = []
+    for name in column_names(model):
+        value = getattr(record, name)
+        if name in json_fields:
+            value = _adapter(model, name).dump_json(value).decode()
+        elif isinstance(value, Enum):
+            value = value.value
+        row.append(value)
+    return tuple(row)
+
+
+def to_columns(records: Sequence[BaseModel]) -> list[list[Any]]:
+    """Column-oriented data for many records of one model (the fast insert path)."""
+    rows = [to_row(record) for record in records]
+    return [list(col) for col in zip(*rows, strict=True)] if rows else []
+
+
+def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
+    """Rebuild a model from a selected row (the inverse of `to_row`)."""
+    json_fields = _json_fields(model)
+    values: dict[str, Any] = {}
+    for name, kind in columns(model):
+        value = row[name]
+        if name in json_fields and isinstance(value, str):
+            value = json.loads(value)
+        elif kind.startswith(("DateTime64", "Nullable(DateTime64")) and isinstance(value, datetime):
+            value = datetime_to_ms(value)
+        values[name] = value
+    return model.model_validate(values)
