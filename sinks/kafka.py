@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 
 def admin(bootstrap: str) -> AdminClient:
