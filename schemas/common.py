@@ -72,28 +72,21 @@ def datetime_to_ms(value: datetime) -> int:
     return result
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number (not NaN or infinity)")
-    return value
-
-
 def _cents(value: float) -> float:
     return round(value, 2)
 
 
-Finite = Annotated[float, AfterValidator(_finite)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 # A Field must precede the validators in Annotated, or its constraints leak into the JSON Schema
 # under pydantic's own names (gt, le) instead of JSON Schema's (exclusiveMinimum, maximum).
-Price = Annotated[float, Field(gt=0, description="Price, > 0, finite."), AfterValidator(_finite)]
-NonNegative = Annotated[float, Field(ge=0), AfterValidator(_finite)]
+Price = Annotated[float, Field(gt=0, allow_inf_nan=False, description="Price, > 0, finite.")]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Money = Annotated[
     float,
-    Field(description="Quote-currency amount, rounded to the cent."),
-    AfterValidator(_finite),
+    Field(allow_inf_nan=False, description="Quote-currency amount, rounded to the cent."),
     AfterValidator(_cents),
 ]
-Fraction = Annotated[float, Field(ge=0, le=1), AfterValidator(_finite)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 SYMBOL_PATTERN = r"^[A-Z][A-Z0-9.\-]{0,14}$"
 Symbol = Annotated[
