@@ -265,7 +265,7 @@ class Trade(BaseModel):
     quantity: Quantity
     entry_ts: EventTime
     exit_ts: EventTime
-    entry_price: Price
+    entry_price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     exit_price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     pnl: Money
     commissions: Money
