@@ -76,3 +76,9 @@ def broker(
 
 
 # Command groups that live beside the code they drive register themselves below.
+from api.dashboard_commands import register as register_dashboards  # noqa: E402
+
+register_dashboards(app)
+from api.pricing_commands import register as register_pricing  # noqa: E402
+
+register_pricing(app)
