@@ -75,7 +75,8 @@ class EmbeddedBroker:
 
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        client = admin(self.bootstrap)
+        # Refused connections are expected until the broker listens: keep librdkafka quiet.
+        client = admin(self.bootstrap, log_level=0)
         while True:
             assert self._process is not None
             if self._process.poll() is not None:

@@ -82,3 +82,6 @@ register_dashboards(app)
 from api.pricing_commands import register as register_pricing  # noqa: E402
 
 register_pricing(app)
+from api.flow_commands import register as register_flows  # noqa: E402
+
+register_flows(app)

@@ -155,6 +155,15 @@ class DayTracker:
         self.high_water_mark, drawdown = _drawdowns(values, self.high_water_mark)
         self.max_drawdown = max(self.max_drawdown, drawdown)
 
+    def observe_value(self, equity: float) -> None:
+        """One equity sample; the same result as `observe([equity])`, without numpy's overhead
+        (the account stage calls this for every stretch of ticks with a flat book)."""
+        peak = max(self.high_water_mark, equity)
+        gap = peak - equity
+        drawdown = min(max(gap / peak, 0.0), 1.0) if peak > 0 else float(gap > 0)
+        self.high_water_mark = peak
+        self.max_drawdown = max(self.max_drawdown, drawdown)
+
     def record_trade(self, pnl_cents: int, commission_cents: int) -> None:
         """Count a closed round trip: its PnL net of commissions and its commissions, in cents.
 

@@ -9,8 +9,8 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 
-def admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap})
+def admin(bootstrap: str, **config: str | int) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap, **config})
 
 
 def producer(bootstrap: str, **config: str | int) -> Producer:

@@ -30,6 +30,7 @@ from schemas.trading import (
     Signal,
     TradingState,
 )
+from sinks.clickhouse import Rows, Writer
 
 pytestmark = pytest.mark.integration
 
@@ -301,6 +302,17 @@ def test_round_trip_insert_select_returns_equal_models(ch: Client, model: type[B
     selected = _select(ch, model, final=False)
     key: Any = lambda record: record.model_dump_json()  # noqa: E731
     assert sorted(selected, key=key) == sorted(records, key=key)
+
+
+@pytest.mark.parametrize("model", TABLE_MODELS, ids=lambda m: table_of(m))
+def test_the_flow_sink_writes_rows_that_read_back_equal(ch: Client, model: type[BaseModel]) -> None:
+    records = SAMPLES[model]
+    writer = Writer(lambda: ch)
+    assert writer.write(
+        [Rows.of(records[:1]), Rows.of(records[1:])] if len(records) > 1 else [Rows.of(records)]
+    ) == len(records)
+    key: Any = lambda record: record.model_dump_json()  # noqa: E731
+    assert sorted(_select(ch, model, final=False), key=key) == sorted(records, key=key)
 
 
 @pytest.mark.parametrize("model", TABLE_MODELS, ids=lambda m: table_of(m))

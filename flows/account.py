@@ -1,0 +1,336 @@
+"""The account stage: one account's timeline over the merged, ordered ticks.
+
+`advance` walks a segment of ticks in order. Between events it marks the book to market in
+bulk (numpy over the stretch of ticks, with the book unchanged), watching the loss limits; at
+events it runs Python: a strategy signal (orchestrator rules, then paper execution), a resting
+limit order that the quote crosses, and boundaries of event time (a position snapshot every N
+seconds, the close of a trading day, an option's expiry, a limit order's expiry).
+
+Everything is a function of the ordered ticks, so outputs do not depend on where segments are
+cut: a boundary at time T is handled before the first tick at or after T, and only once all
+ticks before T are known (T < the merge's horizon). Quiet stretches produce no rows: a snapshot
+or a daily row is due only after activity, so an idle weekend costs nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flows.account_state import (
+    AccountParams,
+    AccountState,
+    Outputs,
+    Quote,
+    Ticks,
+    alert,
+    record_state,
+    set_status,
+)
+from flows.analytics import DayTracker, next_day_start_ms, trading_day
+from flows.batches import Floats, Segment
+from flows.chain import mark_contract
+from flows.execution import (
+    execute_signal,
+    expire_limit_orders,
+    fill_limit_order,
+    next_limit_cross,
+    position_greeks,
+    settle_expiries,
+    signals_for,
+)
+from flows.ids import make_id
+from flows.orchestrator import Breach, apply_command, check_breach, first_breach
+from flows.portfolio import equity_series, snapshot_rows
+from flows.strategies import new_strategy_state
+from schemas.common import Severity, TradingStatus
+from schemas.config import AlgorithmConfig, ControlAction, ControlCommand
+from schemas.trading import DailyPerformance
+
+# --- control commands ----------------------------------------------------------------------
+
+
+def apply_control(state: AccountState, command: ControlCommand, params: AccountParams) -> Outputs:
+    """Apply a control command at the account's current event time.
+
+    Commands are live human input: they take effect between ticks, where they arrive.
+    """
+    out = Outputs()
+    ts = max(state.clock, command.ts) if state.clock else command.ts
+    if command.action == ControlAction.CONFIG_UPDATE and command.config is not None:
+        _update_config(state, command.config)
+    transition = apply_command(state.status, command.action)
+    if not transition.accepted:
+        alert(
+            state,
+            params,
+            out,
+            ts=ts,
+            kind="command_rejected",
+            severity=Severity.WARNING,
+            message=f"command {command.command_id}: {transition.reason}",
+            key=command.command_id,
+        )
+        return out
+    if command.action == ControlAction.KILL_SWITCH:
+        alert(
+            state,
+            params,
+            out,
+            ts=ts,
+            kind="kill_switch",
+            severity=Severity.CRITICAL,
+            message=f"kill switch by command {command.command_id}: {command.reason or 'no reason'}",
+            key=command.command_id,
+        )
+    if command.action == ControlAction.START:
+        state.breached = False
+    reason = transition.reason + (f" ({command.reason})" if command.reason else "")
+    set_status(state, params, out, ts, transition.status, reason, command.command_id)
+    return out
+
+
+def _update_config(state: AccountState, config: AlgorithmConfig) -> None:
+    """A new version applies from now on; indicators restart only if the strategy changed."""
+    if config.strategy != state.config.strategy:
+        state.strategies = {s: new_strategy_state(config.strategy) for s in config.symbols}
+    else:
+        state.strategies = {
+            s: state.strategies.get(s) or new_strategy_state(config.strategy)
+            for s in config.symbols
+        }
+    state.config = config
+
+
+# --- the timeline ----------------------------------------------------------------------------
+
+
+def _own_ticks(state: AccountState, seg: Segment | None) -> Ticks:
+    codes_of = {symbol: code for code, symbol in enumerate(seg.symbols)} if seg else {}
+    wanted = {codes_of[s]: s for s in state.config.symbols if s in codes_of}
+    if seg is None or not wanted:
+        empty_f = np.empty(0)
+        empty_i = np.empty(0, dtype=np.int64)
+        return Ticks(empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i, {}, {})
+    rows = np.flatnonzero(np.isin(seg.codes, list(wanted)))
+    codes = seg.codes[rows]
+    bid, ask = seg.bid[rows], seg.ask[rows]
+    mid = (bid + ask) * 0.5
+    positions = np.arange(len(rows))
+    filled: dict[str, Floats] = {}
+    for code, symbol in wanted.items():
+        own = codes == code
+        latest = np.maximum.accumulate(np.where(own, positions, -1))
+        known = state.quotes.get(symbol)
+        before = known.mid if known is not None else np.nan
+        filled[symbol] = np.where(latest >= 0, mid[np.maximum(latest, 0)], before)
+    return Ticks(
+        ts=seg.ts[rows],
+        codes=codes,
+        bid=bid,
+        ask=ask,
+        last=seg.last[rows],
+        mid=mid,
+        partition=seg.partition[rows],
+        offsets=seg.offsets[rows],
+        symbol_of_code=wanted,
+        filled_mid=filled,
+    )
+
+
+def advance(
+    state: AccountState, seg: Segment | None, horizon: int, params: AccountParams
+) -> Outputs:
+    """Process the segment's ticks of the account's symbols, then the boundaries before
+    `horizon` (no tick earlier than `horizon` is still to come)."""
+    out = Outputs()
+    ticks = _own_ticks(state, seg)
+    events = signals_for(state, ticks, params, out)
+    n, cursor, k = len(ticks), 0, 0
+    while True:
+        p_signal = events[k][0] if k < len(events) else n
+        p_limit, limit_index = next_limit_cross(state, ticks, cursor)
+        boundary = _next_boundary(state)
+        if boundary is not None:
+            p_boundary = int(np.searchsorted(ticks.ts, boundary, side="left"))
+            if p_boundary <= min(p_signal, p_limit) and (p_boundary < n or boundary < horizon):
+                _mark(state, ticks, cursor, p_boundary, params, out)
+                cursor = p_boundary
+                _on_boundary(state, boundary, params, out)
+                continue
+        p = min(p_signal, p_limit)
+        if p >= n:
+            _mark(state, ticks, cursor, n, params, out)
+            break
+        _mark(state, ticks, cursor, p + 1, params, out)
+        cursor = p + 1
+        if p == p_limit and limit_index is not None:
+            fill_limit_order(state, ticks, p, limit_index, params, out)
+        while k < len(events) and events[k][0] == p:
+            _, symbol, raw = events[k]
+            execute_signal(state, ticks, p, symbol, raw, params, out)
+            k += 1
+    return out
+
+
+def _next_boundary(state: AccountState) -> int | None:
+    times = [state.next_snapshot_ms, state.day_end_ms]
+    times.extend(h.expiry_ts for h in state.book.holdings.values() if h.expiry_ts is not None)
+    times.extend(p.expires_ts for p in state.pending)
+    due = [t for t in times if t is not None]
+    return min(due) if due else None
+
+
+def _mark(
+    state: AccountState, ticks: Ticks, start: int, stop: int, params: AccountParams, out: Outputs
+) -> None:
+    """Apply ticks [start, stop) to the quotes and mark the book along them."""
+    if stop <= start:
+        return
+    first_ts = int(ticks.ts[start])
+    if state.day.day is None:
+        state.day.start(trading_day(first_ts, params.zone), state.equity)
+        state.day_end_ms = next_day_start_ms(first_ts, params.zone)
+    if state.next_snapshot_ms is None:
+        interval = params.snapshot_interval_ms
+        state.next_snapshot_ms = (first_ts // interval + 1) * interval
+    _update_quotes(state, ticks, start, stop)
+    state.clock = int(ticks.ts[stop - 1])
+    limits = state.config.limits
+    watch = (limits.max_daily_loss is not None or limits.max_drawdown is not None) and not (
+        state.breached or state.status == TradingStatus.HALTED
+    )
+    if not state.book.holdings:
+        # A flat book is worth its cash at every tick: one sample says it all.
+        value = state.book.cash_cents / 100
+        state.day.observe_value(value)
+        if watch:
+            breach = check_breach(value, state.day.start_equity, state.peak_equity, limits)
+            if breach is not None:
+                _halt(state, first_ts, value, breach, params, out)
+        state.peak_equity = max(state.peak_equity, value)
+        state.equity = value
+        state.marks = {}
+        return
+    marks = _mark_arrays(state, ticks, start, stop, params)
+    equity = equity_series(state.book, marks)
+    state.day.observe(equity)
+    if watch:
+        day_start = np.full(len(equity), state.day.start_equity)
+        hit = first_breach(equity, day_start, state.peak_equity, limits)
+        if hit is not None:
+            at, breach = hit
+            _halt(state, int(ticks.ts[start + at]), float(equity[at]), breach, params, out)
+    state.peak_equity = max(state.peak_equity, float(equity.max()))
+    state.equity = float(equity[-1])
+    state.marks = {name: float(values[-1]) for name, values in marks.items()}
+
+
+def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> None:
+    """Each symbol's latest quote in ticks [start, stop)."""
+    if stop - start <= 8:  # most stretches between events are a tick or two: skip numpy
+        seen: set[int] = set()
+        for i in range(stop - 1, start - 1, -1):
+            code = int(ticks.codes[i])
+            if code not in seen:
+                seen.add(code)
+                state.quotes[ticks.symbol_of_code[code]] = _quote(ticks, i)
+        return
+    for code, symbol in ticks.symbol_of_code.items():
+        rows = np.flatnonzero(ticks.codes[start:stop] == code)
+        if len(rows):
+            state.quotes[symbol] = _quote(ticks, start + int(rows[-1]))
+
+
+def _quote(ticks: Ticks, i: int) -> Quote:
+    return Quote(int(ticks.ts[i]), float(ticks.bid[i]), float(ticks.ask[i]), float(ticks.last[i]))
+
+
+def _halt(
+    state: AccountState,
+    ts: int,
+    equity: float,
+    breach: Breach,
+    params: AccountParams,
+    out: Outputs,
+) -> None:
+    state.equity = equity
+    state.breached = True
+    alert(
+        state,
+        params,
+        out,
+        ts=ts,
+        kind=breach.rule,
+        severity=Severity.CRITICAL,
+        message=f"{breach.reason}; trading halted",
+        value=breach.observed,
+        threshold=breach.limit,
+    )
+    set_status(state, params, out, ts, TradingStatus.HALTED, breach.reason)
+
+
+def _mark_arrays(
+    state: AccountState, ticks: Ticks, start: int, stop: int, params: AccountParams
+) -> dict[str, Floats]:
+    marks: dict[str, Floats] = {}
+    for name, holding in state.book.holdings.items():
+        spot = ticks.filled_mid.get(holding.underlying)
+        if spot is None:  # the underlying did not tick in this segment: its last quote holds
+            quote = state.quotes[holding.underlying]
+            spot = np.full(len(ticks), quote.mid)
+        section = spot[start:stop]
+        if holding.expiry_ts is None:
+            marks[name] = section
+        else:
+            assert holding.strike is not None and holding.is_call is not None
+            marks[name] = mark_contract(
+                holding.underlying,
+                section,
+                ticks.ts[start:stop],
+                holding.expiry_ts,
+                holding.strike,
+                holding.is_call,
+                params.chain,
+            )
+    return marks
+
+
+def _on_boundary(state: AccountState, at: int, params: AccountParams, out: Outputs) -> None:
+    """Handle every boundary due at event time `at`, in a fixed order."""
+    settle_expiries(state, at, params, out)
+    expire_limit_orders(state, at, params, out)
+    if state.next_snapshot_ms == at:
+        take_snapshot(state, at, params, out)
+        state.next_snapshot_ms = None
+    if state.day_end_ms == at:
+        _close_day(state, at, params, out)
+
+
+def take_snapshot(state: AccountState, ts: int, params: AccountParams, out: Outputs) -> None:
+    marks = {name: state.marks.get(name, 0.0) for name in state.book.holdings}
+    out.snapshots.extend(
+        snapshot_rows(
+            state.book,
+            run_id=params.run_id,
+            account_id=state.account_id,
+            ts=ts,
+            marks=marks,
+            greeks=position_greeks(state, params),
+        )
+    )
+    record_state(state, params, ts, out)
+
+
+def _close_day(state: AccountState, ts: int, params: AccountParams, out: Outputs) -> None:
+    fields = state.day.close(ts, state.equity)
+    day = fields["day"]
+    out.daily.append(
+        DailyPerformance(
+            row_id=make_id(params.run_id, state.account_id, day.isoformat()),
+            run_id=params.run_id,
+            account_id=state.account_id,
+            **fields,
+        )
+    )
+    state.day = DayTracker()
+    state.day_end_ms = None

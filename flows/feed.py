@@ -1,0 +1,212 @@
+"""The market-data feed: simulated or recorded ticks into `market.ticks`.
+
+Ticks are keyed by symbol and each symbol always goes to the same partition (a stable hash,
+not librdkafka's default, so partition assignment is the same everywhere). Every
+`heartbeat_ms` of event time, and once at the end, every partition gets a heartbeat: the
+promise that nothing earlier follows, which lets the flow's ordered merge move on even when a
+partition is quiet. Each message's Kafka timestamp is its event time, so brokers that index
+time can seek a backtest's start.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import orjson
+from confluent_kafka import Producer
+
+from flows.simulator import (
+    SimParams,
+    SimTicks,
+    SymbolState,
+    simulate_session,
+    stable_hash,
+    trading_days,
+)
+from flows.tick_file import FileTicks
+from schemas.trading import DeadLetter
+
+
+@dataclass(slots=True)
+class FeedStats:
+    ticks: int = 0
+    heartbeats: int = 0
+    rejected: int = 0
+    first_ts: int | None = None
+    last_ts: int | None = None
+
+    def add(self, ts: np.ndarray) -> None:
+        if len(ts):
+            self.ticks += len(ts)
+            self.first_ts = int(ts[0]) if self.first_ts is None else self.first_ts
+            self.last_ts = int(ts[-1])
+
+
+def partition_of(symbol: str, partitions: int) -> int:
+    return stable_hash(symbol) % partitions
+
+
+class TickWriter:
+    """Produces columns of ticks in time order, with heartbeats, optionally paced in real time."""
+
+    def __init__(
+        self,
+        producer: Producer,
+        topic: str,
+        partitions: int,
+        heartbeat_ms: int = 1000,
+        pace: Callable[[int], None] | None = None,
+    ):
+        self.producer = producer
+        self.topic = topic
+        self.partitions = partitions
+        self.heartbeat_ms = heartbeat_ms
+        self.pace = pace
+        self.stats = FeedStats()
+        self._next_heartbeat: int | None = None
+
+    def write(
+        self,
+        ts: np.ndarray,
+        codes: np.ndarray,
+        symbols: tuple[str, ...],
+        bid: np.ndarray,
+        ask: np.ndarray,
+        last: np.ndarray,
+        volume: np.ndarray,
+    ) -> None:
+        if not len(ts):
+            return
+        if self._next_heartbeat is None:
+            self._next_heartbeat = (int(ts[0]) // self.heartbeat_ms + 1) * self.heartbeat_ms
+        keys = [symbol.encode() for symbol in symbols]
+        parts = [partition_of(symbol, self.partitions) for symbol in symbols]
+        beats = np.arange(self._next_heartbeat, int(ts[-1]) + 1, self.heartbeat_ms)
+        cuts = np.searchsorted(ts, beats, side="left")  # ticks before each heartbeat
+        start = 0
+        for beat, cut in zip([*beats.tolist(), None], [*cuts.tolist(), len(ts)], strict=True):
+            self._produce_rows(ts, codes, symbols, keys, parts, bid, ask, last, volume, start, cut)
+            start = cut
+            if beat is not None:
+                self.heartbeat(beat)
+        self.stats.add(ts)
+
+    def _produce_rows(
+        self,
+        ts: np.ndarray,
+        codes: np.ndarray,
+        symbols: tuple[str, ...],
+        keys: list[bytes],
+        parts: list[int],
+        bid: np.ndarray,
+        ask: np.ndarray,
+        last: np.ndarray,
+        volume: np.ndarray,
+        start: int,
+        stop: int,
+    ) -> None:
+        if start >= stop:
+            return
+        if self.pace is not None:
+            self.pace(int(ts[start]))
+        produce, dumps = self.producer.produce, orjson.dumps
+        rows = zip(
+            ts[start:stop].tolist(),
+            codes[start:stop].tolist(),
+            bid[start:stop].tolist(),
+            ask[start:stop].tolist(),
+            last[start:stop].tolist(),
+            volume[start:stop].tolist(),
+            strict=True,
+        )
+        for i, (t, code, b, a, px, vol) in enumerate(rows):
+            value = dumps(
+                {"symbol": symbols[code], "ts": t, "bid": b, "ask": a, "last": px, "volume": vol}
+            )
+            while True:
+                try:
+                    produce(self.topic, value, keys[code], partition=parts[code], timestamp=t)
+                    break
+                except BufferError:  # the local queue is full: let librdkafka send some
+                    self.producer.poll(0.05)
+            if i % 10_000 == 0:
+                self.producer.poll(0)
+
+    def heartbeat(self, ts: int) -> None:
+        value = orjson.dumps({"kind": "heartbeat", "ts": ts})
+        for partition in range(self.partitions):
+            self.producer.produce(self.topic, value, None, partition=partition, timestamp=ts)
+        self.stats.heartbeats += 1
+        self._next_heartbeat = ts + self.heartbeat_ms
+
+    def finish(self, end_ts: int | None = None) -> FeedStats:
+        """A last heartbeat after the last tick, then wait until the broker has everything."""
+        final = end_ts if end_ts is not None else (self.stats.last_ts or 0) + 1
+        if self.stats.last_ts is None or final > self.stats.last_ts:
+            self.heartbeat(final)
+        remaining = self.producer.flush(60)
+        if remaining:
+            raise RuntimeError(f"{remaining} messages were not delivered to {self.topic}")
+        return self.stats
+
+
+def realtime_pacer(speed: float = 1.0) -> Callable[[int], None]:
+    """Sleep so that event time advances `speed` times as fast as the wall clock."""
+    anchor: list[float] = []
+
+    def pace(event_ts: int) -> None:
+        now = time.monotonic()  # wall-clock ok: pacing the feed, not trading logic
+        if not anchor:
+            anchor.extend((now, event_ts / 1000))
+            return
+        due = anchor[0] + (event_ts / 1000 - anchor[1]) / speed
+        if due > now:
+            time.sleep(due - now)
+
+    return pace
+
+
+def simulated_sessions(
+    symbols: list[str], first_day: date, days: int, params: SimParams, shift_ms: int = 0
+) -> Iterable[SimTicks]:
+    carry: dict[str, SymbolState] = {}
+    for day in trading_days(first_day, days):
+        ticks, carry = simulate_session(symbols, day, params, carry)
+        if shift_ms:
+            ticks.ts = ticks.ts + shift_ms
+        yield ticks
+
+
+def write_file_ticks(writer: TickWriter, ticks: FileTicks, chunk: int = 50_000) -> None:
+    for part in ticks.chunks(chunk):
+        writer.write(
+            ticks.ts[part],
+            ticks.codes[part],
+            ticks.symbols,
+            ticks.bid[part],
+            ticks.ask[part],
+            ticks.last[part],
+            ticks.volume[part],
+        )
+
+
+def rejected_rows(source: str, ticks: FileTicks, fallback_ts: int) -> list[DeadLetter]:
+    """Dead letters for the rows of a file that could not be replayed."""
+    import base64
+
+    return [
+        DeadLetter(
+            topic=f"file:{source}"[:249],
+            partition=0,
+            offset=row,
+            ts=fallback_ts,
+            key=None,
+            raw_b64=base64.b64encode(f"row {row}".encode()).decode(),
+            reason=reason,
+        )
+        for row, reason in ticks.rejected
+    ]

@@ -1,0 +1,251 @@
+"""The one dataflow graph behind live trading, backtests and the demo.
+
+    ticks (Kafka topic or file) -> decode -> market stage (per channel)
+        -> every account shard (merge in event order, accounts) -> ClickHouse and Kafka
+    control topic -> decode -> the account shards
+
+Each stage adapts a pure module: flows.decode, flows.market, flows.shard. Rows are gathered per
+table for up to `sink_max_seconds` or `sink_max_rows` items and written in batches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import bytewax.operators as op
+from bytewax.connectors.kafka import KafkaSink
+from bytewax.dataflow import Dataflow, Stream
+
+from flows.account_state import AccountParams, Outputs
+from flows.batches import Decoded, MarketOutput
+from flows.chain import ChainParams
+from flows.decode import decode_commands, decode_ticks
+from flows.file_source import FILE_CHANNEL, TickFileSource
+from flows.kafka_source import BatchKafkaSource, RawBatch
+from flows.market import ChannelState, MarketParams, Sample, market_step
+from flows.rows import (
+    account_messages,
+    account_rows,
+    dead_letter_messages,
+    greeks_rows,
+    market_messages,
+    model_rows,
+    tick_rows,
+)
+from flows.shard import ShardState, new_shard, on_commands, on_market, shard_of
+from schemas.config import AlgorithmConfig, ControlCommand
+from schemas.settings import Settings
+from schemas.trading import DeadLetter
+from sinks.clickhouse import ClickHouseSink, Rows
+from sinks.kafka import topic_partitions
+
+
+@dataclass
+class FlowSpec:
+    """Everything a run of the graph needs; built by the live, backtest and demo entry points."""
+
+    run_id: str
+    settings: Settings
+    configs: list[AlgorithmConfig]
+    bootstrap: str | None = None  # None: no Kafka at all (a file backtest)
+    bounded: bool = False  # stop at the end of the input instead of tailing it
+    start_offsets: list[int] | None = None
+    from_ts: int | None = None
+    to_ts: int | None = None
+    tick_file: Path | None = None
+    file_symbol: str | None = None
+    read_control: bool = True
+    write_kafka: bool = True
+    chain: ChainParams = field(default_factory=ChainParams)
+    progress: Callable[[int], None] | None = None  # messages consumed, per batch
+    stop: threading.Event | None = None
+
+    @property
+    def shards(self) -> list[str]:
+        return [f"shard-{i}" for i in range(self.settings.account_shards)]
+
+
+def _channels(spec: FlowSpec) -> list[str]:
+    if spec.tick_file is not None:
+        return [FILE_CHANNEL]
+    assert spec.bootstrap is not None
+    topic = spec.settings.topics.ticks
+    return [f"{topic}:{p}" for p in range(topic_partitions(spec.bootstrap, topic))]
+
+
+def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
+    settings = spec.settings
+    if spec.tick_file is not None:
+        source = TickFileSource(
+            spec.tick_file,
+            symbol=spec.file_symbol,
+            chunk=settings.batch_size,
+            from_ts=spec.from_ts,
+            to_ts=spec.to_ts,
+            stop=spec.stop,
+        )
+        return op.input("ticks", flow, source)
+    assert spec.bootstrap is not None
+    raw = op.input(
+        "ticks",
+        flow,
+        BatchKafkaSource(
+            spec.bootstrap,
+            settings.topics.ticks,
+            bounded=spec.bounded,
+            start_offsets=spec.start_offsets,
+            batch_size=settings.batch_size,
+            stop=spec.stop,
+        ),
+    )
+    known: set[str] = set()  # symbols already checked against the pattern, on this worker
+    lo, hi = spec.from_ts, spec.to_ts
+
+    def decode(batch: RawBatch) -> Decoded:
+        decoded = decode_ticks(batch, known)
+        if lo is not None or hi is not None:
+            ticks = decoded.ticks
+            keep = (ticks.raw_ts >= (lo if lo is not None else ticks.raw_ts.min(initial=0))) & (
+                ticks.raw_ts < (hi if hi is not None else 1 << 62)
+            )
+            if not keep.all():
+                decoded.ticks = ticks.take(keep)
+        return decoded
+
+    return op.map("decode", raw, decode)
+
+
+def _control_input(flow: Dataflow, spec: FlowSpec) -> tuple[Stream[Any], Stream[DeadLetter]]:
+    assert spec.bootstrap is not None
+    raw = op.input(
+        "control",
+        flow,
+        BatchKafkaSource(spec.bootstrap, spec.settings.topics.control, batch_size=100),
+    )
+    decoded = op.map("decode_control", raw, decode_commands)
+    shards = spec.settings.account_shards
+
+    def by_shard(item: tuple[list[ControlCommand], list[DeadLetter]]) -> Iterable[Any]:
+        commands, _ = item
+        grouped: dict[str, list[ControlCommand]] = {}
+        for command in commands:
+            grouped.setdefault(shard_of(command.account_id, shards), []).append(command)
+        return [(shard, (shard, batch)) for shard, batch in grouped.items()]
+
+    dead = op.flat_map("control_dead", decoded, lambda item: item[1])
+    return op.flat_map("control_by_shard", decoded, by_shard), dead
+
+
+def build_flow(spec: FlowSpec) -> Dataflow:
+    settings = spec.settings
+    flow = Dataflow("strikeflow")
+    channels = _channels(spec)
+    market_params = MarketParams(
+        run_id=spec.run_id,
+        chain=spec.chain,
+        greeks_interval_ms=settings.greeks_interval_seconds * 1000,
+        greeks_price_move=settings.greeks_price_move,
+    )
+    account_params = AccountParams(
+        run_id=spec.run_id,
+        chain=spec.chain,
+        snapshot_interval_ms=settings.snapshot_interval_seconds * 1000,
+        exchange_tz=settings.exchange_timezone,
+    )
+
+    decoded = _tick_input(flow, spec)
+    if spec.progress is not None:
+        progress = spec.progress
+        decoded = op.inspect("progress", decoded, lambda _step, d: progress(d.messages))
+
+    def market(
+        state: ChannelState | None, batch: Decoded
+    ) -> tuple[ChannelState, tuple[MarketOutput, list[Sample], Rows]]:
+        state, output, samples = market_step(state, batch, market_params)
+        return state, (output, samples, tick_rows(output.update.ticks, spec.run_id))
+
+    by_channel = op.key_on("by_channel", decoded, lambda d: d.ticks.channel)
+    market_out = op.stateful_map("market", by_channel, market)
+    shards = spec.shards
+    updates = op.flat_map(
+        "to_shards",
+        market_out,
+        lambda kv: [(shard, (shard, kv[1][0].update)) for shard in shards],
+    )
+    shard_inputs = [updates]
+    control_dead: Stream[DeadLetter] | None = None
+    if spec.read_control and spec.bootstrap is not None:
+        commands, control_dead = _control_input(flow, spec)
+        shard_inputs.append(commands)
+
+    configs_by_shard: dict[str, list[AlgorithmConfig]] = {shard: [] for shard in shards}
+    for config in spec.configs:
+        configs_by_shard[shard_of(config.account_id, settings.account_shards)].append(config)
+
+    def accounts(state: ShardState | None, item: tuple[str, Any]) -> tuple[ShardState, Outputs]:
+        shard, payload = item  # the payload carries its shard so a new state knows its accounts
+        state = state or new_shard(channels, configs_by_shard[shard])
+        if isinstance(payload, list):
+            return state, on_commands(state, payload, account_params)
+        return state, on_market(state, payload, account_params)
+
+    account_out = op.stateful_map("accounts", op.merge("shard_in", *shard_inputs), accounts)
+
+    # ClickHouse: every table's rows, gathered and written in batches.
+    def market_tables(kv: tuple[str, tuple[MarketOutput, list[Sample], Rows]]) -> list[Any]:
+        output, samples, ticks = kv[1]
+        rows: list[tuple[str, Rows]] = []
+        if len(ticks):
+            rows.append((ticks.table, ticks))
+        greeks = greeks_rows(samples, spec.run_id)
+        if greeks is not None:
+            rows.append((greeks.table, greeks))
+        rows.extend(model_rows(list(output.alerts)))
+        return rows
+
+    table_rows = op.merge(
+        "table_rows",
+        op.flat_map("market_rows", market_out, market_tables),
+        op.flat_map("account_rows", account_out, lambda kv: list(account_rows(kv[1]))),
+    )
+    batches = op.collect(
+        "gather_rows",
+        table_rows,
+        timeout=timedelta(seconds=settings.sink_max_seconds),
+        max_size=settings.sink_max_rows,
+    )
+    op.output(
+        "clickhouse",
+        op.map("row_batches", batches, lambda kv: kv[1]),
+        ClickHouseSink(settings.dsn, settings.clickhouse_database),
+    )
+
+    if spec.write_kafka and spec.bootstrap is not None:
+        topics = settings.topics
+        messages = [
+            op.flat_map(
+                "account_messages", account_out, lambda kv: list(account_messages(kv[1], topics))
+            ),
+            op.flat_map(
+                "market_messages", market_out, lambda kv: list(market_messages(kv[1][0], topics))
+            ),
+        ]
+        if control_dead is not None:
+            messages.append(
+                op.flat_map(
+                    "control_dead_messages",
+                    control_dead,
+                    lambda letter: list(dead_letter_messages([letter], topics)),
+                )
+            )
+        op.output(
+            "kafka",
+            op.merge("kafka_messages", *messages),
+            KafkaSink([spec.bootstrap], topic=None, add_config={"linger.ms": "5"}),
+        )
+    return flow
