@@ -147,6 +147,8 @@ def advance(
     events = signals_for(state, ticks, params, out)
     n, cursor, k = len(ticks), 0, 0
     while True:
+        if cursor < n:
+            _arm(state, int(ticks.ts[cursor]), params)
         p_signal = events[k][0] if k < len(events) else n
         p_limit, limit_index = next_limit_cross(state, ticks, cursor)
         boundary = _next_boundary(state)
@@ -187,12 +189,7 @@ def _mark(
     if stop <= start:
         return
     first_ts = int(ticks.ts[start])
-    if state.day.day is None:
-        state.day.start(trading_day(first_ts, params.zone), state.equity)
-        state.day_end_ms = next_day_start_ms(first_ts, params.zone)
-    if state.next_snapshot_ms is None:
-        interval = params.snapshot_interval_ms
-        state.next_snapshot_ms = (first_ts // interval + 1) * interval
+    _arm(state, first_ts, params)
     _update_quotes(state, ticks, start, stop)
     state.clock = int(ticks.ts[stop - 1])
     limits = state.config.limits
@@ -223,6 +220,20 @@ def _mark(
     state.peak_equity = max(state.peak_equity, float(equity.max()))
     state.equity = float(equity[-1])
     state.marks = {name: float(values[-1]) for name, values in marks.items()}
+
+
+def _arm(state: AccountState, ts: int, params: AccountParams) -> None:
+    """Activity at `ts` opens a trading day and schedules the next snapshot, if not yet done.
+
+    Called before the stretch of ticks is chosen, so a stretch never runs past a boundary that
+    its first tick creates.
+    """
+    if state.day.day is None:
+        state.day.start(trading_day(ts, params.zone), state.equity)
+        state.day_end_ms = next_day_start_ms(ts, params.zone)
+    if state.next_snapshot_ms is None:
+        interval = params.snapshot_interval_ms
+        state.next_snapshot_ms = (ts // interval + 1) * interval
 
 
 def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> None:

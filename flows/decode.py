@@ -165,7 +165,12 @@ _ARROW_READ = pa_json.ReadOptions(use_threads=False, block_size=1 << 26)
 def _parse_batch(raw: RawBatch, known_symbols: set[str]) -> tuple[TickBatch, list[int]] | None:
     """The whole batch as columns in one pass of Arrow's JSON reader, or None to go message by
     message (Arrow refuses the batch if any message has a wrong type or an unknown key)."""
-    if not raw.values or any(value is None or b"\n" in value for value in raw.values):
+    # Only objects, one per line: Arrow's reader crashes the process on a top-level `null`
+    # (pyarrow 26), and a newline inside a value would shift every row after it.
+    if not raw.values or not all(
+        value is not None and value[:1] == b"{" and value[-1:] == b"}" and b"\n" not in value
+        for value in raw.values
+    ):
         return None
     values = cast(list[bytes], raw.values)
     try:

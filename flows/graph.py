@@ -5,7 +5,7 @@
     control topic -> decode -> the account shards
 
 Each stage adapts a pure module: flows.decode, flows.market, flows.shard. Rows are gathered per
-table for up to `sink_max_seconds` or `sink_max_rows` items and written in batches.
+table for up to `sink_max_seconds` or `sink_max_batches` batches and written together.
 """
 
 from __future__ import annotations
@@ -141,27 +141,44 @@ def _control_input(flow: Dataflow, spec: FlowSpec) -> tuple[Stream[Any], Stream[
     return op.flat_map("control_by_shard", decoded, by_shard), dead
 
 
-def build_flow(spec: FlowSpec) -> Dataflow:
+def _params(spec: FlowSpec) -> tuple[MarketParams, AccountParams]:
     settings = spec.settings
-    flow = Dataflow("strikeflow")
-    channels = _channels(spec)
-    market_params = MarketParams(
+    market = MarketParams(
         run_id=spec.run_id,
         chain=spec.chain,
         greeks_interval_ms=settings.greeks_interval_seconds * 1000,
         greeks_price_move=settings.greeks_price_move,
     )
-    account_params = AccountParams(
+    account = AccountParams(
         run_id=spec.run_id,
         chain=spec.chain,
         snapshot_interval_ms=settings.snapshot_interval_seconds * 1000,
         exchange_tz=settings.exchange_timezone,
     )
+    return market, account
 
-    decoded = _tick_input(flow, spec)
-    if spec.progress is not None:
-        progress = spec.progress
-        decoded = op.inspect("progress", decoded, lambda _step, d: progress(d.messages))
+
+@dataclass
+class Stages:
+    """The trading stages' output streams, before any sink."""
+
+    market: Stream[Any]  # (channel, (MarketOutput, Greeks samples, market_ticks rows))
+    accounts: Stream[Any]  # (shard, Outputs)
+    table_rows: Stream[tuple[str, Rows]]  # (table, rows) for ClickHouse
+
+
+def trading_stages(
+    spec: FlowSpec,
+    channels: list[str],
+    decoded: Stream[Decoded],
+    commands: Stream[Any] | None = None,
+) -> Stages:
+    """The market stage per channel, every account shard, and their rows per table.
+
+    `commands` are (shard, (shard, [ControlCommand, ...])) items; tests feed both inputs from
+    Bytewax's TestingSource.
+    """
+    market_params, account_params = _params(spec)
 
     def market(
         state: ChannelState | None, batch: Decoded
@@ -177,15 +194,9 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         market_out,
         lambda kv: [(shard, (shard, kv[1][0].update)) for shard in shards],
     )
-    shard_inputs = [updates]
-    control_dead: Stream[DeadLetter] | None = None
-    if spec.read_control and spec.bootstrap is not None:
-        commands, control_dead = _control_input(flow, spec)
-        shard_inputs.append(commands)
-
     configs_by_shard: dict[str, list[AlgorithmConfig]] = {shard: [] for shard in shards}
     for config in spec.configs:
-        configs_by_shard[shard_of(config.account_id, settings.account_shards)].append(config)
+        configs_by_shard[shard_of(config.account_id, spec.settings.account_shards)].append(config)
 
     def accounts(state: ShardState | None, item: tuple[str, Any]) -> tuple[ShardState, Outputs]:
         shard, payload = item  # the payload carries its shard so a new state knows its accounts
@@ -194,9 +205,9 @@ def build_flow(spec: FlowSpec) -> Dataflow:
             return state, on_commands(state, payload, account_params)
         return state, on_market(state, payload, account_params)
 
+    shard_inputs = [updates] if commands is None else [updates, commands]
     account_out = op.stateful_map("accounts", op.merge("shard_in", *shard_inputs), accounts)
 
-    # ClickHouse: every table's rows, gathered and written in batches.
     def market_tables(kv: tuple[str, tuple[MarketOutput, list[Sample], Rows]]) -> list[Any]:
         output, samples, ticks = kv[1]
         rows: list[tuple[str, Rows]] = []
@@ -213,11 +224,27 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         op.flat_map("market_rows", market_out, market_tables),
         op.flat_map("account_rows", account_out, lambda kv: list(account_rows(kv[1]))),
     )
+    return Stages(market_out, account_out, table_rows)
+
+
+def build_flow(spec: FlowSpec) -> Dataflow:
+    """The whole graph: inputs, the trading stages, ClickHouse and Kafka sinks."""
+    settings = spec.settings
+    flow = Dataflow("strikeflow")
+    decoded = _tick_input(flow, spec)
+    if spec.progress is not None:
+        progress = spec.progress
+        decoded = op.inspect("progress", decoded, lambda _step, d: progress(d.messages))
+    commands = control_dead = None
+    if spec.read_control and spec.bootstrap is not None:
+        commands, control_dead = _control_input(flow, spec)
+    stages = trading_stages(spec, _channels(spec), decoded, commands)
+    market_out, account_out, table_rows = stages.market, stages.accounts, stages.table_rows
     batches = op.collect(
         "gather_rows",
         table_rows,
         timeout=timedelta(seconds=settings.sink_max_seconds),
-        max_size=settings.sink_max_rows,
+        max_size=settings.sink_max_batches,
     )
     op.output(
         "clickhouse",

@@ -137,13 +137,14 @@ def _stale_alerts(state: ChannelState, quotes: TickBatch, params: MarketParams) 
         if not len(times):
             continue
         clock = state.symbols[symbol]
-        if clock.last_seen:
-            starts = np.concatenate([[clock.last_seen], times[:-1]])
-            silences = starts[(times - starts) > params.stale_after_ms]
-            for index, began in enumerate(silences):
-                if index == 0 and began == clock.last_seen and clock.stale_alerted:
-                    continue  # reported when the silence began, by an earlier batch
-                alerts.append(_stale_alert(params, quotes.channel, symbol, int(began)))
+        # Silences that ended inside this batch: gaps between consecutive ticks of the symbol,
+        # the first one measured from its last tick in an earlier batch (if any).
+        starts = np.concatenate([[clock.last_seen], times[:-1]]) if clock.last_seen else times[:-1]
+        ends = times if clock.last_seen else times[1:]
+        for began in starts[(ends - starts) > params.stale_after_ms]:
+            if began == clock.last_seen and clock.stale_alerted:
+                continue  # reported by an earlier batch, while the silence was still going on
+            alerts.append(_stale_alert(params, quotes.channel, symbol, int(began)))
         clock.last_seen = int(times[-1])
         clock.stale_alerted = False
     if state.watermark is not None:

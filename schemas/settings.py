@@ -69,8 +69,12 @@ class Settings(BaseSettings):
     greeks_price_move: Annotated[float, Field(gt=0, lt=1)] = 0.005
     account_shards: Annotated[int, Field(ge=1, le=256)] = 2
     batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 5000
-    sink_max_rows: Annotated[int, Field(ge=1)] = 50_000
-    sink_max_seconds: Annotated[float, Field(gt=0)] = 1.0
+    sink_max_batches: Annotated[
+        int, Field(ge=1, description="Row batches gathered per table before a write.")
+    ] = 64
+    sink_max_seconds: Annotated[
+        float, Field(gt=0, description="Longest a row waits before it is written.")
+    ] = 1.0
     topics: Topics = Field(default_factory=Topics)
 
     @field_validator("clickhouse_dsn")

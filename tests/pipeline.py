@@ -1,0 +1,95 @@
+"""The flow's stages wired by hand, without Bytewax: for tests of outputs that must not depend
+on where batches are cut or in which order channels arrive."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import date
+
+import numpy as np
+
+from flows.account_state import AccountParams, Outputs
+from flows.batches import Decoded, TickBatch
+from flows.market import ChannelState, MarketParams, market_step
+from flows.shard import ShardState, new_shard, on_commands, on_market
+from flows.simulator import SimParams, SimTicks, simulate_session
+from schemas.config import AlgorithmConfig, ControlCommand
+
+RUN = "test"
+
+
+def session(
+    symbols: list[str], day: date, ticks_per_minute: float = 5.0, seed: int = 7
+) -> SimTicks:
+    ticks, _ = simulate_session(
+        symbols, day, SimParams(seed=seed, ticks_per_minute=ticks_per_minute)
+    )
+    return ticks
+
+
+def channel_batches(ticks: SimTicks, batch_size: int) -> dict[int, list[Decoded]]:
+    """Each symbol on its own channel (partition = symbol index), cut every `batch_size` rows;
+    the last batch of each channel marks its end."""
+    batches: dict[int, list[Decoded]] = {}
+    for code in range(len(ticks.symbols)):
+        rows = np.flatnonzero(ticks.codes == code)
+        parts = []
+        for start in range(0, len(rows), batch_size):
+            chosen = rows[start : start + batch_size]
+            batch = TickBatch(
+                channel=f"ticks:{code}",
+                partition=code,
+                offsets=np.arange(start, start + len(chosen), dtype=np.int64),
+                ts=ticks.ts[chosen].copy(),
+                codes=np.zeros(len(chosen), dtype=np.int32),
+                symbols=(ticks.symbols[code],),
+                bid=ticks.bid[chosen],
+                ask=ticks.ask[chosen],
+                last=ticks.last[chosen],
+                volume=ticks.volume[chosen],
+                raw_ts=ticks.ts[chosen].copy(),
+                eof=start + batch_size >= len(rows),
+            )
+            parts.append(Decoded(ticks=batch, messages=len(chosen), raw_offsets=batch.offsets))
+        batches[code] = parts
+    return batches
+
+
+def run(
+    ticks: SimTicks,
+    configs: list[AlgorithmConfig],
+    batch_size: int,
+    seed: int = 0,
+    commands: list[tuple[int, ControlCommand]] | None = None,
+    snapshot_interval_ms: int = 60_000,
+) -> dict[str, list[str]]:
+    """Every output row, as sorted JSON per kind. Channels arrive in a random interleaving
+    (seeded); `commands` are (after how many batches, command) pairs."""
+    channels = channel_batches(ticks, batch_size)
+    shard: ShardState = new_shard([f"ticks:{c}" for c in channels], configs)
+    states: dict[int, ChannelState | None] = defaultdict(lambda: None)
+    market = MarketParams(run_id=RUN)
+    accounts = AccountParams(run_id=RUN, snapshot_interval_ms=snapshot_interval_ms)
+    out = Outputs()
+    market_rows: list[str] = []
+    pending = {code: list(parts) for code, parts in channels.items()}
+    order = random.Random(seed)
+    due = sorted(commands or [], key=lambda c: c[0])
+    pushed = 0
+    while any(pending.values()):
+        code = order.choice([c for c, parts in pending.items() if parts])
+        decoded = pending[code].pop(0)
+        states[code], output, samples = market_step(states[code], decoded, market)
+        market_rows.extend(a.model_dump_json() for a in output.alerts)
+        market_rows.extend(f"greeks:{s.chain.underlying}:{s.chain.ts}:{s.offset}" for s in samples)
+        out.extend(on_market(shard, output.update, accounts))
+        pushed += 1
+        while due and due[0][0] <= pushed:
+            out.extend(on_commands(shard, [due.pop(0)[1]], accounts))
+    result = {
+        name: sorted(record.model_dump_json() for record in getattr(out, name))
+        for name in ("signals", "decisions", "fills", "snapshots", "daily", "alerts", "states")
+    }
+    result["market"] = sorted(market_rows)
+    return result
