@@ -159,7 +159,6 @@ _ARROW_SCHEMA = pa.schema(
 _ARROW_PARSE = pa_json.ParseOptions(
     explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="error", newlines_in_values=False
 )
-_ARROW_READ = pa_json.ReadOptions(use_threads=False, block_size=1 << 26)
 
 
 def _parse_batch(raw: RawBatch, known_symbols: set[str]) -> tuple[TickBatch, list[int]] | None:
@@ -173,11 +172,13 @@ def _parse_batch(raw: RawBatch, known_symbols: set[str]) -> tuple[TickBatch, lis
     ):
         return None
     values = cast(list[bytes], raw.values)
+    data = b"\n".join(values)
+    # One block holding the whole batch: Arrow allocates the block size up front, so a fixed
+    # large block would cost more than parsing a small batch.
+    options = pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1)
     try:
         table = pa_json.read_json(
-            io.BytesIO(b"\n".join(values)),
-            read_options=_ARROW_READ,
-            parse_options=_ARROW_PARSE,
+            io.BytesIO(data), read_options=options, parse_options=_ARROW_PARSE
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None

@@ -1,0 +1,21 @@
+"""Print every fact table of a run as JSON: `python -m tests.dump_tables DSN DATABASE RUN`.
+
+chdb opens one engine path per process, so tests read another process's database this way."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from schemas.db import connect
+from tests.flows_support import table_rows
+
+if __name__ == "__main__":
+    dsn, database, run = sys.argv[1:4]
+    client = connect(dsn, database)
+    rows = table_rows(client, run)
+    print(
+        json.dumps(
+            {table: [[str(v) for v in row] for row in found] for table, found in rows.items()}
+        )
+    )
