@@ -10,34 +10,18 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from bytewax.run import cli_main
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.broker import kafka_cluster
-from api.summary import print_summary, run_summary
-from flows.backtest import Source, parse_sweep, run_backtest, sweep_configs
 from flows.demo import SESSION_DAY, SYMBOLS, TICKS_PER_MINUTE, demo_configs
-from flows.feed import (
-    TickWriter,
-    realtime_pacer,
-    rejected_rows,
-    simulated_sessions,
-    write_file_ticks,
-)
-from flows.graph import build_flow
-from flows.live import live_spec
-from flows.report import write_report
-from flows.simulator import SimParams
-from flows.tick_file import TickFileError, read_ticks
 from schemas.common import LIVE_RUN, to_epoch_ms
 from schemas.config import AlgorithmConfig
-from schemas.db import connect, migrate
 from schemas.settings import Settings
-from sinks.kafka import producer, topic_partitions
-from sinks.store import insert
+
+# The flows, Kafka and ClickHouse are imported inside the commands that use them, so that
+# `strikeflow --help` and the quick commands start in a fraction of a second.
 
 console = Console(stderr=True)
 feed_app = typer.Typer(no_args_is_help=True, help="Market data into the ticks topic.")
@@ -85,6 +69,10 @@ def feed_simulate(
     heartbeat_ms: Annotated[int, typer.Option(min=10)] = 1000,
 ) -> None:
     """Simulated ticks (stochastic volatility, jumps, intraday patterns) into the ticks topic."""
+    from flows.feed import TickWriter, realtime_pacer, simulated_sessions
+    from flows.simulator import SimParams
+    from sinks.kafka import ensure_topics, producer, topic_partitions
+
     settings = Settings()
     bootstrap = _bootstrap(settings, "feed simulate")
     try:
@@ -92,8 +80,6 @@ def feed_simulate(
     except ValueError as error:
         raise typer.BadParameter(f"--start: {error}") from None
     topic = settings.topics.ticks
-    from sinks.kafka import ensure_topics
-
     ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
     writer = TickWriter(
         producer(bootstrap),
@@ -121,6 +107,10 @@ def feed_replay(
     speed: Annotated[float, typer.Option(min=0.01)] = 1.0,
 ) -> None:
     """A recorded file into the ticks topic; unusable rows go to the dead-letter topic."""
+    from flows.feed import TickWriter, realtime_pacer, rejected_rows, write_file_ticks
+    from flows.tick_file import TickFileError, read_ticks
+    from sinks.kafka import ensure_topics, producer, topic_partitions
+
     settings = Settings()
     bootstrap = _bootstrap(settings, "feed replay")
     try:
@@ -128,8 +118,6 @@ def feed_replay(
     except TickFileError as error:
         raise typer.BadParameter(str(error)) from None
     topic = settings.topics.ticks
-    from sinks.kafka import ensure_topics
-
     ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
     kafka = producer(bootstrap)
     writer = TickWriter(
@@ -187,6 +175,8 @@ def backtest(
     ] = False,
 ) -> None:
     """Replay a range of the ticks topic (or a file) through the flow with a config."""
+    from flows.backtest import Source, parse_sweep, run_backtest, sweep_configs
+
     settings = Settings()
     configs = load_configs(config)
     if sweep:
@@ -262,6 +252,19 @@ def demo(
     workers: Annotated[int, typer.Option(min=1, max=8)] = 2,
 ) -> None:
     """The main job on the embedded default: simulate a session, trade it live, summarise."""
+    from bytewax.run import cli_main
+
+    from api.broker import kafka_cluster
+    from api.summary import print_summary, run_summary
+    from flows.feed import TickWriter, simulated_sessions
+    from flows.graph import build_flow
+    from flows.live import live_spec
+    from flows.report import write_report
+    from flows.simulator import SimParams
+    from schemas.db import connect, migrate
+    from sinks.kafka import producer, topic_partitions
+    from sinks.store import insert
+
     settings = Settings()
     configs = demo_configs()
     client = connect(settings.dsn, settings.clickhouse_database)

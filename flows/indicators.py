@@ -35,7 +35,6 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -100,6 +99,9 @@ def _smooth(values: FloatArray, alpha: float, carry: float) -> tuple[FloatArray,
     zi as (1 − alpha)·y, so handing the returned carry to the next chunk repeats exactly the
     operations of one uninterrupted call.
     """
+    # Imported here: scipy.signal takes seconds to import, and only flows need it.
+    from scipy.signal import lfilter
+
     smoothed, final = lfilter([alpha], [1.0, -(1.0 - alpha)], values, zi=[carry])
     result: FloatArray = smoothed
     return result, float(final[0])

@@ -13,10 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display here or on servers
-import matplotlib.pyplot as plt
 import numpy as np
 
 if TYPE_CHECKING:
@@ -44,6 +40,12 @@ def _times(ts: np.ndarray) -> list[datetime]:
 
 
 def chart_png(results: Sequence[AccountResult], title: str) -> bytes:
+    # Imported here: matplotlib takes seconds to import and only reports need it.
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display here or on servers
+    import matplotlib.pyplot as plt
+
     figure, (top, bottom) = plt.subplots(
         2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]}
     )
