@@ -1,15 +1,26 @@
 # The two entry points: `make demo` runs the main job, `make test` runs the whole suite.
-# Both bootstrap their own environment: uv (from PyPI, via pip) and the locked packages.
+# Both bootstrap their own environment: uv (from PyPI, via pip) and the locked packages;
+# `make test` also installs the Debian packages some tests drive (Chromium, docker-compose).
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+DEBIAN_PACKAGES := chromium docker-compose
 
-.PHONY: demo test lint typecheck unit env bench
+.PHONY: demo test lint typecheck env system-packages bench
 
 env:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==0.13.9"
 	@$(UV) sync --frozen --quiet
+
+system-packages:
+	@missing=""; for tool in $(DEBIAN_PACKAGES); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 demo: env
 	$(UV) run --frozen strikeflow demo
@@ -21,7 +32,7 @@ lint: env
 typecheck: env
 	$(UV) run --frozen mypy
 
-test: lint typecheck
+test: lint typecheck system-packages
 	$(UV) run --frozen pytest
 
 bench: env
