@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -67,6 +68,9 @@ def feed_simulate(
     ] = False,
     speed: Annotated[float, typer.Option(min=0.01, help="Event-time speed-up in real time.")] = 1.0,
     heartbeat_ms: Annotated[int, typer.Option(min=10)] = 1000,
+    now: Annotated[
+        bool, typer.Option("--now", help="Shift the sessions so that the first opens now.")
+    ] = False,
 ) -> None:
     """Simulated ticks (stochastic volatility, jumps, intraday patterns) into the ticks topic."""
     from flows.feed import TickWriter, realtime_pacer, simulated_sessions
@@ -89,7 +93,13 @@ def feed_simulate(
         pace=realtime_pacer(speed) if realtime else None,
     )
     params = SimParams(seed=seed, ticks_per_minute=ticks_per_minute)
-    for ticks in simulated_sessions(_symbols(symbols), first, days, params):
+    shift = 0
+    if now:
+        from flows.simulator import session_bounds
+
+        opens, _ = session_bounds(first, params.timezone)
+        shift = time.time_ns() // 1_000_000 - opens  # wall-clock ok: "now" is the point here
+    for ticks in simulated_sessions(_symbols(symbols), first, days, params, shift):
         writer.write(
             ticks.ts, ticks.codes, ticks.symbols, ticks.bid, ticks.ask, ticks.last, ticks.volume
         )
