@@ -49,26 +49,49 @@ class Settings(BaseSettings):
         default=None,
         description="host:port[,host:port]; unset starts the bundled broker on a free port.",
     )
-    ticks_partitions: Annotated[int, Field(ge=1, le=1024)] = 4
+    ticks_partitions: Annotated[
+        int,
+        Field(ge=1, le=1024, description="Partitions of new input topics: a multiple of workers."),
+    ] = 4
     clickhouse_dsn: str | None = Field(
         default=None,
         description="chdb:///path (embedded) or http(s)://user:pass@host:8123; "
         "unset means chdb:///<data_dir>/clickhouse.",
     )
-    clickhouse_database: str = Field(default="strikeflow", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    clickhouse_database: str = Field(
+        default="strikeflow",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="The database every table lives in (created by `strikeflow db migrate`).",
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token for mutating API calls; unset refuses them."
     )
-    api_host: str = "127.0.0.1"
-    api_port: Annotated[int, Field(ge=0, le=65535)] = 8000
-    grafana_url: str | None = None
-    grafana_token: SecretStr | None = None
-    exchange_timezone: str = "America/New_York"
-    snapshot_interval_seconds: Annotated[int, Field(ge=1)] = 60
-    greeks_interval_seconds: Annotated[int, Field(ge=1)] = 60
-    greeks_price_move: Annotated[float, Field(gt=0, lt=1)] = 0.005
-    account_shards: Annotated[int, Field(ge=1, le=256)] = 2
-    batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 5000
+    api_host: str = Field(default="127.0.0.1", description="Where `strikeflow serve` listens.")
+    api_port: Annotated[int, Field(ge=0, le=65535, description="The API's port.")] = 8000
+    grafana_url: str | None = Field(
+        default=None, description="Grafana for `strikeflow dashboards publish`."
+    )
+    grafana_token: SecretStr | None = Field(
+        default=None, description="A Grafana service-account token for publishing."
+    )
+    exchange_timezone: str = Field(
+        default="America/New_York", description="Trading days and daily performance follow it."
+    )
+    snapshot_interval_seconds: Annotated[
+        int, Field(ge=1, description="Event-time seconds between position snapshots.")
+    ] = 60
+    greeks_interval_seconds: Annotated[
+        int, Field(ge=1, description="Event-time seconds between option-chain Greek samples.")
+    ] = 60
+    greeks_price_move: Annotated[
+        float, Field(gt=0, lt=1, description="A price move (fraction) that samples Greeks early.")
+    ] = 0.005
+    account_shards: Annotated[
+        int, Field(ge=1, le=256, description="Account stages the accounts are spread over.")
+    ] = 2
+    batch_size: Annotated[
+        int, Field(ge=1, le=1_000_000, description="Most messages or file rows per input batch.")
+    ] = 5000
     sink_max_batches: Annotated[
         int, Field(ge=1, description="Row batches gathered per table before a write.")
     ] = 64
