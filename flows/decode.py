@@ -57,6 +57,13 @@ def dead_letter(
     )
 
 
+def _dead(raw: RawBatch, i: int, why: str) -> DeadLetter:
+    """The i-th message of `raw` as a dead letter."""
+    return dead_letter(
+        raw.topic, raw.partition, raw.offsets[i], raw.timestamps[i], raw.keys[i], raw.values[i], why
+    )
+
+
 class _Columns:
     __slots__ = ("ask", "bid", "codes", "last", "offsets", "symbols", "ts", "volume")
 
@@ -294,17 +301,7 @@ def _judge(
         try:
             message = _TICK_MESSAGE.validate_json(value or b"")
         except ValidationError as error:
-            dead.append(
-                dead_letter(
-                    raw.topic,
-                    raw.partition,
-                    raw.offsets[i],
-                    raw.timestamps[i],
-                    raw.keys[i],
-                    value,
-                    _reason(error),
-                )
-            )
+            dead.append(_dead(raw, i, _reason(error)))
             continue
         if isinstance(message, Heartbeat):
             accepted.add(raw.offsets[i], message.ts, None, 1.0, 1.0, 1.0, 0)
@@ -384,15 +381,5 @@ def decode_commands(raw: RawBatch) -> tuple[list[ControlCommand], list[DeadLette
         try:
             commands.append(ControlCommand.model_validate_json(value or b""))
         except ValidationError as error:
-            dead.append(
-                dead_letter(
-                    raw.topic,
-                    raw.partition,
-                    raw.offsets[i],
-                    raw.timestamps[i],
-                    raw.keys[i],
-                    value,
-                    _reason(error),
-                )
-            )
+            dead.append(_dead(raw, i, _reason(error)))
     return commands, dead

@@ -479,7 +479,10 @@ def _book_fill(
     slippage = slippage_cost_cents(
         leg.side, leg.bid, leg.ask, outcome.price, leg.quantity, leg.multiplier
     )
-    out.fills.append(
+    _record_fill(
+        state,
+        params,
+        out,
         Fill(
             fill_id=fill_id,
             order_id=order_id,
@@ -497,16 +500,10 @@ def _book_fill(
             slippage=slippage / 100,
             realised_pnl=outcome.net_realised_cents / 100,
             reason=reason,
-        )
+        ),
+        outcome,
+        mark=leg.mid,
     )
-    for trade in outcome.trades:
-        state.day.record_trade(trade.pnl_cents, trade.commissions_cents)
-    state.book.closed_trades.clear()  # the day tracker has them; the fills table keeps them all
-    if leg.instrument in state.book.holdings:
-        state.marks[leg.instrument] = leg.mid
-    else:
-        state.marks.pop(leg.instrument, None)
-    state.equity = equity(state.book, state.marks)
     return outcome
 
 
@@ -593,28 +590,45 @@ def settle_expiries(state: AccountState, at: int, params: AccountParams, out: Ou
         quantity = abs(holding.quantity)
         outcome = settle_expiry(state.book, instrument, spot, at)
         order_id = make_id(params.run_id, state.account_id, "exp", instrument, at)
-        out.fills.append(
-            Fill(
-                fill_id=make_id(order_id, "fill"),
-                order_id=order_id,
-                run_id=params.run_id,
-                account_id=state.account_id,
-                ts=at,
-                instrument=instrument,
-                underlying=holding.underlying,
-                asset_class=holding.asset_class,
-                side=side,
-                quantity=quantity,
-                price=outcome.price,
-                multiplier=holding.multiplier,
-                commission=0.0,
-                slippage=0.0,
-                realised_pnl=outcome.net_realised_cents / 100,
-                reason="expiry",
-            )
+        fill = Fill(
+            fill_id=make_id(order_id, "fill"),
+            order_id=order_id,
+            run_id=params.run_id,
+            account_id=state.account_id,
+            ts=at,
+            instrument=instrument,
+            underlying=holding.underlying,
+            asset_class=holding.asset_class,
+            side=side,
+            quantity=quantity,
+            price=outcome.price,
+            multiplier=holding.multiplier,
+            commission=0.0,
+            slippage=0.0,
+            realised_pnl=outcome.net_realised_cents / 100,
+            reason="expiry",
         )
-        for trade in outcome.trades:
-            state.day.record_trade(trade.pnl_cents, trade.commissions_cents)
-        state.book.closed_trades.clear()
-        state.marks.pop(instrument, None)
-        state.equity = equity(state.book, state.marks)
+        _record_fill(state, params, out, fill, outcome, mark=None)
+
+
+def _record_fill(
+    state: AccountState,
+    params: AccountParams,
+    out: Outputs,
+    fill: Fill,
+    outcome: FillOutcome,
+    mark: float | None,
+) -> None:
+    """Emit a booked fill and bring the day's trades, the marks and the equity up to date.
+
+    `mark` is the instrument's mark if a position remains (None when it was settled away).
+    """
+    out.fills.append(fill)
+    for trade in outcome.trades:
+        state.day.record_trade(trade.pnl_cents, trade.commissions_cents)
+    state.book.closed_trades.clear()  # the day tracker has them; the fills table keeps them all
+    if fill.instrument in state.book.holdings and mark is not None:
+        state.marks[fill.instrument] = mark
+    else:
+        state.marks.pop(fill.instrument, None)
+    state.equity = equity(state.book, state.marks)

@@ -99,16 +99,5 @@ class TickFileSource(FixedPartitionedSource[Decoded, int]):
         if self.from_ts is not None or self.to_ts is not None:
             lo = self.from_ts if self.from_ts is not None else np.iinfo(np.int64).min
             hi = self.to_ts if self.to_ts is not None else np.iinfo(np.int64).max
-            keep = (ticks.ts >= lo) & (ticks.ts < hi)
-            ticks = FileTicks(
-                ts=ticks.ts[keep],
-                codes=ticks.codes[keep],
-                symbols=ticks.symbols,
-                bid=ticks.bid[keep],
-                ask=ticks.ask[keep],
-                last=ticks.last[keep],
-                volume=ticks.volume[keep],
-                rows=ticks.rows[keep],
-                rejected=ticks.rejected,
-            )
+            ticks = ticks.take((ticks.ts >= lo) & (ticks.ts < hi))
         return _FilePartition(ticks, str(self.path), resume_state or 0, self.chunk, self.stop)

@@ -52,6 +52,19 @@ class FileTicks:
     def __len__(self) -> int:
         return int(self.ts.shape[0])
 
+    def take(self, keep: np.ndarray) -> FileTicks:
+        return FileTicks(
+            ts=self.ts[keep],
+            codes=self.codes[keep],
+            symbols=self.symbols,
+            bid=self.bid[keep],
+            ask=self.ask[keep],
+            last=self.last[keep],
+            volume=self.volume[keep],
+            rows=self.rows[keep],
+            rejected=self.rejected,
+        )
+
     def chunks(self, size: int) -> Iterator[slice]:
         for start in range(0, len(self), size):
             yield slice(start, min(start + size, len(self)))
