@@ -71,9 +71,14 @@ def feed_simulate(
     now: Annotated[
         bool, typer.Option("--now", help="Shift the sessions so that the first opens now.")
     ] = False,
+    options: Annotated[
+        bool, typer.Option("--options", help="Also write option-chain quotes to market.options.")
+    ] = False,
+    options_interval_seconds: Annotated[int, typer.Option(min=1)] = 300,
 ) -> None:
     """Simulated ticks (stochastic volatility, jumps, intraday patterns) into the ticks topic."""
-    from flows.feed import TickWriter, realtime_pacer, simulated_sessions
+    from flows.chain import ChainParams
+    from flows.feed import TickWriter, realtime_pacer, simulated_sessions, write_option_quotes
     from flows.simulator import SimParams
     from sinks.kafka import ensure_topics, producer, topic_partitions
 
@@ -99,12 +104,24 @@ def feed_simulate(
 
         opens, _ = session_bounds(first, params.timezone)
         shift = time.time_ns() // 1_000_000 - opens  # wall-clock ok: "now" is the point here
+    quotes = 0
     for ticks in simulated_sessions(_symbols(symbols), first, days, params, shift):
         writer.write(
             ticks.ts, ticks.codes, ticks.symbols, ticks.bid, ticks.ask, ticks.last, ticks.volume
         )
+        if options:
+            quotes += write_option_quotes(
+                writer.producer,
+                settings.topics.options,
+                topic_partitions(bootstrap, settings.topics.options),
+                ticks,
+                ChainParams(seed=seed + 1),  # the market's surface, not the flow's model
+                options_interval_seconds * 1000,
+            )
     stats = writer.finish()
     console.print(f"wrote {stats.ticks:,} ticks and {stats.heartbeats:,} heartbeats to {topic}")
+    if options:
+        console.print(f"wrote {quotes:,} option quotes to {settings.topics.options}")
 
 
 @feed_app.command("replay")

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 from confluent_kafka import Producer
 
+from flows.chain import ChainParams, synthesize_chain
 from flows.simulator import (
     SimParams,
     SimTicks,
@@ -210,3 +211,52 @@ def rejected_rows(source: str, ticks: FileTicks, fallback_ts: int) -> list[DeadL
         )
         for row, reason in ticks.rejected
     ]
+
+
+def write_option_quotes(
+    producer: Producer,
+    topic: str,
+    partitions: int,
+    ticks: SimTicks,
+    params: ChainParams,
+    interval_ms: int,
+) -> int:
+    """Every `interval_ms` of event time, each symbol's whole chain as `OptionQuote`s, priced
+    at the symbol's latest mid (keyed by underlying, one partition per underlying).
+
+    The chain parameters are the market's, not necessarily the flow's model: a flow reading
+    these quotes sees where its synthetic chain and the market disagree.
+    """
+    written = 0
+    for code, symbol in enumerate(ticks.symbols):
+        rows = np.flatnonzero(ticks.codes == code)
+        if not len(rows):
+            continue
+        times = ticks.ts[rows]
+        mids = (ticks.bid[rows] + ticks.ask[rows]) * 0.5
+        first = (int(times[0]) // interval_ms + 1) * interval_ms
+        key, partition = symbol.encode(), partition_of(symbol, partitions)
+        for at in range(first, int(times[-1]) + 1, interval_ms):
+            latest = int(np.searchsorted(times, at, side="right")) - 1
+            chain = synthesize_chain(symbol, float(mids[latest]), at, params)
+            for i in range(len(chain)):
+                value = orjson.dumps(
+                    {
+                        "underlying": symbol,
+                        "ts": at,
+                        "expiry": str(chain.expiry[i]),
+                        "strike": float(chain.strike[i]),
+                        "right": "call" if chain.is_call[i] else "put",
+                        "bid": float(chain.bid[i]),
+                        "ask": float(chain.ask[i]),
+                    }
+                )
+                while True:
+                    try:
+                        producer.produce(topic, value, key, partition=partition, timestamp=at)
+                        break
+                    except BufferError:
+                        producer.poll(0.05)
+                written += 1
+            producer.poll(0)
+    return written

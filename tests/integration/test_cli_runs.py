@@ -159,3 +159,45 @@ def test_a_replayed_file_is_backtested_by_time_range_from_the_topic(
     assert trades
     start, end = 1_795_789_800_000 + 600_000, 1_795_789_800_000 + 1_200_000
     assert all(start <= t["entry_ts"] < end and start <= t["exit_ts"] < end for t in trades)
+
+
+def test_the_simulated_feed_writes_ticks_heartbeats_and_option_quotes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from schemas.market import OptionQuote
+    from schemas.topics import TickMessage
+
+    env = topic_env(settings)
+    args = [
+        "feed",
+        "simulate",
+        "--symbols",
+        "AAPL,MSFT",
+        "--ticks-per-minute",
+        "2",
+        "--options",
+        "--options-interval-seconds",
+        "7200",
+        "--seed",
+        "3",
+    ]
+    done = run_cli(args, tmp_path, **env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert settings.kafka_bootstrap_servers is not None
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[object] = TypeAdapter(TickMessage)
+    ticks = [
+        adapter.validate_json(v)
+        for _, v in read_topic(settings.kafka_bootstrap_servers, settings.topics.ticks)
+    ]
+    assert {t.kind for t in ticks} == {"tick", "heartbeat"}
+    quotes = [
+        (key, OptionQuote.model_validate_json(value))
+        for key, value in read_topic(settings.kafka_bootstrap_servers, settings.topics.options)
+    ]
+    # two hourly chains per symbol in a 6.5-hour session starting 09:30: 10:00 ... 15:00 ET
+    chains = {(q.underlying, q.ts) for _, q in quotes}
+    assert len(chains) == 2 * 3
+    assert all(key == q.underlying.encode() for key, q in quotes)
+    assert all(q.bid <= q.ask for _, q in quotes)
