@@ -164,7 +164,7 @@ def test_a_replayed_file_is_backtested_by_time_range_from_the_topic(
 def test_the_simulated_feed_writes_ticks_heartbeats_and_option_quotes(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from schemas.market import OptionQuote
+    from schemas.market import Heartbeat, OptionQuote, Tick
     from schemas.topics import TickMessage
 
     env = topic_env(settings)
@@ -186,7 +186,7 @@ def test_the_simulated_feed_writes_ticks_heartbeats_and_option_quotes(
     assert settings.kafka_bootstrap_servers is not None
     from pydantic import TypeAdapter
 
-    adapter: TypeAdapter[object] = TypeAdapter(TickMessage)
+    adapter: TypeAdapter[Tick | Heartbeat] = TypeAdapter(TickMessage)
     ticks = [
         adapter.validate_json(v)
         for _, v in read_topic(settings.kafka_bootstrap_servers, settings.topics.ticks)
