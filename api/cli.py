@@ -85,3 +85,6 @@ register_pricing(app)
 from api.flow_commands import register as register_flows  # noqa: E402
 
 register_flows(app)
+from api.serve_commands import register as register_serve  # noqa: E402
+
+register_serve(app)

@@ -58,6 +58,23 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
     ts = max(state.clock, command.ts) if state.clock else command.ts
     if command.action == ControlAction.CONFIG_UPDATE and command.config is not None:
         _update_config(state, command.config)
+        if not command.config.enabled and state.status != TradingStatus.STOPPED:
+            # A disabled config stops the account; a start is refused until it is enabled again.
+            reason = f"config version {command.config.version} is disabled"
+            set_status(state, params, out, ts, TradingStatus.STOPPED, reason, command.command_id)
+            return out
+    if command.action in (ControlAction.START, ControlAction.RESUME) and not state.config.enabled:
+        alert(
+            state,
+            params,
+            out,
+            ts=ts,
+            kind="command_rejected",
+            severity=Severity.WARNING,
+            message=f"command {command.command_id}: the account's config is disabled",
+            key=command.command_id,
+        )
+        return out
     transition = apply_command(state.status, command.action)
     if not transition.accepted:
         alert(

@@ -38,6 +38,7 @@ from flows.rows import (
     tick_rows,
 )
 from flows.shard import ShardState, new_shard, on_commands, on_market, shard_of
+from schemas.common import TradingStatus
 from schemas.config import AlgorithmConfig, ControlCommand
 from schemas.settings import Settings
 from schemas.trading import DeadLetter
@@ -63,7 +64,8 @@ class FlowSpec:
     write_kafka: bool = True
     chain: ChainParams = field(default_factory=ChainParams)
     progress: Callable[[int], None] | None = None  # messages consumed, per batch
-    stop: threading.Event | None = None
+    stop: threading.Event | None = None  # set: every input ends as if it had reached its end
+    initial_status: dict[str, TradingStatus] = field(default_factory=dict)  # by account
 
     @property
     def shards(self) -> list[str]:
@@ -125,7 +127,9 @@ def _control_input(flow: Dataflow, spec: FlowSpec) -> tuple[Stream[Any], Stream[
     raw = op.input(
         "control",
         flow,
-        BatchKafkaSource(spec.bootstrap, spec.settings.topics.control, batch_size=100),
+        BatchKafkaSource(
+            spec.bootstrap, spec.settings.topics.control, batch_size=100, stop=spec.stop
+        ),
     )
     decoded = op.map("decode_control", raw, decode_commands)
     shards = spec.settings.account_shards
@@ -200,7 +204,7 @@ def trading_stages(
 
     def accounts(state: ShardState | None, item: tuple[str, Any]) -> tuple[ShardState, Outputs]:
         shard, payload = item  # the payload carries its shard so a new state knows its accounts
-        state = state or new_shard(channels, configs_by_shard[shard])
+        state = state or new_shard(channels, configs_by_shard[shard], spec.initial_status)
         if isinstance(payload, list):
             return state, on_commands(state, payload, account_params)
         return state, on_market(state, payload, account_params)

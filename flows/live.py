@@ -17,12 +17,12 @@ from __future__ import annotations
 from bytewax.dataflow import Dataflow
 
 from flows.graph import FlowSpec, build_flow
-from schemas.common import LIVE_RUN
+from schemas.common import LIVE_RUN, TradingStatus
 from schemas.config import AlgorithmConfig
 from schemas.db import connect, migrate
 from schemas.settings import Settings
 from sinks.kafka import ensure_topics
-from sinks.store import latest_configs
+from sinks.store import latest_configs, trading_states
 
 
 def live_spec(
@@ -31,6 +31,7 @@ def live_spec(
     configs: list[AlgorithmConfig],
     *,
     bounded: bool = False,
+    initial_status: dict[str, TradingStatus] | None = None,
 ) -> FlowSpec:
     """The live graph's spec: run id 'live', control commands read from the beginning of
     the control topic (a fresh start replays the command history onto fresh state)."""
@@ -41,6 +42,7 @@ def live_spec(
         bootstrap=bootstrap,
         bounded=bounded,
         read_control=not bounded,
+        initial_status=dict(initial_status or {}),
     )
 
 
@@ -53,10 +55,18 @@ def flow() -> Dataflow:
             "(or run `strikeflow demo` / `strikeflow serve`, which start the bundled broker)"
         )
     ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
+    configs, status = load_accounts(settings)
+    return build_flow(live_spec(settings, bootstrap, configs, initial_status=status))
+
+
+def load_accounts(settings: Settings) -> tuple[list[AlgorithmConfig], dict[str, TradingStatus]]:
+    """The newest enabled config of every account, and each account's last applied status
+    (so that a restart without Bytewax recovery does not re-arm a stopped or halted account)."""
     client = connect(settings.dsn, settings.clickhouse_database)
     try:
         migrate(client)
         configs = latest_configs(client)
+        status = {s.account_id: s.status for s in trading_states(client, LIVE_RUN)}
     finally:
         client.close()
-    return build_flow(live_spec(settings, bootstrap, configs))
+    return configs, status

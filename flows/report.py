@@ -56,15 +56,18 @@ def chart_png(results: Sequence[AccountResult], title: str) -> bytes:
         top.plot(times, result.equity, linewidth=1.2, label=result.account_id)
         peak = np.maximum.accumulate(result.equity)
         bottom.fill_between(times, (result.equity / peak - 1.0) * 100, 0, alpha=0.35)
-        for trade in result.trades:
-            at = datetime.fromtimestamp(trade.exit_ts / 1000, tz=UTC)
-            index = min(int(np.searchsorted(result.ts, trade.exit_ts)), len(result.ts) - 1)
-            colour = "tab:green" if trade.pnl > 0 else "tab:red"
-            top.scatter([at], [result.equity[index]], s=6, color=colour, zorder=3)
+        if result.trades:  # each trade's exit, on the curve: green won, red lost
+            exits = np.array([t.exit_ts for t in result.trades], dtype=np.int64)
+            where = np.minimum(np.searchsorted(result.ts, exits), len(result.ts) - 1)
+            won = np.array([t.pnl > 0 for t in result.trades])
+            for mask, colour in ((won, "tab:green"), (~won, "tab:red")):
+                top.scatter(
+                    _times(exits[mask]), result.equity[where[mask]], s=6, color=colour, zorder=3
+                )
     top.set_title(title)
     top.set_ylabel("equity")
     top.grid(alpha=0.3)
-    if results:
+    if top.get_legend_handles_labels()[0]:
         top.legend(loc="best", fontsize=8)
     bottom.set_ylabel("drawdown %")
     bottom.grid(alpha=0.3)

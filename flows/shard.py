@@ -9,14 +9,17 @@ accounts over them, in account-id order.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flows.account import advance, apply_control
 from flows.account_state import AccountParams, AccountState, Outputs, new_account, record_state
 from flows.batches import MarketUpdate
+from flows.ids import make_id
 from flows.merge import FINISHED, Merger, new_merger, push
-from schemas.common import TradingStatus
+from schemas.common import Severity, TradingStatus
 from schemas.config import AlgorithmConfig, ControlAction, ControlCommand
+from schemas.trading import Alert
 
 
 def shard_of(account_id: str, shards: int) -> str:
@@ -30,10 +33,19 @@ class ShardState:
     started: bool = False
 
 
-def new_shard(channels: list[str], configs: list[AlgorithmConfig]) -> ShardState:
+def new_shard(
+    channels: list[str],
+    configs: list[AlgorithmConfig],
+    status: Mapping[str, TradingStatus] | None = None,
+) -> ShardState:
+    """A shard hosting `configs`' accounts; `status` overrides an account's starting status
+    (the live flow passes each account's last applied status, so a restart does not re-arm a
+    stopped or halted account)."""
     state = ShardState(merger=new_merger(channels))
     for config in configs:
-        state.accounts[config.account_id] = new_account(config)
+        state.accounts[config.account_id] = new_account(
+            config, (status or {}).get(config.account_id)
+        )
     return state
 
 
@@ -65,13 +77,27 @@ def on_commands(
         account = state.accounts.get(command.account_id)
         if account is None:
             if command.action != ControlAction.CONFIG_UPDATE or command.config is None:
-                continue  # commands for unknown accounts are reported by the control stage
+                out.alerts.append(_unknown_account(command, params))
+                continue
             # A new account waits for an explicit start.
             account = new_account(command.config, TradingStatus.STOPPED)
             account.clock = command.ts
             state.accounts[command.account_id] = account
         out.extend(apply_control(account, command, params))
     return out
+
+
+def _unknown_account(command: ControlCommand, params: AccountParams) -> Alert:
+    return Alert(
+        alert_id=make_id(params.run_id, command.account_id, "command_rejected", command.command_id),
+        run_id=params.run_id,
+        account_id=command.account_id,
+        ts=command.ts,
+        severity=Severity.WARNING,
+        kind="command_rejected",
+        message=f"command {command.command_id} ({command.action.value}) names an account with "
+        "no config; send a config_update first",
+    )
 
 
 def finished(state: ShardState) -> bool:

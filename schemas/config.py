@@ -30,6 +30,9 @@ from schemas.common import (
 )
 
 Window = Annotated[int, Field(ge=1, le=10_000)]
+# A wall-clock time in the exchange's zone. JSON Schema's "time" format demands a UTC offset,
+# which a local time has not: RFC 3339 calls this a partial-time.
+LocalTime = Annotated[time, Field(json_schema_extra={"format": "partial-time"})]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -156,8 +159,8 @@ class TradingHours(BaseModel):
 
     model_config = STRICT
     timezone: Annotated[str, Field(max_length=64)] = "America/New_York"
-    open: time = time(9, 30)
-    close: time = time(16, 0)
+    open: LocalTime = time(9, 30)
+    close: LocalTime = time(16, 0)
 
     @field_validator("timezone")
     @classmethod

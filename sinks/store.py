@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.tables import column_names, from_row, table_of, to_columns
+from schemas.trading import TradingState
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,10 +37,14 @@ def select(
 ) -> list[M]:
     """Rows of `model`'s table (FINAL: replayed writes collapsed) matching `where`, whose
     values must come as `{name:Type}` placeholders bound from `parameters`."""
+    return _rows(client, model, f"WHERE {where}", parameters or {})
+
+
+def _rows(client: Client, model: type[M], clauses: str, parameters: dict[str, Any]) -> list[M]:
     names = column_names(model)
     columns = ", ".join(f"`{name}`" for name in names)
     result = client.query(
-        f"SELECT {columns} FROM {table_of(model)} FINAL WHERE {where}", parameters=parameters or {}
+        f"SELECT {columns} FROM {table_of(model)} FINAL {clauses}", parameters=parameters
     )
     return [
         cast(M, from_row(model, dict(zip(names, row, strict=True)))) for row in result.result_rows
@@ -67,3 +72,37 @@ def config_versions(client: Client, account_id: str) -> list[AlgorithmConfig]:
 def backtest_run(client: Client, run_id: str) -> BacktestRun | None:
     rows = select(client, BacktestRun, "run_id = {run:String}", {"run": run_id})
     return rows[0] if rows else None
+
+
+def select_ordered(
+    client: Client,
+    model: type[M],
+    where: str,
+    parameters: dict[str, Any],
+    order_by: str,
+    limit: int,
+) -> list[M]:
+    """Like `select`, sorted by `order_by` (code-chosen columns, never caller input) and cut
+    at `limit` rows (bound as a parameter)."""
+    clauses = f"WHERE {where} ORDER BY {order_by} LIMIT {{_limit:UInt32}}"
+    return _rows(client, model, clauses, {**parameters, "_limit": limit})
+
+
+def trading_states(
+    client: Client, run_id: str, account_id: str | None = None
+) -> list[TradingState]:
+    """The current applied trading state of each account of a run (the highest `version`)."""
+    where = "run_id = {run:String}"
+    parameters: dict[str, Any] = {"run": run_id}
+    if account_id is not None:
+        where += " AND account_id = {account:String}"
+        parameters["account"] = account_id
+    return select_ordered(client, TradingState, where, parameters, "account_id", 10_000)
+
+
+def backtest_runs(client: Client, status: str | None, limit: int) -> list[BacktestRun]:
+    """Backtest runs, newest first, optionally of one status."""
+    where, parameters = "1", {}
+    if status is not None:
+        where, parameters = "status = {status:String}", {"status": status}
+    return select_ordered(client, BacktestRun, where, parameters, "created_ts DESC, run_id", limit)

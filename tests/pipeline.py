@@ -14,6 +14,7 @@ from flows.batches import Decoded, TickBatch
 from flows.market import ChannelState, MarketParams, market_step
 from flows.shard import ShardState, new_shard, on_commands, on_market
 from flows.simulator import SimParams, SimTicks, simulate_session
+from schemas.common import TradingStatus
 from schemas.config import AlgorithmConfig, ControlCommand
 
 RUN = "test"
@@ -63,11 +64,12 @@ def run(
     seed: int = 0,
     commands: list[tuple[int, ControlCommand]] | None = None,
     snapshot_interval_ms: int = 60_000,
+    status: dict[str, TradingStatus] | None = None,
 ) -> dict[str, list[str]]:
     """Every output row, as sorted JSON per kind. Channels arrive in a random interleaving
     (seeded); `commands` are (after how many batches, command) pairs."""
     channels = channel_batches(ticks, batch_size)
-    shard: ShardState = new_shard([f"ticks:{c}" for c in channels], configs)
+    shard: ShardState = new_shard([f"ticks:{c}" for c in channels], configs, status)
     states: dict[int, ChannelState | None] = defaultdict(lambda: None)
     market = MarketParams(run_id=RUN)
     accounts = AccountParams(run_id=RUN, snapshot_interval_ms=snapshot_interval_ms)

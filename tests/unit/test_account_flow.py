@@ -170,3 +170,60 @@ def test_a_config_update_for_a_new_account_waits_for_start(ticks) -> None:  # ty
     approved = [d for d in rows(out, "decisions") if d["approved"]]
     assert approved
     assert all(d["ts"] >= running["ts"] for d in approved)
+
+
+def test_a_disabled_config_stops_the_account_and_refuses_a_start(ticks) -> None:  # type: ignore[no-untyped-def]
+    config = CONFIGS[0]
+    disabled = config.model_copy(update={"version": 2, "enabled": False})
+    commands = [
+        (
+            20,
+            ControlCommand(
+                command_id="off",
+                account_id=config.account_id,
+                ts=1_795_000_000_000,
+                action="config_update",
+                config=disabled,
+            ),
+        ),  # type: ignore[arg-type]
+        (
+            25,
+            ControlCommand(
+                command_id="on-again", account_id=config.account_id, ts=1_795_000_000_001, action="start"
+            ),
+        ),  # type: ignore[arg-type]
+    ]
+    out = run(ticks, [config], batch_size=50, seed=7, commands=commands)
+    states = sorted(rows(out, "states"), key=lambda s: s["version"])
+    stopped = next(s for s in states if s["command_id"] == "off")
+    assert stopped["status"] == "stopped"
+    assert all(s["status"] == "stopped" for s in states if s["version"] > stopped["version"])
+    refusal = next(a for a in rows(out, "alerts") if a["kind"] == "command_rejected")
+    assert "disabled" in refusal["message"]
+    assert not [d for d in rows(out, "decisions") if d["approved"] and d["ts"] > stopped["ts"]]
+
+
+def test_a_command_for_an_account_without_a_config_is_reported(ticks) -> None:  # type: ignore[no-untyped-def]
+    stray = ControlCommand(
+        command_id="who", account_id="ghost", ts=1_795_000_000_000, action="start"
+    )  # type: ignore[arg-type]
+    out = run(ticks, [], batch_size=500, seed=8, commands=[(1, stray)])
+    [alert] = rows(out, "alerts")
+    assert alert["account_id"] == "ghost"
+    assert alert["kind"] == "command_rejected"
+    assert "no config" in alert["message"]
+
+
+def test_an_account_restarts_in_its_last_applied_status(ticks) -> None:  # type: ignore[no-untyped-def]
+    from schemas.common import TradingStatus
+
+    out = run(
+        ticks,
+        CONFIGS[:1],
+        batch_size=500,
+        seed=9,
+        status={CONFIGS[0].account_id: TradingStatus.HALTED},
+    )
+    assert rows(out, "decisions")
+    assert all(d["rule"] == "trading_state" for d in rows(out, "decisions"))
+    assert not rows(out, "fills")
