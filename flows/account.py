@@ -347,9 +347,13 @@ def take_snapshot(state: AccountState, ts: int, params: AccountParams, out: Outp
         )
     )
     record_state(state, params, ts, out)
+    if state.day.day is not None:
+        _record_day(state, ts, params, out)  # the day so far; its close replaces it
 
 
-def _close_day(state: AccountState, ts: int, params: AccountParams, out: Outputs) -> None:
+def _record_day(state: AccountState, ts: int, params: AccountParams, out: Outputs) -> None:
+    """The trading day's figures up to `ts`. Every write of a day has the same row id, so the
+    table (replacing by `ts`) always holds the latest: the running day, then its close."""
     fields = state.day.close(ts, state.equity)
     day = fields["day"]
     out.daily.append(
@@ -360,5 +364,9 @@ def _close_day(state: AccountState, ts: int, params: AccountParams, out: Outputs
             **fields,
         )
     )
+
+
+def _close_day(state: AccountState, ts: int, params: AccountParams, out: Outputs) -> None:
+    _record_day(state, ts, params, out)
     state.day = DayTracker()
     state.day_end_ms = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -93,3 +94,24 @@ def read_topic(
 
 def json_values(messages: list[tuple[bytes | None, bytes]]) -> list[dict[str, Any]]:
     return [json.loads(value) for _, value in messages]
+
+
+def write_session_file(path: Path, symbols: list[str], ticks_per_minute: float = 5.0) -> Path:
+    """A simulated session as a Parquet tick file."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ticks, _ = simulate_session(symbols, DAY, SimParams(ticks_per_minute=ticks_per_minute))
+    table = pa.table(
+        {
+            "timestamp": pa.array(ticks.ts),
+            "symbol": np.array(ticks.symbols)[ticks.codes],
+            "bid": ticks.bid,
+            "ask": ticks.ask,
+            "last": ticks.last,
+            "volume": ticks.volume,
+        }
+    )
+    pq.write_table(table, path)
+    return path

@@ -26,7 +26,13 @@ from dashboards.definitions import dashboards
 from dashboards.macros import ALL, TimeRange, VariableValue, expand
 from dashboards.model import Dashboard, Panel, Variable
 from schemas.common import to_epoch_ms
-from schemas.config import AlgorithmConfig, BacktestRun, MovingAverageCross, RsiReversion
+from schemas.config import (
+    AlgorithmConfig,
+    BacktestRun,
+    MovingAverageCross,
+    RiskLimits,
+    RsiReversion,
+)
 from schemas.market import MarketTick, OptionGreeks
 from schemas.tables import column_names, table_of, to_columns
 from schemas.trading import (
@@ -587,3 +593,87 @@ def test_backtest_sweep_joins_parameters_from_both_config_shapes(filled: Client)
 
     metrics = values_of(filled, "strikeflow-backtests", "Metrics")
     assert len(metrics) == 3 * len(BACKTEST_ACCOUNTS)  # the completed version of each run only
+
+
+# -- over what the flow itself wrote ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def flowed(module_ch: Client, chdb_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Client:
+    """A short live run and a backtest sweep, written by the real flow into a fresh database."""
+    from bytewax.testing import run_main
+
+    from flows.backtest import Source, run_backtest, sweep_configs
+    from flows.graph import FlowSpec, build_flow
+    from schemas.settings import Settings
+    from tests.flows_support import write_session_file
+
+    database = module_ch.query("SELECT currentDatabase()").result_rows[0][0]
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("flowed"),
+        clickhouse_dsn=chdb_dsn,
+        clickhouse_database=database,
+    )
+    ticks = write_session_file(tmp_path_factory.mktemp("ticks") / "ticks.parquet", ["AAPL", "MSFT"])
+    configs = [
+        AlgorithmConfig(
+            account_id="alpha",
+            symbols=["AAPL", "MSFT"],
+            strategy=MovingAverageCross(fast=5, slow=20),
+            # limits that bite, so that rejections and a halt alert show on the dashboards
+            limits=RiskLimits(cooldown_seconds=30, max_daily_loss=50.0),
+        ),
+        AlgorithmConfig(
+            account_id="beta",
+            symbols=["MSFT"],
+            strategy=RsiReversion(period=5, oversold=35, overbought=65),
+            selection={"kind": "option", "target_delta": 0.4, "days_to_expiry": 7},  # type: ignore[arg-type]
+        ),
+    ]
+    spec = FlowSpec(
+        run_id=LIVE,
+        settings=settings,
+        configs=configs,
+        tick_file=ticks,
+        bounded=True,
+        read_control=False,
+        write_kafka=False,
+    )
+    run_main(build_flow(spec))
+    sweep = sweep_configs(configs[0].model_copy(update={"account_id": "sweep"}), {"fast": [5, 8]})
+    run_backtest(settings, sweep, Source(file=ticks), run_id=SWEEP_RUN)
+    return module_ch
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=[d.uid for d in DASHBOARDS])
+def test_every_panel_works_on_what_the_flow_wrote(flowed: Client, dashboard: Dashboard) -> None:
+    """The same checks over a short real flow run and a backtest sweep (Grafana cannot run
+    here: the panels' SQL runs on chdb with the macros expanded)."""
+    flow_range = TimeRange(
+        from_ms=to_epoch_ms(datetime(2026, 11, 27, tzinfo=UTC)),
+        to_ms=to_epoch_ms(datetime(2026, 11, 29, tzinfo=UTC)),
+        interval_ms=5 * 60_000,
+    )
+    problems = []
+    for pick in ("all", "first"):
+        values: dict[str, VariableValue] = {}
+        for variable in dashboard.variables:
+            _, rows = run_query(flowed, expand(variable.sql, values, flow_range))
+            options = tuple(str(row[0]) for row in rows)
+            assert options, f"${variable.name} has no options on the flow's data"
+            values[variable.name] = VariableValue(
+                selected=choose(variable, options, pick), options=options, multi=variable.multi
+            )
+        for item in dashboard.panels:
+            sql = expand(item.sql, values, flow_range)
+            try:
+                columns, rows = run_query(flowed, sql)
+            except Exception as exc:
+                problems.append(f"[{pick}] {item.title!r} failed: {str(exc).splitlines()[0]}")
+                continue
+            expected = [(column.name, column.kind) for column in item.columns]
+            if columns != expected:
+                problems.append(f"[{pick}] {item.title!r} returned {columns}, expected {expected}")
+            if item.expect_rows and not rows:
+                problems.append(f"[{pick}] {item.title!r} returned no rows")
+    assert not problems, "\n".join(problems)
