@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import bytewax.operators as op
-from bytewax.connectors.kafka import KafkaSink
 from bytewax.dataflow import Dataflow, Stream
 
 from flows.account_state import AccountParams, Outputs
@@ -43,7 +42,7 @@ from schemas.config import AlgorithmConfig, ControlCommand
 from schemas.settings import Settings
 from schemas.trading import DeadLetter
 from sinks.clickhouse import ClickHouseSink, Rows
-from sinks.kafka import topic_partitions
+from sinks.kafka import KafkaOutput, topic_partitions
 
 
 @dataclass
@@ -250,11 +249,7 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         timeout=timedelta(seconds=settings.sink_max_seconds),
         max_size=settings.sink_max_batches,
     )
-    op.output(
-        "clickhouse",
-        op.map("row_batches", batches, lambda kv: kv[1]),
-        ClickHouseSink(settings.dsn, settings.clickhouse_database),
-    )
+    op.output("clickhouse", batches, ClickHouseSink(settings.dsn, settings.clickhouse_database))
 
     if spec.write_kafka and spec.bootstrap is not None:
         topics = settings.topics
@@ -276,7 +271,7 @@ def build_flow(spec: FlowSpec) -> Dataflow:
             )
         op.output(
             "kafka",
-            op.merge("kafka_messages", *messages),
-            KafkaSink([spec.bootstrap], topic=None, add_config={"linger.ms": "5"}),
+            op.key_on("kafka_output", op.merge("kafka_messages", *messages), lambda _: "out"),
+            KafkaOutput(spec.bootstrap),
         )
     return flow
