@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from sinks.kafka import topic_partitions
 
@@ -63,35 +63,41 @@ class _Partition(StatefulSourcePartition[RawBatch, int]):
             self._done = True
             return [RawBatch(self._topic, self._partition, eof=True)]
         messages = self._consumer.consume(self._batch_size, self._poll_seconds)
-        batch = RawBatch(self._topic, self._partition)
+        if any(message.error() is not None for message in messages):
+            messages = self._without_errors(messages)
+        if messages:
+            # Column by column: a comprehension per field costs far less than appending four
+            # lists per message, and this loop runs for every message the flow reads.
+            offsets: list[int] = [m.offset() for m in messages]  # type: ignore[misc]
+            self._offset = offsets[-1] + 1
+            batch = RawBatch(
+                self._topic,
+                self._partition,
+                offsets,
+                [m.key() for m in messages],
+                [m.value() for m in messages],
+                [m.timestamp()[1] for m in messages],
+                eof=self._done,
+            )
+            return [batch]
+        if self._done:
+            return [RawBatch(self._topic, self._partition, eof=True)]
+        return []
+
+    def _without_errors(self, messages: list[Message]) -> list[Message]:
+        """The messages before the end of the partition, without transient errors."""
+        kept = []
         for message in messages:
             error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    self._done = True
-                    break
-                if error.fatal():
-                    raise RuntimeError(f"consuming {self._topic}[{self._partition}]: {error}")
-                continue  # librdkafka retries transient errors by itself
-            offset: int = message.offset()  # type: ignore[assignment]  # set on messages
-            batch.offsets.append(offset)
-            batch.keys.append(message.key())
-            batch.values.append(message.value())
-            batch.timestamps.append(message.timestamp()[1])
-            self._offset = offset + 1
-        if self._done:
-            return [
-                RawBatch(
-                    self._topic,
-                    self._partition,
-                    batch.offsets,
-                    batch.keys,
-                    batch.values,
-                    batch.timestamps,
-                    eof=True,
-                )
-            ]
-        return [batch] if batch.offsets else []
+            if error is None:
+                kept.append(message)
+            elif error.code() == KafkaError._PARTITION_EOF:
+                self._done = True
+                break
+            elif error.fatal():
+                raise RuntimeError(f"consuming {self._topic}[{self._partition}]: {error}")
+            # other errors are transient: librdkafka retries them by itself
+        return kept
 
     def snapshot(self) -> int:
         return self._offset
