@@ -101,6 +101,7 @@ def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
             bounded=spec.bounded,
             start_offsets=spec.start_offsets,
             batch_size=settings.batch_size,
+            poll_seconds=settings.poll_ms / 1000,
             stop=spec.stop,
         ),
     )

@@ -64,7 +64,8 @@ class Settings(BaseSettings):
         description="The database every table lives in (created by `strikeflow db migrate`).",
     )
     api_token: SecretStr | None = Field(
-        default=None, description="Bearer token for mutating API calls; unset refuses them."
+        default=None,
+        description="Bearer token for mutating API calls; unset, `strikeflow serve` makes one.",
     )
     api_host: str = Field(default="127.0.0.1", description="Where `strikeflow serve` listens.")
     api_port: Annotated[int, Field(ge=0, le=65535, description="The API's port.")] = 8000
@@ -92,6 +93,15 @@ class Settings(BaseSettings):
     batch_size: Annotated[
         int, Field(ge=1, le=1_000_000, description="Most messages or file rows per input batch.")
     ] = 5000
+    poll_ms: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1000,
+            description="How long a partition's read waits to fill a batch: a slow feed's "
+            "ticks travel in batches of this span (latency) instead of one by one (overhead).",
+        ),
+    ] = 2.0
     sink_max_batches: Annotated[
         int, Field(ge=1, description="Row batches gathered per table before a write.")
     ] = 64
