@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field, fields
 from zoneinfo import ZoneInfo
 
@@ -88,7 +89,8 @@ class AccountState:
     marks: dict[str, float] = field(default_factory=dict)
     pending: list[PendingOrder] = field(default_factory=list)
     last_entry_ts: dict[str, int] = field(default_factory=dict)
-    recent_orders: list[int] = field(default_factory=list)
+    # event times of approved orders in the last minute, oldest first (only with a throttle)
+    recent_orders: deque[int] = field(default_factory=deque)
     equity: float = 0.0
     peak_equity: float = 0.0
     day: DayTracker = field(default_factory=DayTracker)

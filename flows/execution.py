@@ -315,8 +315,9 @@ def _view(state: AccountState, leg: Leg, params: AccountParams) -> RiskView:
     held = state.book.holdings.get(leg.instrument)
     direction = 1 if leg.side == Side.BUY else -1
     opening_exposure = direction * (1 if leg.is_call is None or leg.is_call else -1)
-    now = state.clock
-    state.recent_orders = [t for t in state.recent_orders if t > now - THROTTLE_WINDOW_MS]
+    recent = state.recent_orders
+    while recent and recent[0] <= state.clock - THROTTLE_WINDOW_MS:
+        recent.popleft()
     return RiskView(
         status=state.status,
         open_positions=len(state.book.holdings),
@@ -395,7 +396,8 @@ def _decide_and_fill(
     )
     if not verdict.approved:
         return
-    state.recent_orders.append(ts)
+    if state.config.limits.max_orders_per_minute is not None:
+        state.recent_orders.append(ts)  # kept only for the throttle, which is all that reads it
     if leg.opens:
         state.last_entry_ts[leg.underlying] = ts
     order_id = make_id(*ids[:2], "ord", *ids[2:])

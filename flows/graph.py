@@ -42,6 +42,7 @@ from schemas.config import AlgorithmConfig, ControlCommand
 from schemas.settings import Settings
 from schemas.trading import DeadLetter
 from sinks.clickhouse import ClickHouseSink, Rows
+from sinks.gather import gather
 from sinks.kafka import KafkaOutput, topic_partitions
 
 
@@ -244,7 +245,7 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         commands, control_dead = _control_input(flow, spec)
     stages = trading_stages(spec, _channels(spec), decoded, commands)
     market_out, account_out, table_rows = stages.market, stages.accounts, stages.table_rows
-    batches = op.collect(
+    batches = gather(
         "gather_rows",
         table_rows,
         timeout=timedelta(seconds=settings.sink_max_seconds),

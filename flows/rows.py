@@ -35,11 +35,12 @@ def tick_row_ids(partition: int, offsets: np.ndarray) -> np.ndarray:
 def tick_rows(ticks: TickBatch, run_id: str) -> Rows:
     """`market_ticks` rows for a batch; `ts` is the tick's own event time."""
     n = len(ticks)
-    symbols = np.asarray(ticks.symbols, dtype=object)[ticks.codes]
+    # Fixed-width string arrays, not lists: a batch is copied into recovery snapshots whole.
+    symbols = np.asarray(ticks.symbols if ticks.symbols else [""])[ticks.codes]
     data: dict[str, Column] = {
         "row_id": tick_row_ids(ticks.partition, ticks.offsets),
-        "run_id": [run_id] * n,
-        "account_id": [MARKET_ACCOUNT] * n,
+        "run_id": np.full(n, run_id),
+        "account_id": np.full(n, MARKET_ACCOUNT),
         "ts": ticks.raw_ts,
         "symbol": symbols,
         "bid": ticks.bid,
@@ -66,11 +67,11 @@ def _chain_columns(sample: Sample, run_id: str) -> dict[str, Column]:
     base = int(tick_row_ids(sample.partition, np.array([sample.offset]))[0])
     data: dict[str, Column] = {
         "row_id": (np.uint64(base) << np.uint64(_CONTRACT_BITS)) + np.arange(n, dtype=np.uint64),
-        "run_id": [run_id] * n,
-        "account_id": [MARKET_ACCOUNT] * n,
+        "run_id": np.full(n, run_id),
+        "account_id": np.full(n, MARKET_ACCOUNT),
         "ts": np.full(n, chain.ts, dtype=np.int64),
-        "underlying": [chain.underlying] * n,
-        "contract": list(chain.contracts),
+        "underlying": np.full(n, chain.underlying),
+        "contract": np.asarray(chain.contracts),
         "expiry": chain.expiry.astype("datetime64[D]").tolist(),
         "strike": chain.strike,
         "right": np.where(chain.is_call, Right.CALL.value, Right.PUT.value),
