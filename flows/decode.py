@@ -60,7 +60,7 @@ def dead_letter(
 def _dead(raw: RawBatch, i: int, why: str) -> DeadLetter:
     """The i-th message of `raw` as a dead letter."""
     return dead_letter(
-        raw.topic, raw.partition, raw.offsets[i], raw.timestamps[i], raw.keys[i], raw.values[i], why
+        raw.topic, raw.partition, raw.offsets[i], raw.timestamp(i), raw.key(i), raw.values[i], why
     )
 
 
