@@ -64,29 +64,11 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
             set_status(state, params, out, ts, TradingStatus.STOPPED, reason, command.command_id)
             return out
     if command.action in (ControlAction.START, ControlAction.RESUME) and not state.config.enabled:
-        alert(
-            state,
-            params,
-            out,
-            ts=ts,
-            kind="command_rejected",
-            severity=Severity.WARNING,
-            message=f"command {command.command_id}: the account's config is disabled",
-            key=command.command_id,
-        )
+        _reject(state, params, out, ts, command, "the account's config is disabled")
         return out
     transition = apply_command(state.status, command.action)
     if not transition.accepted:
-        alert(
-            state,
-            params,
-            out,
-            ts=ts,
-            kind="command_rejected",
-            severity=Severity.WARNING,
-            message=f"command {command.command_id}: {transition.reason}",
-            key=command.command_id,
-        )
+        _reject(state, params, out, ts, command, transition.reason)
         return out
     if command.action == ControlAction.KILL_SWITCH:
         alert(
@@ -104,6 +86,27 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
     reason = transition.reason + (f" ({command.reason})" if command.reason else "")
     set_status(state, params, out, ts, transition.status, reason, command.command_id)
     return out
+
+
+def _reject(
+    state: AccountState,
+    params: AccountParams,
+    out: Outputs,
+    ts: int,
+    command: ControlCommand,
+    why: str,
+) -> None:
+    """A command that does not apply leaves the account as it was, and says why."""
+    alert(
+        state,
+        params,
+        out,
+        ts=ts,
+        kind="command_rejected",
+        severity=Severity.WARNING,
+        message=f"command {command.command_id}: {why}",
+        key=command.command_id,
+    )
 
 
 def _update_config(state: AccountState, config: AlgorithmConfig) -> None:
