@@ -189,7 +189,10 @@ def test_a_disabled_config_stops_the_account_and_refuses_a_start(ticks) -> None:
         (
             25,
             ControlCommand(
-                command_id="on-again", account_id=config.account_id, ts=1_795_000_000_001, action="start"
+                command_id="on-again",
+                account_id=config.account_id,
+                ts=1_795_000_000_001,
+                action="start",
             ),
         ),  # type: ignore[arg-type]
     ]
