@@ -78,9 +78,8 @@ def feed_simulate(
 ) -> None:
     """Simulated ticks (stochastic volatility, jumps, intraday patterns) into the ticks topic."""
     from flows.chain import ChainParams
-    from flows.feed import TickWriter, realtime_pacer, simulated_sessions, write_option_quotes
+    from flows.feed import feed_writer, realtime_pacer, simulated_sessions
     from flows.simulator import SimParams
-    from sinks.kafka import ensure_topics, producer, topic_partitions
 
     settings = Settings()
     bootstrap = _bootstrap(settings, "feed simulate")
@@ -88,12 +87,14 @@ def feed_simulate(
         first = date.fromisoformat(start)
     except ValueError as error:
         raise typer.BadParameter(f"--start: {error}") from None
-    topic = settings.topics.ticks
-    ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
-    writer = TickWriter(
-        producer(bootstrap),
-        topic,
-        topic_partitions(bootstrap, topic),
+    if (options_interval_seconds * 1000) % heartbeat_ms:
+        raise typer.BadParameter("--options-interval-seconds must be a multiple of the heartbeat")
+    wants_quotes = options or settings.option_quotes
+    writer = feed_writer(
+        bootstrap,
+        settings,
+        chains=ChainParams(seed=seed + 1) if wants_quotes else None,  # the market's surface
+        chain_interval_ms=options_interval_seconds * 1000,
         heartbeat_ms=heartbeat_ms,
         pace=realtime_pacer(speed) if realtime else None,
     )
@@ -104,24 +105,16 @@ def feed_simulate(
 
         opens, _ = session_bounds(first, params.timezone)
         shift = time.time_ns() // 1_000_000 - opens  # wall-clock ok: "now" is the point here
-    quotes = 0
     for ticks in simulated_sessions(_symbols(symbols), first, days, params, shift):
         writer.write(
             ticks.ts, ticks.codes, ticks.symbols, ticks.bid, ticks.ask, ticks.last, ticks.volume
         )
-        if options:
-            quotes += write_option_quotes(
-                writer.producer,
-                settings.topics.options,
-                topic_partitions(bootstrap, settings.topics.options),
-                ticks,
-                ChainParams(seed=seed + 1),  # the market's surface, not the flow's model
-                options_interval_seconds * 1000,
-            )
     stats = writer.finish()
-    console.print(f"wrote {stats.ticks:,} ticks and {stats.heartbeats:,} heartbeats to {topic}")
-    if options:
-        console.print(f"wrote {quotes:,} option quotes to {settings.topics.options}")
+    console.print(
+        f"wrote {stats.ticks:,} ticks and {stats.heartbeats:,} heartbeats to {writer.topic}"
+    )
+    if writer.options is not None and writer.options.quotes:
+        console.print(f"wrote {writer.options.quotes:,} option quotes to {writer.options.topic}")
 
 
 @feed_app.command("replay")
@@ -134,9 +127,8 @@ def feed_replay(
     speed: Annotated[float, typer.Option(min=0.01)] = 1.0,
 ) -> None:
     """A recorded file into the ticks topic; unusable rows go to the dead-letter topic."""
-    from flows.feed import TickWriter, realtime_pacer, rejected_rows, write_file_ticks
+    from flows.feed import feed_writer, realtime_pacer, rejected_rows, write_file_ticks
     from flows.tick_file import TickFileError, read_ticks
-    from sinks.kafka import ensure_topics, producer, topic_partitions
 
     settings = Settings()
     bootstrap = _bootstrap(settings, "feed replay")
@@ -145,18 +137,11 @@ def feed_replay(
     except TickFileError as error:
         raise typer.BadParameter(str(error)) from None
     topic = settings.topics.ticks
-    ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
-    kafka = producer(bootstrap)
-    writer = TickWriter(
-        kafka,
-        topic,
-        topic_partitions(bootstrap, topic),
-        pace=realtime_pacer(speed) if realtime else None,
-    )
+    writer = feed_writer(bootstrap, settings, pace=realtime_pacer(speed) if realtime else None)
     write_file_ticks(writer, ticks)
     first_ts = int(ticks.ts[0]) if len(ticks) else 946_684_800_000
     for letter in rejected_rows(str(file), ticks, first_ts):
-        kafka.produce(settings.topics.deadletter, letter.model_dump_json().encode())
+        writer.producer.produce(settings.topics.deadletter, letter.model_dump_json().encode())
     stats = writer.finish()
     console.print(
         f"replayed {stats.ticks:,} ticks into {topic}; {len(ticks.rejected):,} rows rejected"
@@ -283,13 +268,12 @@ def demo(
 
     from api.broker import kafka_cluster
     from api.summary import print_summary, run_summary
-    from flows.feed import TickWriter, simulated_sessions
+    from flows.feed import MARKET_CHAINS, feed_writer, simulated_sessions
     from flows.graph import build_flow
     from flows.live import live_spec
     from flows.report import write_report
     from flows.simulator import SimParams
     from schemas.db import connect, migrate
-    from sinks.kafka import producer, topic_partitions
     from sinks.store import insert
 
     settings = Settings()
@@ -299,8 +283,8 @@ def demo(
     insert(client, list(configs))
     with kafka_cluster(settings) as bootstrap:
         console.print(f"broker {bootstrap}; ClickHouse {settings.dsn}")
-        topic = settings.topics.ticks
-        writer = TickWriter(producer(bootstrap), topic, topic_partitions(bootstrap, topic))
+        chains = MARKET_CHAINS if settings.option_quotes else None
+        writer = feed_writer(bootstrap, settings, chains=chains)
         params = SimParams(ticks_per_minute=TICKS_PER_MINUTE)
         for ticks in simulated_sessions(SYMBOLS, SESSION_DAY, days, params):
             writer.write(

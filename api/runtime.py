@@ -24,14 +24,14 @@ from bytewax.run import cli_main
 
 from api.broker import EmbeddedBroker
 from flows.demo import SESSION_DAY, SYMBOLS, TICKS_PER_MINUTE
-from flows.feed import TickWriter, simulated_sessions
+from flows.feed import MARKET_CHAINS, feed_writer, simulated_sessions
 from flows.graph import build_flow
 from flows.live import live_spec, load_accounts
 from flows.simulator import SimParams, session_bounds
 from schemas.common import TradingStatus
 from schemas.config import AlgorithmConfig
 from schemas.settings import Settings
-from sinks.kafka import ensure_topics, producer, topic_partitions
+from sinks.kafka import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class SimulatedFeed:
     """Simulated sessions into the ticks topic in real time, the first opening now."""
 
     bootstrap: str
-    topic: str
+    settings: Settings
     symbols: list[str]
     days: int = 5
     speed: float = 1.0
@@ -125,10 +125,10 @@ class SimulatedFeed:
         params = SimParams(ticks_per_minute=TICKS_PER_MINUTE)
         opens, _ = session_bounds(SESSION_DAY, params.timezone)
         shift = time.time_ns() // 1_000_000 - opens  # wall-clock ok: "now" is the point here
-        writer = TickWriter(
-            producer(self.bootstrap),
-            self.topic,
-            topic_partitions(self.bootstrap, self.topic),
+        writer = feed_writer(
+            self.bootstrap,
+            self.settings,
+            chains=MARKET_CHAINS if self.settings.option_quotes else None,
             pace=stoppable_pacer(self._stop, self.speed),
         )
         try:
@@ -184,7 +184,7 @@ class EmbeddedRuntime:
                 self.flow.start()
             if self._feed_wanted:
                 symbols = sorted({*SYMBOLS, *(s for c in configs for s in c.symbols)})
-                self.feed = SimulatedFeed(bootstrap, settings.topics.ticks, symbols)
+                self.feed = SimulatedFeed(bootstrap, settings, symbols)
                 self.feed.start()
         except BaseException:
             self.stop()

@@ -28,7 +28,7 @@ from flows.account_state import (
 )
 from flows.analytics import DayTracker, next_day_start_ms, trading_day
 from flows.batches import Floats, Segment
-from flows.chain import mark_contract
+from flows.chain import contract_terms, expiry_ts_ms, mark_contract
 from flows.execution import (
     execute_signal,
     expire_limit_orders,
@@ -119,42 +119,66 @@ def _update_config(state: AccountState, config: AlgorithmConfig) -> None:
             for s in config.symbols
         }
     state.config = config
+    state.codes, state.codes_seen = {}, 0  # the symbols may have changed
 
 
 # --- the timeline ----------------------------------------------------------------------------
 
 
+def _own_codes(state: AccountState, symbols: tuple[str, ...]) -> dict[int, str]:
+    """The shard's codes of the account's symbols, and of their option contracts."""
+    if state.codes_seen < len(symbols):
+        wanted = set(state.config.symbols)
+        for code in range(state.codes_seen, len(symbols)):
+            symbol = symbols[code]
+            terms = contract_terms(symbol)
+            if symbol in wanted or (terms is not None and terms[0] in wanted):
+                state.codes[code] = symbol
+        state.codes_seen = len(symbols)
+    return state.codes
+
+
 def _own_ticks(state: AccountState, seg: Segment | None) -> Ticks:
-    codes_of = {symbol: code for code, symbol in enumerate(seg.symbols)} if seg else {}
-    wanted = {codes_of[s]: s for s in state.config.symbols if s in codes_of}
+    wanted = _own_codes(state, seg.symbols) if seg is not None else {}
     if seg is None or not wanted:
         empty_f = np.empty(0)
         empty_i = np.empty(0, dtype=np.int64)
-        return Ticks(empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i, {}, {})
+        return Ticks(
+            empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i, {}, {}, {}
+        )
     rows = np.flatnonzero(np.isin(seg.codes, list(wanted)))
     codes = seg.codes[rows]
     bid, ask = seg.bid[rows], seg.ask[rows]
-    mid = (bid + ask) * 0.5
-    positions = np.arange(len(rows))
-    filled: dict[str, Floats] = {}
-    for code, symbol in wanted.items():
-        own = codes == code
-        latest = np.maximum.accumulate(np.where(own, positions, -1))
-        known = state.quotes.get(symbol)
-        before = known.mid if known is not None else np.nan
-        filled[symbol] = np.where(latest >= 0, mid[np.maximum(latest, 0)], before)
     return Ticks(
         ts=seg.ts[rows],
         codes=codes,
         bid=bid,
         ask=ask,
         last=seg.last[rows],
-        mid=mid,
+        mid=(bid + ask) * 0.5,
         partition=seg.partition[rows],
         offsets=seg.offsets[rows],
-        symbol_of_code=wanted,
-        filled_mid=filled,
+        symbol_of_code={code: wanted[code] for code in np.unique(codes).tolist()},
+        filled_mid={},
+        before={symbol: quote.mid for symbol, quote in state.quotes.items()},
     )
+
+
+def mid_along(ticks: Ticks, symbol: str) -> Floats:
+    """The symbol's mid carried forward along the account's ticks (its quote from before the
+    segment until its first tick in it; NaN if it never had one), computed when first asked."""
+    filled = ticks.filled_mid.get(symbol)
+    if filled is None:
+        code = next((c for c, s in ticks.symbol_of_code.items() if s == symbol), None)
+        before = ticks.before.get(symbol, np.nan)
+        if code is None:
+            filled = np.full(len(ticks), before)
+        else:
+            positions = np.arange(len(ticks))
+            latest = np.maximum.accumulate(np.where(ticks.codes == code, positions, -1))
+            filled = np.where(latest >= 0, ticks.mid[np.maximum(latest, 0)], before)
+        ticks.filled_mid[symbol] = filled
+    return filled
 
 
 def advance(
@@ -266,10 +290,10 @@ def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> 
                 seen.add(code)
                 state.quotes[ticks.symbol_of_code[code]] = _quote(ticks, i)
         return
-    for code, symbol in ticks.symbol_of_code.items():
-        rows = np.flatnonzero(ticks.codes[start:stop] == code)
-        if len(rows):
-            state.quotes[symbol] = _quote(ticks, start + int(rows[-1]))
+    backwards = ticks.codes[start:stop][::-1]
+    codes, first = np.unique(backwards, return_index=True)
+    for code, back in zip(codes.tolist(), first.tolist(), strict=True):
+        state.quotes[ticks.symbol_of_code[code]] = _quote(ticks, stop - 1 - back)
 
 
 def _quote(ticks: Ticks, i: int) -> Quote:
@@ -305,14 +329,10 @@ def _mark_arrays(
 ) -> dict[str, Floats]:
     marks: dict[str, Floats] = {}
     for name, holding in state.book.holdings.items():
-        spot = ticks.filled_mid.get(holding.underlying)
-        if spot is None:  # the underlying did not tick in this segment: its last quote holds
-            quote = state.quotes[holding.underlying]
-            spot = np.full(len(ticks), quote.mid)
-        section = spot[start:stop]
-        if holding.expiry_ts is None:
-            marks[name] = section
+        if holding.expiry_ts is None or (params.option_quotes and name in state.quotes):
+            marks[name] = mid_along(ticks, name)[start:stop]
         else:
+            section = mid_along(ticks, holding.underlying)[start:stop]
             assert holding.strike is not None and holding.is_call is not None
             marks[name] = mark_contract(
                 holding.underlying,
@@ -373,3 +393,12 @@ def _close_day(state: AccountState, ts: int, params: AccountParams, out: Outputs
     _record_day(state, ts, params, out)
     state.day = DayTracker()
     state.day_end_ms = None
+    _forget_expired_quotes(state, ts, params)
+
+
+def _forget_expired_quotes(state: AccountState, ts: int, params: AccountParams) -> None:
+    """Drop the quotes of contracts that expired and are not held: chains list new ones daily."""
+    for symbol in [s for s in state.quotes if s not in state.book.holdings]:
+        terms = contract_terms(symbol)
+        if terms is not None and expiry_ts_ms(terms[1], params.chain) <= ts:
+            del state.quotes[symbol]

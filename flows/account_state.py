@@ -12,6 +12,7 @@ from flows.analytics import DayTracker
 from flows.batches import Floats, Int64s
 from flows.chain import ChainParams
 from flows.ids import make_id
+from flows.market import Sample
 from flows.portfolio import Book, new_book
 from flows.strategies import StrategyState, new_strategy_state
 from schemas.common import Severity, TradingStatus
@@ -34,6 +35,8 @@ class AccountParams:
     chain: ChainParams = field(default_factory=ChainParams)
     snapshot_interval_ms: int = 60_000
     exchange_tz: str = "America/New_York"
+    option_quotes: bool = False  # options trade and mark at market.options quotes, not the model
+    option_quote_max_age_ms: int = 900_000  # an older quote does not open a position
 
     @property
     def zone(self) -> ZoneInfo:
@@ -70,6 +73,7 @@ class Outputs:
     daily: list[DailyPerformance] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     states: list[TradingState] = field(default_factory=list)
+    greeks: list[Sample] = field(default_factory=list)  # quoted chains priced by the first shard
 
     def extend(self, other: Outputs) -> None:
         for item in fields(self):
@@ -101,6 +105,10 @@ class AccountState:
     status_reason: str = "initial"
     command_id: str = ""
     breached: bool = False  # a loss limit halted the account; cleared when it is re-armed
+    # The shard's symbol table only grows: which of its codes are this account's, and how many
+    # of its symbols were looked at (underlyings, and their option contracts when quoted).
+    codes: dict[int, str] = field(default_factory=dict)
+    codes_seen: int = 0
 
     @property
     def account_id(self) -> str:
@@ -191,7 +199,8 @@ def set_status(
 
 @dataclass(slots=True)
 class Ticks:
-    """The account's own ticks in a segment, and each symbol's mid carried forward along them."""
+    """The account's own ticks in a segment: its underlyings' and, with option quotes fed, their
+    contracts' quotes; `filled_mid` caches each symbol's mid carried forward along them."""
 
     ts: Int64s
     codes: np.ndarray
@@ -203,6 +212,7 @@ class Ticks:
     offsets: Int64s
     symbol_of_code: dict[int, str]
     filled_mid: dict[str, Floats]
+    before: dict[str, float]  # each symbol's mid before the segment
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])

@@ -198,6 +198,10 @@ def run_backtest(
             raise ValueError("a topic backtest needs the Kafka bootstrap servers")
         if source.from_ts is not None:
             spec.start_offsets = offsets_for_time(bootstrap, settings.topics.ticks, source.from_ts)
+            if spec.option_quotes:
+                spec.option_start_offsets = offsets_for_time(
+                    bootstrap, settings.topics.options, source.from_ts
+                )
     finished = threading.Event()
 
     def report_progress() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from flows.pricing import FloatArray, Greeks, black_scholes, option_price
+from flows.pricing import FloatArray, Greeks, black_scholes, implied_volatility, option_price
 from schemas.common import SYMBOL_PATTERN
 
 MS_PER_DAY = 86_400_000
@@ -318,6 +319,74 @@ def mark_contract(
     years = np.maximum(expiry_ts - np.asarray(ts, dtype=np.int64), 0) / MS_PER_YEAR
     iv = implied_vol_surface(underlying, spot, strike, years, params)
     return option_price(spot, strike, years, params.rate, iv, is_call, params.dividend)
+
+
+def quoted_chain(
+    underlying: str,
+    spot: float,
+    ts_ms: int,
+    contracts: Sequence[str],
+    bid: ArrayLike,
+    ask: ArrayLike,
+    params: ChainParams,
+) -> Chain:
+    """A chain from market quotes (`market.options`) instead of the model's.
+
+    Each contract's vol is implied from its quote's mid at `spot`; where the mid implies none
+    (outside the no-arbitrage bounds, or deep in the money with no time value left) the model
+    surface's vol stands in, so every contract has Greeks. `price` is the quote's mid.
+    Contracts expired at `ts_ms` are left out; the order is `synthesize_chain`'s.
+    """
+    terms = [parse_occ_symbol(contract) for contract in contracts]
+    expiry_ts = np.array([expiry_ts_ms(t[1], params) for t in terms], dtype=np.int64)
+    strike = np.array([t[3] for t in terms], dtype=np.float64)
+    is_call = np.array([t[2] for t in terms], dtype=bool)
+    bid_, ask_ = np.asarray(bid, dtype=np.float64), np.asarray(ask, dtype=np.float64)
+    live = expiry_ts > ts_ms
+    order = np.lexsort((~is_call, strike, expiry_ts))
+    order = order[live[order]]
+    expiry_ts, strike, is_call = expiry_ts[order], strike[order], is_call[order]
+    bid_, ask_ = bid_[order], ask_[order]
+    mid = (bid_ + ask_) * 0.5
+    years = (expiry_ts - ts_ms) / MS_PER_YEAR
+    implied = implied_volatility(mid, spot, strike, years, params.rate, is_call, params.dividend)
+    model = implied_vol_surface(underlying, spot, strike, years, params)
+    iv = np.where(np.isnan(implied.iv), model, implied.iv)
+    greeks = black_scholes(spot, strike, years, params.rate, iv, is_call, params.dividend)
+    arrays = {
+        "expiry": np.array([terms[i][1] for i in order], dtype="datetime64[D]"),
+        "expiry_ts": expiry_ts,
+        "strike": strike,
+        "is_call": is_call,
+        "years": years,
+        "iv": iv,
+        "bid": bid_,
+        "ask": ask_,
+        **greeks._replace(price=mid)._asdict(),
+    }
+    for array in arrays.values():
+        array.flags.writeable = False
+    return Chain(
+        underlying=underlying,
+        ts=ts_ms,
+        spot=float(spot),
+        contracts=tuple(contracts[i] for i in order),
+        **arrays,
+    )
+
+
+@lru_cache(maxsize=65_536)
+def contract_terms(symbol: str) -> tuple[str, date, bool, float] | None:
+    """(underlying, expiry, is_call, strike) of an OCC contract symbol; None for a ticker.
+
+    Tickers have at most 15 characters and contract symbols at least 16, so they never collide.
+    """
+    if len(symbol) < 16:
+        return None
+    try:
+        return parse_occ_symbol(symbol)
+    except ValueError:
+        return None
 
 
 _OCC = re.compile(

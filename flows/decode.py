@@ -22,16 +22,18 @@ import pyarrow.json as pa_json
 from pydantic import TypeAdapter, ValidationError
 
 from flows.batches import HEARTBEAT, Decoded, TickBatch
+from flows.chain import ChainParams, expiry_ts_ms, occ_symbol
 from flows.kafka_source import RawBatch
-from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN
+from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN, Right
 from schemas.config import ControlCommand
-from schemas.market import Heartbeat, Tick
-from schemas.topics import TickMessage
+from schemas.market import Heartbeat, OptionQuote, Tick
+from schemas.topics import OptionMessage, TickMessage
 from schemas.trading import DeadLetter
 
 _TICK_KEYS = frozenset({"kind", "symbol", "ts", "bid", "ask", "last", "volume"})
 _SYMBOL = re.compile(SYMBOL_PATTERN)
 _TICK_MESSAGE: TypeAdapter[Tick | Heartbeat] = TypeAdapter(TickMessage)
+_OPTION_MESSAGE: TypeAdapter[OptionQuote | Heartbeat] = TypeAdapter(OptionMessage)
 _MAX_VOLUME = 10**12
 
 
@@ -377,6 +379,39 @@ def _concat_sorted(first: TickBatch, second: TickBatch) -> TickBatch:
         raw_ts=join(first.raw_ts, second.raw_ts),
         eof=first.eof,
     )
+
+
+def decode_option_quotes(raw: RawBatch, params: ChainParams) -> Decoded:
+    """Option quotes as rows of a tick batch whose symbol is the contract's OCC symbol.
+
+    `last` is the quote's mid and `volume` 0. Quotes arrive a chain at a time, far fewer than
+    ticks, so each is validated by the model. A contract that expires at or before the quote's
+    own time is dead-lettered: nothing can trade it.
+    """
+    columns = _Columns()
+    dead = []
+    for i, value in enumerate(raw.values):
+        try:
+            message = _OPTION_MESSAGE.validate_json(value or b"")
+        except ValidationError as error:
+            dead.append(_dead(raw, i, _reason(error)))
+            continue
+        if isinstance(message, Heartbeat):
+            columns.add(raw.offsets[i], message.ts, None, 1.0, 1.0, 1.0, 0)
+            continue
+        if expiry_ts_ms(message.expiry, params) <= message.ts:
+            dead.append(_dead(raw, i, f"expiry {message.expiry}: the contract has expired"))
+            continue
+        try:
+            contract = occ_symbol(
+                message.underlying, message.expiry, message.right == Right.CALL, message.strike
+            )
+        except ValueError as error:
+            dead.append(_dead(raw, i, str(error)))
+            continue
+        mid = (message.bid + message.ask) * 0.5
+        columns.add(raw.offsets[i], message.ts, contract, message.bid, message.ask, mid, 0)
+    return Decoded(_to_batch(raw, columns), dead, len(raw.values), np.asarray(raw.offsets))
 
 
 def decode_commands(raw: RawBatch) -> tuple[list[ControlCommand], list[DeadLetter]]:

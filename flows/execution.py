@@ -3,7 +3,8 @@
 A signal names the position the strategy wants on a symbol (long, short or flat). The account
 turns it into legs: first orders that close what points the other way, then one that opens
 the new position. Each leg is decided by the orchestrator and, if approved, filled against the
-current quote (the underlying's, or the synthetic chain's for an option). Instruments:
+current quote (the underlying's; for an option, its `market.options` quote when option quotes
+are fed, else the synthetic chain's). Instruments:
 
 - `selection.kind = underlying`: long buys shares, short sells them short.
 - `selection.kind = option`: the contract nearest `target_delta` and `days_to_expiry`.
@@ -27,7 +28,14 @@ from flows.account_state import (
     Ticks,
     alert,
 )
-from flows.chain import implied_vol_surface, quote_contract, synthesize_chain
+from flows.chain import (
+    Chain,
+    contract_terms,
+    implied_vol_surface,
+    quote_contract,
+    quoted_chain,
+    synthesize_chain,
+)
 from flows.ids import make_id
 from flows.orchestrator import THROTTLE_WINDOW_MS, OrderIntent, RiskView, Verdict, decide
 from flows.paper_broker import (
@@ -47,6 +55,7 @@ from flows.portfolio import (
     market_value,
     settle_expiry,
 )
+from flows.pricing import Greeks
 from flows.selection import select_option, size_order
 from flows.strategies import RawSignal, strategy_name, strategy_step
 from schemas.common import AssetClass, Direction, OrderType, Severity, Side
@@ -89,6 +98,8 @@ def signals_for(
     events: list[tuple[int, str, RawSignal]] = []
     strategy = state.config.strategy
     for code, symbol in ticks.symbol_of_code.items():
+        if symbol not in state.strategies:
+            continue  # an option contract's quote: strategies read their underlyings
         rows = np.flatnonzero(ticks.codes == code)
         implied = None
         if isinstance(strategy, VolatilityPremium):
@@ -186,16 +197,7 @@ def _closing_leg(state: AccountState, holding: Holding, ts: int, params: Account
             delta=1.0,
             vega=0.0,
         )
-    assert holding.strike is not None and holding.is_call is not None
-    bid, ask, mid, greeks = quote_contract(
-        holding.underlying,
-        quote.mid,
-        ts,
-        holding.expiry_ts,
-        holding.strike,
-        holding.is_call,
-        params.chain,
-    )
+    bid, ask, mid, greeks = contract_quote(state, holding, ts, params)
     return Leg(
         instrument=holding.instrument,
         underlying=holding.underlying,
@@ -248,7 +250,10 @@ def _opening_leg(
     else:
         is_call = right == "call"
         side = Side.BUY if bullish == is_call else Side.SELL
-    chain = synthesize_chain(symbol, quote.mid, ts, params.chain)
+    if params.option_quotes:
+        chain = _quoted_chain(state, symbol, ts, params)
+    else:
+        chain = synthesize_chain(symbol, quote.mid, ts, params.chain)
     index = select_option(
         chain,
         is_call,
@@ -278,6 +283,58 @@ def _opening_leg(
     )
 
 
+def _quoted_chain(state: AccountState, symbol: str, ts: int, params: AccountParams) -> Chain:
+    """The symbol's contracts with a quote at most `option_quote_max_age_ms` old, priced."""
+    oldest = ts - params.option_quote_max_age_ms
+    fresh = [
+        (name, quote)
+        for name, quote in state.quotes.items()
+        if quote.ts >= oldest and (terms := contract_terms(name)) is not None and terms[0] == symbol
+    ]
+    return quoted_chain(
+        symbol,
+        state.quotes[symbol].mid,
+        ts,
+        [name for name, _ in fresh],
+        [quote.bid for _, quote in fresh],
+        [quote.ask for _, quote in fresh],
+        params.chain,
+    )
+
+
+def contract_quote(
+    state: AccountState, holding: Holding, ts: int, params: AccountParams
+) -> tuple[float, float, float, Greeks]:
+    """A held contract's (bid, ask, mid, Greeks): its latest market quote when option quotes are
+    fed and it has one (whatever its age: it is what the position can trade at), else the
+    model's."""
+    assert holding.expiry_ts is not None
+    assert holding.strike is not None and holding.is_call is not None
+    spot = state.quotes[holding.underlying].mid
+    quote = state.quotes.get(holding.instrument) if params.option_quotes else None
+    if quote is not None and holding.expiry_ts > ts:
+        chain = quoted_chain(
+            holding.underlying,
+            spot,
+            ts,
+            [holding.instrument],
+            [quote.bid],
+            [quote.ask],
+            params.chain,
+        )
+        greeks = Greeks(*(getattr(chain, name)[0] for name in Greeks._fields))
+        return quote.bid, quote.ask, quote.mid, greeks
+    return quote_contract(
+        holding.underlying,
+        spot,
+        ts,
+        holding.expiry_ts,
+        holding.strike,
+        holding.is_call,
+        params.chain,
+    )
+
+
 # --- the orchestrator's view and verdict ------------------------------------------------------
 
 
@@ -288,17 +345,7 @@ def position_greeks(state: AccountState, params: AccountParams) -> dict[str, Pos
         if holding.expiry_ts is None:
             result[name] = PositionGreeks(delta=float(holding.quantity))
             continue
-        assert holding.strike is not None and holding.is_call is not None
-        spot = state.quotes[holding.underlying].mid
-        _, _, _, greeks = quote_contract(
-            holding.underlying,
-            spot,
-            max(state.clock, 0),
-            holding.expiry_ts,
-            holding.strike,
-            holding.is_call,
-            params.chain,
-        )
+        _, _, _, greeks = contract_quote(state, holding, max(state.clock, 0), params)
         units = holding.quantity * holding.multiplier
         result[name] = PositionGreeks(
             delta=float(greeks.delta) * units,
@@ -515,6 +562,8 @@ def _book_fill(
 def next_limit_cross(state: AccountState, ticks: Ticks, cursor: int) -> tuple[int, int | None]:
     """The first tick at or after `cursor` where a resting limit order fills, and which order."""
     best, which = len(ticks), None
+    if not state.pending:
+        return best, which
     code_of = {symbol: code for code, symbol in ticks.symbol_of_code.items()}
     for index, pending in enumerate(state.pending):
         order = pending.order

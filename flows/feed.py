@@ -1,4 +1,5 @@
-"""The market-data feed: simulated or recorded ticks into `market.ticks`.
+"""The market-data feed: simulated or recorded ticks into `market.ticks` (and option quotes into
+`market.options`).
 
 Ticks are keyed by symbol and each symbol always goes to the same partition (a stable hash,
 not librdkafka's default, so partition assignment is the same everywhere). Every
@@ -29,6 +30,7 @@ from flows.simulator import (
     trading_days,
 )
 from flows.tick_file import FileTicks
+from schemas.settings import Settings
 from schemas.trading import DeadLetter
 
 
@@ -61,12 +63,16 @@ class TickWriter:
         partitions: int,
         heartbeat_ms: int = 1000,
         pace: Callable[[int], None] | None = None,
+        options: OptionWriter | None = None,
     ):
+        if options is not None and options.interval_ms % heartbeat_ms:
+            raise ValueError("the option-quote interval must be a multiple of the heartbeat")
         self.producer = producer
         self.topic = topic
         self.partitions = partitions
         self.heartbeat_ms = heartbeat_ms
         self.pace = pace
+        self.options = options
         self.stats = FeedStats()
         self._next_heartbeat: int | None = None
 
@@ -91,8 +97,12 @@ class TickWriter:
         start = 0
         for beat, cut in zip([*beats.tolist(), None], [*cuts.tolist(), len(ts)], strict=True):
             self._produce_rows(ts, codes, symbols, keys, parts, bid, ask, last, volume, start, cut)
+            if self.options is not None:
+                self.options.observe(codes[start:cut], symbols, bid[start:cut], ask[start:cut])
             start = cut
             if beat is not None:
+                if self.options is not None and beat % self.options.interval_ms == 0:
+                    self.options.write_chains(beat)
                 self.heartbeat(beat)
         self.stats.add(ts)
 
@@ -141,6 +151,8 @@ class TickWriter:
         value = orjson.dumps({"kind": "heartbeat", "ts": ts})
         for partition in range(self.partitions):
             self.producer.produce(self.topic, value, None, partition=partition, timestamp=ts)
+        if self.options is not None:
+            self.options.heartbeat(value, ts)
         self.stats.heartbeats += 1
         self._next_heartbeat = ts + self.heartbeat_ms
 
@@ -213,32 +225,58 @@ def rejected_rows(source: str, ticks: FileTicks, fallback_ts: int) -> list[DeadL
     ]
 
 
-def write_option_quotes(
-    producer: Producer,
-    topic: str,
-    partitions: int,
-    ticks: SimTicks,
-    params: ChainParams,
-    interval_ms: int,
-) -> int:
-    """Every `interval_ms` of event time, each symbol's whole chain as `OptionQuote`s, priced
-    at the symbol's latest mid (keyed by underlying, one partition per underlying).
+# The simulated market's volatility surface: not the flow's model (ChainParams()), so a flow
+# that reads the quotes trades at prices its own model would not have given.
+MARKET_CHAINS = ChainParams(seed=8)
+
+
+class OptionWriter:
+    """Option quotes into `market.options`, driven by a `TickWriter`.
+
+    Every `interval_ms` of event time (a multiple of the tick writer's heartbeat), each symbol's
+    whole chain as `OptionQuote`s at that time, priced at the symbol's latest mid (keyed by
+    underlying, one partition per underlying); and the tick writer's heartbeats on every
+    partition, so a flow that reads option quotes can merge past quiet ones. With `params`
+    None it writes the heartbeats only (a tick file replayed to a flow that reads quotes).
 
     The chain parameters are the market's, not necessarily the flow's model: a flow reading
     these quotes sees where its synthetic chain and the market disagree.
     """
-    written = 0
-    for code, symbol in enumerate(ticks.symbols):
-        rows = np.flatnonzero(ticks.codes == code)
-        if not len(rows):
-            continue
-        times = ticks.ts[rows]
-        mids = (ticks.bid[rows] + ticks.ask[rows]) * 0.5
-        first = (int(times[0]) // interval_ms + 1) * interval_ms
-        key, partition = symbol.encode(), partition_of(symbol, partitions)
-        for at in range(first, int(times[-1]) + 1, interval_ms):
-            latest = int(np.searchsorted(times, at, side="right")) - 1
-            chain = synthesize_chain(symbol, float(mids[latest]), at, params)
+
+    def __init__(
+        self,
+        producer: Producer,
+        topic: str,
+        partitions: int,
+        params: ChainParams | None,
+        interval_ms: int = 300_000,
+    ):
+        self.producer = producer
+        self.topic = topic
+        self.partitions = partitions
+        self.params = params
+        self.interval_ms = interval_ms
+        self.quotes = 0
+        self._mids: dict[str, float] = {}
+
+    def observe(
+        self, codes: np.ndarray, symbols: tuple[str, ...], bid: np.ndarray, ask: np.ndarray
+    ) -> None:
+        """Note each symbol's latest mid among these ticks (in time order)."""
+        if not len(codes) or self.params is None:
+            return
+        backwards = codes[::-1]
+        found, first = np.unique(backwards, return_index=True)
+        for code, back in zip(found.tolist(), first.tolist(), strict=True):
+            row = len(codes) - 1 - back
+            self._mids[symbols[code]] = float((bid[row] + ask[row]) * 0.5)
+
+    def write_chains(self, at: int) -> None:
+        if self.params is None:
+            return
+        for symbol in sorted(self._mids):
+            chain = synthesize_chain(symbol, self._mids[symbol], at, self.params)
+            key, partition = symbol.encode(), partition_of(symbol, self.partitions)
             for i in range(len(chain)):
                 value = orjson.dumps(
                     {
@@ -251,12 +289,49 @@ def write_option_quotes(
                         "ask": float(chain.ask[i]),
                     }
                 )
-                while True:
-                    try:
-                        producer.produce(topic, value, key, partition=partition, timestamp=at)
-                        break
-                    except BufferError:
-                        producer.poll(0.05)
-                written += 1
-            producer.poll(0)
-    return written
+                self._produce(value, key, partition, at)
+            self.quotes += len(chain)
+        self.producer.poll(0)
+
+    def heartbeat(self, value: bytes, ts: int) -> None:
+        for partition in range(self.partitions):
+            self._produce(value, None, partition, ts)
+
+    def _produce(self, value: bytes, key: bytes | None, partition: int, ts: int) -> None:
+        while True:
+            try:
+                self.producer.produce(self.topic, value, key, partition=partition, timestamp=ts)
+                return
+            except BufferError:  # the local queue is full: let librdkafka send some
+                self.producer.poll(0.05)
+
+
+def feed_writer(
+    bootstrap: str,
+    settings: Settings,
+    *,
+    chains: ChainParams | None = None,
+    chain_interval_ms: int = 300_000,
+    heartbeat_ms: int = 1000,
+    pace: Callable[[int], None] | None = None,
+) -> TickWriter:
+    """A tick writer for the configured topics (created if missing). Option quotes go along when
+    `chains` is given; heartbeats go to the options topic too when the flow reads it
+    (`settings.option_quotes`) or quotes are written."""
+    from sinks.kafka import ensure_topics, producer, topic_partitions
+
+    topics = settings.topics
+    ensure_topics(bootstrap, topics.partitions(settings.ticks_partitions))
+    kafka = producer(bootstrap)
+    options = None
+    if chains is not None or settings.option_quotes:
+        partitions = topic_partitions(bootstrap, topics.options)
+        options = OptionWriter(kafka, topics.options, partitions, chains, chain_interval_ms)
+    return TickWriter(
+        kafka,
+        topics.ticks,
+        topic_partitions(bootstrap, topics.ticks),
+        heartbeat_ms=heartbeat_ms,
+        pace=pace,
+        options=options,
+    )

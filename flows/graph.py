@@ -1,6 +1,6 @@
 """The one dataflow graph behind live trading, backtests and the demo.
 
-    ticks (Kafka topic or file) -> decode -> market stage (per channel)
+    ticks (Kafka topic or file) [+ option quotes] -> decode -> market stage (per channel)
         -> every account shard (merge in event order, accounts) -> ClickHouse and Kafka
     control topic -> decode -> the account shards
 
@@ -23,7 +23,7 @@ from bytewax.dataflow import Dataflow, Stream
 from flows.account_state import AccountParams, Outputs
 from flows.batches import Decoded, MarketOutput
 from flows.chain import ChainParams
-from flows.decode import decode_commands, decode_ticks
+from flows.decode import decode_commands, decode_option_quotes, decode_ticks
 from flows.file_source import FILE_CHANNEL, TickFileSource
 from flows.kafka_source import BatchKafkaSource, RawBatch
 from flows.market import ChannelState, MarketParams, Sample, market_step
@@ -67,17 +67,62 @@ class FlowSpec:
     stop: threading.Event | None = None  # set: every input ends as if it had reached its end
     initial_status: dict[str, TradingStatus] = field(default_factory=dict)  # by account
 
+    option_start_offsets: list[int] | None = None
+
     @property
     def shards(self) -> list[str]:
         return [f"shard-{i}" for i in range(self.settings.account_shards)]
+
+    @property
+    def option_quotes(self) -> bool:
+        """Option quotes come from their topic; a file backtest prices the synthetic chain."""
+        return self.settings.option_quotes and self.tick_file is None
 
 
 def _channels(spec: FlowSpec) -> list[str]:
     if spec.tick_file is not None:
         return [FILE_CHANNEL]
     assert spec.bootstrap is not None
-    topic = spec.settings.topics.ticks
-    return [f"{topic}:{p}" for p in range(topic_partitions(spec.bootstrap, topic))]
+    topics = [spec.settings.topics.ticks]
+    if spec.option_quotes:
+        topics.append(spec.settings.topics.options)
+    return [f"{t}:{p}" for t in topics for p in range(topic_partitions(spec.bootstrap, t))]
+
+
+def _in_range(decoded: Decoded, lo: int | None, hi: int | None) -> Decoded:
+    """Keep the rows whose own event time is in [lo, hi)."""
+    if lo is None and hi is None:
+        return decoded
+    ticks = decoded.ticks
+    keep = (ticks.raw_ts >= (lo if lo is not None else ticks.raw_ts.min(initial=0))) & (
+        ticks.raw_ts < (hi if hi is not None else 1 << 62)
+    )
+    if not keep.all():
+        decoded.ticks = ticks.take(keep)
+    return decoded
+
+
+def _option_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
+    assert spec.bootstrap is not None
+    settings = spec.settings
+    raw = op.input(
+        "options",
+        flow,
+        BatchKafkaSource(
+            spec.bootstrap,
+            settings.topics.options,
+            bounded=spec.bounded,
+            start_offsets=spec.option_start_offsets,
+            batch_size=settings.batch_size,
+            poll_seconds=settings.poll_ms / 1000,
+            stop=spec.stop,
+        ),
+    )
+    return op.map(
+        "decode_options",
+        raw,
+        lambda batch: _in_range(decode_option_quotes(batch, spec.chain), spec.from_ts, spec.to_ts),
+    )
 
 
 def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
@@ -107,18 +152,9 @@ def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
         ),
     )
     known: set[str] = set()  # symbols already checked against the pattern, on this worker
-    lo, hi = spec.from_ts, spec.to_ts
 
     def decode(batch: RawBatch) -> Decoded:
-        decoded = decode_ticks(batch, known)
-        if lo is not None or hi is not None:
-            ticks = decoded.ticks
-            keep = (ticks.raw_ts >= (lo if lo is not None else ticks.raw_ts.min(initial=0))) & (
-                ticks.raw_ts < (hi if hi is not None else 1 << 62)
-            )
-            if not keep.all():
-                decoded.ticks = ticks.take(keep)
-        return decoded
+        return _in_range(decode_ticks(batch, known), spec.from_ts, spec.to_ts)
 
     return op.map("decode", raw, decode)
 
@@ -153,12 +189,15 @@ def _params(spec: FlowSpec) -> tuple[MarketParams, AccountParams]:
         chain=spec.chain,
         greeks_interval_ms=settings.greeks_interval_seconds * 1000,
         greeks_price_move=settings.greeks_price_move,
+        option_topic=settings.topics.options if spec.option_quotes else None,
     )
     account = AccountParams(
         run_id=spec.run_id,
         chain=spec.chain,
         snapshot_interval_ms=settings.snapshot_interval_seconds * 1000,
         exchange_tz=settings.exchange_timezone,
+        option_quotes=spec.option_quotes,
+        option_quote_max_age_ms=settings.option_quote_max_age_seconds * 1000,
     )
     return market, account
 
@@ -187,9 +226,12 @@ def trading_stages(
 
     def market(
         state: ChannelState | None, batch: Decoded
-    ) -> tuple[ChannelState, tuple[MarketOutput, list[Sample], Rows]]:
+    ) -> tuple[ChannelState, tuple[MarketOutput, list[Sample], Rows | None]]:
         state, output, samples = market_step(state, batch, market_params)
-        return state, (output, samples, tick_rows(output.update.ticks, spec.run_id))
+        ticks = output.update.ticks
+        # Option quotes are kept as the Greeks of their chains (see flows.shard.price_chains).
+        rows = None if market_params.is_options(ticks.channel) else tick_rows(ticks, spec.run_id)
+        return state, (output, samples, rows)
 
     by_channel = op.key_on("by_channel", decoded, lambda d: d.ticks.channel)
     market_out = op.stateful_map("market", by_channel, market)
@@ -205,7 +247,12 @@ def trading_stages(
 
     def accounts(state: ShardState | None, item: tuple[str, Any]) -> tuple[ShardState, Outputs]:
         shard, payload = item  # the payload carries its shard so a new state knows its accounts
-        state = state or new_shard(channels, configs_by_shard[shard], spec.initial_status)
+        state = state or new_shard(
+            channels,
+            configs_by_shard[shard],
+            spec.initial_status,
+            price_chains=spec.option_quotes and shard == shards[0],
+        )
         if isinstance(payload, list):
             return state, on_commands(state, payload, account_params)
         return state, on_market(state, payload, account_params)
@@ -213,10 +260,12 @@ def trading_stages(
     shard_inputs = [updates] if commands is None else [updates, commands]
     account_out = op.stateful_map("accounts", op.merge("shard_in", *shard_inputs), accounts)
 
-    def market_tables(kv: tuple[str, tuple[MarketOutput, list[Sample], Rows]]) -> list[Any]:
+    def market_tables(
+        kv: tuple[str, tuple[MarketOutput, list[Sample], Rows | None]],
+    ) -> list[Any]:
         output, samples, ticks = kv[1]
         rows: list[tuple[str, Rows]] = []
-        if len(ticks):
+        if ticks is not None and len(ticks):
             rows.append((ticks.table, ticks))
         greeks = greeks_rows(samples, spec.run_id)
         if greeks is not None:
@@ -227,7 +276,11 @@ def trading_stages(
     table_rows = op.merge(
         "table_rows",
         op.flat_map("market_rows", market_out, market_tables),
-        op.flat_map("account_rows", account_out, lambda kv: list(account_rows(kv[1]))),
+        op.flat_map(
+            "account_rows",
+            account_out,
+            lambda kv: list(account_rows(kv[1], spec.run_id)),
+        ),
     )
     return Stages(market_out, account_out, table_rows)
 
@@ -243,6 +296,8 @@ def build_flow(spec: FlowSpec) -> Dataflow:
     commands = control_dead = None
     if spec.read_control and spec.bootstrap is not None:
         commands, control_dead = _control_input(flow, spec)
+    if spec.option_quotes:
+        decoded = op.merge("market_in", decoded, _option_input(flow, spec))
     stages = trading_stages(spec, _channels(spec), decoded, commands)
     market_out, account_out, table_rows = stages.market, stages.accounts, stages.table_rows
     batches = gather(

@@ -4,8 +4,9 @@ Keyed by channel (a topic partition), so it sees the channel's batches in offset
   - dead-letters a tick older than the previous tick of the same symbol (out of order);
   - gives every row its processing time: the running maximum of the channel's event times, so
     time never goes backwards within a channel even when symbols interleave slightly late;
-  - samples the option chain's Greeks per symbol, when a configurable stretch of event time has
-    passed or the price has moved by a configurable fraction since the last sample;
+  - samples the synthetic option chain's Greeks per symbol, when a configurable stretch of event
+    time has passed or the price has moved by a configurable fraction since the last sample
+    (with option quotes fed, the first account shard prices the quoted chains instead);
   - raises alerts for a stale symbol (no tick for a while of event time) and for a high rate of
     bad input, at event times that do not depend on where batches are cut.
 """
@@ -31,6 +32,12 @@ class MarketParams:
     stale_after_ms: int = 60_000
     bad_window: int = 1000  # messages per bad-input-rate window
     bad_rate: float = 0.01  # alert when more than this fraction of a window is bad
+    # With option quotes fed, their channels are checked and timed like ticks, but staleness
+    # and Greeks do not apply to them; the shards price the quoted chains instead of the model.
+    option_topic: str | None = None
+
+    def is_options(self, channel: str) -> bool:
+        return self.option_topic is not None and channel.rpartition(":")[0] == self.option_topic
 
 
 @dataclass(slots=True)
@@ -76,8 +83,13 @@ def market_step(
         state.watermark = int(processing[-1])
 
     quotes = ticks.take(ticks.codes != HEARTBEAT)
-    alerts = _stale_alerts(state, quotes, params)
-    samples = _sample_greeks(state, quotes, params)
+    alerts: list[Alert] = []
+    samples: list[Sample] = []
+    if params.option_topic is None:
+        alerts = _stale_alerts(state, quotes, params)
+        samples = _sample_greeks(state, quotes, params)
+    elif not params.is_options(ticks.channel):
+        alerts = _stale_alerts(state, quotes, params)
     alerts.extend(_bad_input_alerts(state, decoded, dead, ticks, start, params))
 
     watermark = None if ticks.eof else state.watermark

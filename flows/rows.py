@@ -97,7 +97,10 @@ def model_rows(records: list[BaseModel]) -> Iterator[tuple[str, Rows]]:
         yield rows.table, rows
 
 
-def account_rows(out: Outputs) -> Iterator[tuple[str, Rows]]:
+def account_rows(out: Outputs, run_id: str) -> Iterator[tuple[str, Rows]]:
+    greeks = greeks_rows(out.greeks, run_id)
+    if greeks is not None:
+        yield greeks.table, greeks
     for records in (
         out.signals,
         out.decisions,

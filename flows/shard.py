@@ -3,19 +3,26 @@
 Accounts are spread over a fixed number of shards by a stable hash of their id, so a shard's
 key never changes and each account lives in exactly one shard. Every market update goes to
 every shard; a shard releases the rows the merge makes final and advances each of its
-accounts over them, in account-id order.
+accounts over them, in account-id order. With option quotes fed, the quotes are rows of the
+merge too (their symbol is the contract's OCC symbol), and the first shard prices each quoted
+chain for `option_greeks`.
 """
 
 from __future__ import annotations
 
 import zlib
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from flows.account import advance, apply_control
 from flows.account_state import AccountParams, AccountState, Outputs, new_account, record_state
-from flows.batches import MarketUpdate
+from flows.batches import HEARTBEAT, MarketUpdate, Segment
+from flows.chain import contract_terms, quoted_chain
 from flows.ids import make_id
+from flows.market import Sample
 from flows.merge import FINISHED, Merger, new_merger, push
 from schemas.common import Severity, TradingStatus
 from schemas.config import AlgorithmConfig, ControlAction, ControlCommand
@@ -27,21 +34,36 @@ def shard_of(account_id: str, shards: int) -> str:
 
 
 @dataclass(slots=True)
+class ChainPricer:
+    """Prices each quoted option chain as it arrives, at its underlying's latest mid.
+
+    The feed sends a chain as quotes of one event time; the first shard (every shard sees the
+    same merged rows) turns each (time, underlying) group into `option_greeks` rows, so they
+    are written once and in the same order on every run.
+    """
+
+    spots: dict[str, float] = field(default_factory=dict)
+    underlying_of: dict[int, str | None] = field(default_factory=dict)  # None: a ticker's code
+
+
+@dataclass(slots=True)
 class ShardState:
     merger: Merger
     accounts: dict[str, AccountState] = field(default_factory=dict)
     started: bool = False
+    pricer: ChainPricer | None = None
 
 
 def new_shard(
     channels: list[str],
     configs: list[AlgorithmConfig],
     status: Mapping[str, TradingStatus] | None = None,
+    price_chains: bool = False,
 ) -> ShardState:
     """A shard hosting `configs`' accounts; `status` overrides an account's starting status
     (the live flow passes each account's last applied status, so a restart does not re-arm a
-    stopped or halted account)."""
-    state = ShardState(merger=new_merger(channels))
+    stopped or halted account). `price_chains`: this shard writes the quoted chains' Greeks."""
+    state = ShardState(merger=new_merger(channels), pricer=ChainPricer() if price_chains else None)
     for config in configs:
         state.accounts[config.account_id] = new_account(
             config, (status or {}).get(config.account_id)
@@ -64,9 +86,52 @@ def on_market(state: ShardState, update: MarketUpdate, params: AccountParams) ->
         return out
     if not state.started and segment is not None and len(segment):
         _start(state, params, int(segment.ts[0]), out)
+    if state.pricer is not None and segment is not None:
+        out.greeks.extend(price_chains(state.pricer, segment, params))
     for account_id in sorted(state.accounts):
         out.extend(advance(state.accounts[account_id], segment, horizon, params))
     return out
+
+
+def price_chains(pricer: ChainPricer, seg: Segment, params: AccountParams) -> list[Sample]:
+    """A `Sample` per (event time, underlying) group of option quotes in the segment."""
+    kinds = pricer.underlying_of
+    for code in range(len(kinds), len(seg.symbols)):
+        terms = contract_terms(seg.symbols[code])
+        kinds[code] = None if terms is None else terms[0]
+    groups: dict[tuple[int, str], list[int]] = {}
+    rows_of: dict[str, list[int]] = {}
+    for row, code in enumerate(seg.codes.tolist()):
+        if code == HEARTBEAT:
+            continue
+        underlying = kinds[code]
+        if underlying is None:
+            rows_of.setdefault(seg.symbols[code], []).append(row)
+        else:
+            groups.setdefault((int(seg.ts[row]), underlying), []).append(row)
+    mid = seg.mid
+    samples = []
+    for (ts, underlying), rows in groups.items():
+        own = rows_of.get(underlying, [])
+        before = bisect_left(own, rows[0]) - 1
+        spot = float(mid[own[before]]) if before >= 0 else pricer.spots.get(underlying)
+        if spot is None:
+            continue  # no quote of the underlying yet: nothing to imply vols against
+        picked = np.asarray(rows)
+        chain = quoted_chain(
+            underlying,
+            spot,
+            ts,
+            [seg.symbols[code] for code in seg.codes[picked].tolist()],
+            seg.bid[picked],
+            seg.ask[picked],
+            params.chain,
+        )
+        if len(chain):
+            samples.append(Sample(int(seg.partition[rows[0]]), int(seg.offsets[rows[0]]), chain))
+    for symbol, own in rows_of.items():
+        pricer.spots[symbol] = float(mid[own[-1]])
+    return samples
 
 
 def on_commands(

@@ -49,7 +49,8 @@ class Tick(BaseModel):
 
 
 class Heartbeat(BaseModel):
-    """Tells the flow that a partition of `market.ticks` has no data older than `ts` to come.
+    """Tells the flow that a partition of `market.ticks` (or `market.options`) has no data older
+    than `ts` to come.
 
     The feed writes one to every partition at a fixed event-time interval, so a quiet partition
     does not hold back the accounts' ordered merge (see DESIGN.md, 'Time, order and determinism').

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     greeks_price_move: Annotated[
         float, Field(gt=0, lt=1, description="A price move (fraction) that samples Greeks early.")
     ] = 0.005
+    option_quotes: bool = Field(
+        default=False,
+        description="Read market.options and trade, mark and risk-check options at its quotes "
+        "instead of the synthetic chain (the feed must then send heartbeats there too).",
+    )
+    option_quote_max_age_seconds: Annotated[
+        int, Field(ge=1, description="An older option quote is not used to open a position.")
+    ] = 900
     account_shards: Annotated[
         int, Field(ge=1, le=256, description="Account stages the accounts are spread over.")
     ] = 2

@@ -26,11 +26,22 @@ TickMessage = Annotated[
 ]
 
 
+def _option_kind(value: Any) -> str:
+    return "heartbeat" if _tick_kind(value) == "heartbeat" else "quote"
+
+
+# Option quotes share the ticks' heartbeats, so the flow's merge can move past a quiet partition.
+OptionMessage = Annotated[
+    Annotated[OptionQuote, Tag("quote")] | Annotated[Heartbeat, Tag("heartbeat")],
+    Discriminator(_option_kind),
+]
+
+
 def topic_models(topics: Topics) -> dict[str, Any]:
     """Topic name -> the model (or union of models, by `kind`) of its values."""
     return {
         topics.ticks: TickMessage,
-        topics.options: OptionQuote,
+        topics.options: OptionMessage,
         topics.control: ControlCommand,
         topics.signals: Signal,
         topics.decisions: Decision,

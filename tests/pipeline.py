@@ -8,9 +8,14 @@ from collections import defaultdict
 from datetime import date
 
 import numpy as np
+import orjson
 
 from flows.account_state import AccountParams, Outputs
 from flows.batches import Decoded, TickBatch
+from flows.chain import ChainParams
+from flows.decode import decode_option_quotes
+from flows.feed import OptionWriter
+from flows.kafka_source import RawBatch
 from flows.market import ChannelState, MarketParams, market_step
 from flows.shard import ShardState, new_shard, on_commands, on_market
 from flows.simulator import SimParams, SimTicks, simulate_session
@@ -18,6 +23,7 @@ from schemas.common import TradingStatus
 from schemas.config import AlgorithmConfig, ControlCommand
 
 RUN = "test"
+OPTIONS = "options"
 
 
 def session(
@@ -57,6 +63,59 @@ def channel_batches(ticks: SimTicks, batch_size: int) -> dict[int, list[Decoded]
     return batches
 
 
+class Recorder:
+    """Collects what a feed writer produces, in order: (topic, value, key, partition, ts)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes, bytes | None, int, int]] = []
+
+    def produce(
+        self, topic: str, value: bytes, key: bytes | None, partition: int, timestamp: int
+    ) -> None:
+        self.messages.append((topic, value, key, partition, timestamp))
+
+    def poll(self, _timeout: float) -> int:
+        return 0
+
+
+def option_messages(
+    ticks: SimTicks, market: ChainParams, interval_ms: int = 300_000
+) -> list[bytes]:
+    """The option quotes and heartbeats that flows.feed writes for `ticks`, on one partition."""
+    recorder = Recorder()
+    writer = OptionWriter(recorder, OPTIONS, 1, market, interval_ms)  # type: ignore[arg-type]
+    first = (int(ticks.ts[0]) // interval_ms + 1) * interval_ms
+    start = 0
+    for at in [*range(first, int(ticks.ts[-1]) + 1, interval_ms), int(ticks.ts[-1]) + 1]:
+        stop = int(np.searchsorted(ticks.ts, at, side="left"))
+        writer.observe(
+            ticks.codes[start:stop], ticks.symbols, ticks.bid[start:stop], ticks.ask[start:stop]
+        )
+        start = stop
+        if at % interval_ms == 0:
+            writer.write_chains(at)
+        writer.heartbeat(orjson.dumps({"kind": "heartbeat", "ts": at}), at)
+    return [value for _, value, _, _, _ in recorder.messages]
+
+
+def option_batches(messages: list[bytes], batch_size: int, params: ChainParams) -> list[Decoded]:
+    """The messages decoded as the flow does, cut every `batch_size`; the last one ends."""
+    batches = []
+    for start in range(0, len(messages), batch_size):
+        values: list[bytes | None] = list(messages[start : start + batch_size])
+        raw = RawBatch(
+            OPTIONS,
+            0,
+            range(start, start + len(values)),
+            values=values,
+            keys=[None] * len(values),
+            timestamps=[0] * len(values),
+            eof=start + batch_size >= len(messages),
+        )
+        batches.append(decode_option_quotes(raw, params))
+    return batches
+
+
 def run(
     ticks: SimTicks,
     configs: list[AlgorithmConfig],
@@ -65,14 +124,23 @@ def run(
     commands: list[tuple[int, ControlCommand]] | None = None,
     snapshot_interval_ms: int = 60_000,
     status: dict[str, TradingStatus] | None = None,
+    options: list[bytes] | None = None,
 ) -> dict[str, list[str]]:
     """Every output row, as sorted JSON per kind. Channels arrive in a random interleaving
-    (seeded); `commands` are (after how many batches, command) pairs."""
-    channels = channel_batches(ticks, batch_size)
-    shard: ShardState = new_shard([f"ticks:{c}" for c in channels], configs, status)
-    states: dict[int, ChannelState | None] = defaultdict(lambda: None)
-    market = MarketParams(run_id=RUN)
-    accounts = AccountParams(run_id=RUN, snapshot_interval_ms=snapshot_interval_ms)
+    (seeded); `commands` are (after how many batches, command) pairs. With `options` (from
+    `option_messages`), the flow reads those option quotes as the first shard would."""
+    channels: dict[str, list[Decoded]] = {
+        f"ticks:{code}": parts for code, parts in channel_batches(ticks, batch_size).items()
+    }
+    if options is not None:
+        channels[f"{OPTIONS}:0"] = option_batches(options, batch_size, ChainParams())
+    quoted = options is not None
+    shard: ShardState = new_shard(list(channels), configs, status, price_chains=quoted)
+    states: dict[str, ChannelState | None] = defaultdict(lambda: None)
+    market = MarketParams(run_id=RUN, option_topic=OPTIONS if quoted else None)
+    accounts = AccountParams(
+        run_id=RUN, snapshot_interval_ms=snapshot_interval_ms, option_quotes=quoted
+    )
     out = Outputs()
     market_rows: list[str] = []
     pending = {code: list(parts) for code, parts in channels.items()}
@@ -94,4 +162,8 @@ def run(
         for name in ("signals", "decisions", "fills", "snapshots", "daily", "alerts", "states")
     }
     result["market"] = sorted(market_rows)
+    result["greeks"] = [
+        f"{s.chain.underlying}:{s.chain.ts}:{s.offset}:{s.chain.spot}:{s.chain.iv.tolist()}"
+        for s in out.greeks
+    ]
     return result

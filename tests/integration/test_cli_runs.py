@@ -165,7 +165,8 @@ def test_the_simulated_feed_writes_ticks_heartbeats_and_option_quotes(
     settings: Settings, tmp_path: Path
 ) -> None:
     from schemas.market import Heartbeat, OptionQuote, Tick
-    from schemas.topics import TickMessage
+    from schemas.topics import OptionMessage, TickMessage
+    from sinks.kafka import topic_partitions
 
     env = topic_env(settings)
     args = [
@@ -192,11 +193,20 @@ def test_the_simulated_feed_writes_ticks_heartbeats_and_option_quotes(
         for _, v in read_topic(settings.kafka_bootstrap_servers, settings.topics.ticks)
     ]
     assert {t.kind for t in ticks} == {"tick", "heartbeat"}
-    quotes = [
-        (key, OptionQuote.model_validate_json(value))
+    options: TypeAdapter[OptionQuote | Heartbeat] = TypeAdapter(OptionMessage)
+    messages = [
+        (key, options.validate_json(value))
         for key, value in read_topic(settings.kafka_bootstrap_servers, settings.topics.options)
     ]
-    # two hourly chains per symbol in a 6.5-hour session starting 09:30: 10:00 ... 15:00 ET
+    quotes = [(key, q) for key, q in messages if isinstance(q, OptionQuote)]
+    # the heartbeats go to every partition, so a flow reading the quotes can merge past them
+    beats = [q for key, q in messages if isinstance(q, Heartbeat)]
+    bootstrap = settings.kafka_bootstrap_servers
+    assert topic_partitions(bootstrap, settings.topics.options) == topic_partitions(
+        bootstrap, settings.topics.ticks
+    )
+    assert len(beats) == sum(1 for t in ticks if isinstance(t, Heartbeat))
+    # a chain per symbol every two hours of a 6.5-hour session from 09:30 ET: 11:00, 13:00, 15:00
     chains = {(q.underlying, q.ts) for _, q in quotes}
     assert len(chains) == 2 * 3
     assert all(key == q.underlying.encode() for key, q in quotes)

@@ -172,6 +172,23 @@ def test_a_config_update_for_a_new_account_waits_for_start(ticks) -> None:  # ty
     assert all(d["ts"] >= running["ts"] for d in approved)
 
 
+def test_a_config_update_that_adds_a_symbol_trades_it_from_then_on(ticks) -> None:  # type: ignore[no-untyped-def]
+    config = CONFIGS[0].model_copy(update={"account_id": "grower", "symbols": ["AAPL"]})
+    grown = config.model_copy(update={"version": 2, "symbols": ["AAPL", "NVDA"]})
+    update = ControlCommand(
+        command_id="cfg-2",
+        account_id="grower",
+        ts=1_795_000_000_000,
+        action="config_update",  # type: ignore[arg-type]
+        config=grown,
+    )
+    out = run(ticks, [config], batch_size=50, seed=8, commands=[(40, update)])
+    signals = rows(out, "signals")
+    first_nvda = min(s["ts"] for s in signals if s["symbol"] == "NVDA")
+    assert any(s["symbol"] == "AAPL" and s["ts"] < first_nvda for s in signals)
+    assert {s["config_version"] for s in signals if s["symbol"] == "NVDA"} == {2}
+
+
 def test_a_disabled_config_stops_the_account_and_refuses_a_start(ticks) -> None:  # type: ignore[no-untyped-def]
     config = CONFIGS[0]
     disabled = config.model_copy(update={"version": 2, "enabled": False})
