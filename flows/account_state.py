@@ -109,6 +109,7 @@ class AccountState:
     # of its symbols were looked at (underlyings, and their option contracts when quoted).
     codes: dict[int, str] = field(default_factory=dict)
     codes_seen: int = 0
+    atm_vols: dict[str, float] = field(default_factory=dict)  # latest quoted, per underlying
 
     @property
     def account_id(self) -> str:

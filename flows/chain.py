@@ -375,6 +375,18 @@ def quoted_chain(
     )
 
 
+def atm_vol(chain: Chain, days_to_expiry: float) -> float:
+    """The chain's at-the-money implied vol at the expiry nearest `days_to_expiry`: the mean of
+    its contracts' at the strike nearest the spot (NaN for an empty chain)."""
+    if not len(chain):
+        return math.nan
+    days = chain.years * 365.0
+    on = np.flatnonzero(days == days[np.argmin(np.abs(days - days_to_expiry))])
+    strikes = chain.strike[on]
+    nearest = strikes[np.argmin(np.abs(strikes - chain.spot))]
+    return float(chain.iv[on[strikes == nearest]].mean())
+
+
 @lru_cache(maxsize=65_536)
 def contract_terms(symbol: str) -> tuple[str, date, bool, float] | None:
     """(underlying, expiry, is_call, strike) of an OCC contract symbol; None for a ticker.

@@ -30,6 +30,7 @@ from flows.account_state import (
 )
 from flows.chain import (
     Chain,
+    atm_vol,
     contract_terms,
     implied_vol_surface,
     quote_contract,
@@ -102,7 +103,9 @@ def signals_for(
             continue  # an option contract's quote: strategies read their underlyings
         rows = np.flatnonzero(ticks.codes == code)
         implied = None
-        if isinstance(strategy, VolatilityPremium):
+        if isinstance(strategy, VolatilityPremium) and params.option_quotes:
+            implied = _quoted_atm_vols(state, ticks, symbol, rows, params)
+        elif isinstance(strategy, VolatilityPremium):
             spot = ticks.mid[rows]
             years = state.config.selection.days_to_expiry / 365.0
             implied = implied_vol_surface(symbol, spot, spot, years, params.chain)
@@ -114,6 +117,45 @@ def signals_for(
         events.extend((int(rows[signal.index]), symbol, signal) for signal in raw)
     events.sort(key=lambda event: event[0])
     return events
+
+
+def _quoted_atm_vols(
+    state: AccountState, ticks: Ticks, symbol: str, rows: np.ndarray, params: AccountParams
+) -> np.ndarray:
+    """Per tick of `symbol` (`rows`): the at-the-money implied vol, at the selection's days to
+    expiry, of the latest quoted chain before it; NaN until the first chain, so nothing trades
+    on a vol the market has not quoted."""
+    values = np.full(len(rows), state.atm_vols.get(symbol, np.nan))
+    own = [
+        code
+        for code, name in ticks.symbol_of_code.items()
+        if (terms := contract_terms(name)) is not None and terms[0] == symbol
+    ]
+    if not own:
+        return values
+    quotes = np.flatnonzero(np.isin(ticks.codes, own))
+    times = ticks.ts[quotes]
+    starts = np.flatnonzero(np.concatenate([[True], times[1:] != times[:-1]]))
+    for start, stop in zip(starts, [*starts[1:], len(quotes)], strict=True):
+        chain_rows = quotes[start:stop]  # one chain: the quotes of one event time
+        earlier = rows[rows < chain_rows[0]]
+        spot = float(ticks.mid[earlier[-1]]) if len(earlier) else ticks.before.get(symbol)
+        if spot is None or not np.isfinite(spot):
+            continue
+        chain = quoted_chain(
+            symbol,
+            spot,
+            int(times[start]),
+            [ticks.symbol_of_code[int(c)] for c in ticks.codes[chain_rows]],
+            ticks.bid[chain_rows],
+            ticks.ask[chain_rows],
+            params.chain,
+        )
+        vol = atm_vol(chain, state.config.selection.days_to_expiry)
+        if np.isfinite(vol):
+            values[rows > chain_rows[-1]] = vol
+            state.atm_vols[symbol] = vol
+    return values
 
 
 def execute_signal(

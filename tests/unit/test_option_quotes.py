@@ -13,6 +13,7 @@ import pytest
 from flows.batches import Decoded
 from flows.chain import (
     ChainParams,
+    atm_vol,
     contract_terms,
     expiry_ts_ms,
     implied_vol_surface,
@@ -249,6 +250,44 @@ def test_option_positions_are_marked_at_the_market_mid(reference, messages) -> N
             assert row["mark_price"] == pytest.approx((bid + ask) / 2), row
             marked += 1
     assert marked >= 5
+
+
+def _quoted_atm_vols(ticks, messages, symbol: str, days: int) -> list[float]:  # type: ignore[no-untyped-def]
+    """The at-the-money vol of every chain of `symbol` the feed sent, priced at the symbol's
+    last mid before the chain."""
+    chains: dict[int, list[dict[str, object]]] = {}
+    for quote in map(orjson.loads, messages):
+        if quote.get("kind") != "heartbeat" and quote["underlying"] == symbol:
+            chains.setdefault(quote["ts"], []).append(quote)
+    rows = np.flatnonzero(np.asarray(ticks.symbols)[ticks.codes] == symbol)
+    vols = []
+    for at, quotes in sorted(chains.items()):
+        before = rows[ticks.ts[rows] < at][-1]
+        spot = float((ticks.bid[before] + ticks.ask[before]) / 2)
+        contracts = [
+            occ_symbol(
+                symbol,
+                date.fromisoformat(str(q["expiry"])),
+                q["right"] == "call",
+                float(q["strike"]),  # type: ignore[arg-type]
+            )
+            for q in quotes
+        ]
+        bid = [q["bid"] for q in quotes]
+        ask = [q["ask"] for q in quotes]
+        vols.append(atm_vol(quoted_chain(symbol, spot, at, contracts, bid, ask, MODEL), days))
+    return vols
+
+
+def test_the_premium_seller_reads_the_quoted_at_the_money_vol(ticks, messages, reference) -> None:  # type: ignore[no-untyped-def]
+    quoted = _quoted_atm_vols(ticks, messages, "NVDA", days=7)
+    signals = [s for s in _rows(reference, "signals") if s["account_id"] == "premium"]
+    assert signals
+    used = {s["indicators"]["implied_vol"] for s in signals}  # type: ignore[index]
+    for vol in used:
+        assert min(abs(vol - q) for q in quoted) < 1e-12, vol
+    model = implied_vol_surface("NVDA", 100.0, 100.0, 7 / 365, MODEL)
+    assert all(abs(vol - float(model)) > 1e-6 for vol in used)
 
 
 def test_the_first_shard_prices_every_quoted_chain_once(reference, messages) -> None:  # type: ignore[no-untyped-def]
