@@ -290,6 +290,13 @@ def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> 
                 seen.add(code)
                 state.quotes[ticks.symbol_of_code[code]] = _quote(ticks, i)
         return
+    if len(ticks.symbol_of_code) <= 8:
+        for code, symbol in ticks.symbol_of_code.items():
+            rows = np.flatnonzero(ticks.codes[start:stop] == code)
+            if len(rows):
+                state.quotes[symbol] = _quote(ticks, start + int(rows[-1]))
+        return
+    # Many symbols (option contracts): one pass finds each one's last row.
     backwards = ticks.codes[start:stop][::-1]
     codes, first = np.unique(backwards, return_index=True)
     for code, back in zip(codes.tolist(), first.tolist(), strict=True):

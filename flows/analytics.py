@@ -150,7 +150,9 @@ class DayTracker:
     def observe(self, equity: npt.ArrayLike) -> None:
         """Take in equity samples (currency, in event order): high-water mark and drawdown."""
         values = np.atleast_1d(np.asarray(equity, dtype=np.float64))
-        if values.size == 0:
+        if values.size <= 16:  # most stretches between events are short: numpy costs more
+            for value in values.tolist():
+                self.observe_value(value)
             return
         self.high_water_mark, drawdown = _drawdowns(values, self.high_water_mark)
         self.max_drawdown = max(self.max_drawdown, drawdown)
