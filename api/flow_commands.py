@@ -106,9 +106,7 @@ def feed_simulate(
         opens, _ = session_bounds(first, params.timezone)
         shift = time.time_ns() // 1_000_000 - opens  # wall-clock ok: "now" is the point here
     for ticks in simulated_sessions(_symbols(symbols), first, days, params, shift):
-        writer.write(
-            ticks.ts, ticks.codes, ticks.symbols, ticks.bid, ticks.ask, ticks.last, ticks.volume
-        )
+        writer.write_ticks(ticks)
     stats = writer.finish()
     console.print(
         f"wrote {stats.ticks:,} ticks and {stats.heartbeats:,} heartbeats to {writer.topic}"
@@ -287,9 +285,7 @@ def demo(
         writer = feed_writer(bootstrap, settings, chains=chains)
         params = SimParams(ticks_per_minute=TICKS_PER_MINUTE)
         for ticks in simulated_sessions(SYMBOLS, SESSION_DAY, days, params):
-            writer.write(
-                ticks.ts, ticks.codes, ticks.symbols, ticks.bid, ticks.ask, ticks.last, ticks.volume
-            )
+            writer.write_ticks(ticks)
         stats = writer.finish()
         del writer  # its producer must go before the broker does
         console.print(f"simulated {stats.ticks:,} ticks of {', '.join(SYMBOLS)}; trading them live")

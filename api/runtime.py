@@ -133,15 +133,7 @@ class SimulatedFeed:
         )
         try:
             for ticks in simulated_sessions(self.symbols, SESSION_DAY, self.days, params, shift):
-                writer.write(
-                    ticks.ts,
-                    ticks.codes,
-                    ticks.symbols,
-                    ticks.bid,
-                    ticks.ask,
-                    ticks.last,
-                    ticks.volume,
-                )
+                writer.write_ticks(ticks)
             writer.finish()
         except FeedStoppedError:
             writer.producer.flush(10)

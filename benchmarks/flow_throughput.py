@@ -156,15 +156,7 @@ def produce(
     start = time.perf_counter()
     for begin in range(0, len(ticks), 100_000):
         part = slice(begin, begin + 100_000)
-        writer.write(
-            ticks.ts[part],
-            ticks.codes[part],
-            ticks.symbols,
-            ticks.bid[part],
-            ticks.ask[part],
-            ticks.last[part],
-            ticks.volume[part],
-        )
+        writer.write_ticks(ticks, part)
     stats = writer.finish()
     seconds = time.perf_counter() - start
     del writer

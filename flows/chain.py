@@ -119,6 +119,7 @@ class Chain:
         return len(self.contracts)
 
 
+@lru_cache(maxsize=4096)
 def expiry_ts_ms(expiry: date, params: ChainParams) -> int:
     """The expiry moment (`expiry_time` in the exchange's zone on `expiry`), UTC epoch ms."""
     moment = datetime.combine(expiry, params.expiry_time, tzinfo=ZoneInfo(params.timezone))
@@ -261,26 +262,36 @@ def synthesize_chain(symbol: str, spot: float, ts_ms: int, params: ChainParams) 
     iv = implied_vol_surface(symbol, spot, strike, years, params)
     greeks = black_scholes(spot, strike, years, params.rate, iv, is_call, params.dividend)
     bid, ask = _quotes(greeks.price, spot, strike, years, iv, params)
-    arrays = {
-        "expiry": np.repeat(np.array(dates, dtype="datetime64[D]"), per_expiry),
-        "expiry_ts": expiry_ts,
-        "strike": strike,
-        "is_call": is_call,
-        "years": years,
-        "iv": iv,
-        "bid": bid,
-        "ask": ask,
-        **greeks._asdict(),
-    }
-    for array in arrays.values():
-        array.flags.writeable = False
-    return Chain(
-        underlying=symbol,
-        ts=ts_ms,
-        spot=float(spot),
-        contracts=_contract_symbols(symbol, tuple(dates), tuple(strikes.tolist())),
-        **arrays,
+    return _frozen_chain(
+        symbol,
+        ts_ms,
+        spot,
+        _contract_symbols(symbol, tuple(dates), tuple(strikes.tolist())),
+        expiry=np.repeat(np.array(dates, dtype="datetime64[D]"), per_expiry),
+        expiry_ts=expiry_ts,
+        strike=strike,
+        is_call=is_call,
+        years=years,
+        iv=iv,
+        bid=bid,
+        ask=ask,
+        greeks=greeks,
     )
+
+
+def _frozen_chain(
+    underlying: str,
+    ts_ms: int,
+    spot: float,
+    contracts: tuple[str, ...],
+    greeks: Greeks,
+    **arrays: NDArray[np.generic],
+) -> Chain:
+    """A `Chain` of these aligned arrays, made read-only."""
+    columns = {**arrays, **greeks._asdict()}
+    for array in columns.values():
+        array.flags.writeable = False
+    return Chain(underlying=underlying, ts=ts_ms, spot=float(spot), contracts=contracts, **columns)
 
 
 def quote_contract(
@@ -337,42 +348,71 @@ def quoted_chain(
     surface's vol stands in, so every contract has Greeks. `price` is the quote's mid.
     Contracts expired at `ts_ms` are left out; the order is `synthesize_chain`'s.
     """
-    terms = [parse_occ_symbol(contract) for contract in contracts]
+    # contract_terms caches the parse; a symbol it refuses is parsed again for the error.
+    terms = [contract_terms(contract) or parse_occ_symbol(contract) for contract in contracts]
     expiry_ts = np.array([expiry_ts_ms(t[1], params) for t in terms], dtype=np.int64)
     strike = np.array([t[3] for t in terms], dtype=np.float64)
     is_call = np.array([t[2] for t in terms], dtype=bool)
-    bid_, ask_ = np.asarray(bid, dtype=np.float64), np.asarray(ask, dtype=np.float64)
-    live = expiry_ts > ts_ms
     order = np.lexsort((~is_call, strike, expiry_ts))
-    order = order[live[order]]
+    order = order[expiry_ts[order] > ts_ms]
     expiry_ts, strike, is_call = expiry_ts[order], strike[order], is_call[order]
-    bid_, ask_ = bid_[order], ask_[order]
+    bid_ = np.asarray(bid, dtype=np.float64)[order]
+    ask_ = np.asarray(ask, dtype=np.float64)[order]
     mid = (bid_ + ask_) * 0.5
     years = (expiry_ts - ts_ms) / MS_PER_YEAR
     implied = implied_volatility(mid, spot, strike, years, params.rate, is_call, params.dividend)
     model = implied_vol_surface(underlying, spot, strike, years, params)
     iv = np.where(np.isnan(implied.iv), model, implied.iv)
     greeks = black_scholes(spot, strike, years, params.rate, iv, is_call, params.dividend)
-    arrays = {
-        "expiry": np.array([terms[i][1] for i in order], dtype="datetime64[D]"),
-        "expiry_ts": expiry_ts,
-        "strike": strike,
-        "is_call": is_call,
-        "years": years,
-        "iv": iv,
-        "bid": bid_,
-        "ask": ask_,
-        **greeks._replace(price=mid)._asdict(),
-    }
-    for array in arrays.values():
-        array.flags.writeable = False
-    return Chain(
-        underlying=underlying,
-        ts=ts_ms,
-        spot=float(spot),
-        contracts=tuple(contracts[i] for i in order),
-        **arrays,
+    return _frozen_chain(
+        underlying,
+        ts_ms,
+        spot,
+        tuple(contracts[i] for i in order),
+        expiry=np.array([terms[i][1] for i in order], dtype="datetime64[D]"),
+        expiry_ts=expiry_ts,
+        strike=strike,
+        is_call=is_call,
+        years=years,
+        iv=iv,
+        bid=bid_,
+        ask=ask_,
+        greeks=greeks._replace(price=mid),
     )
+
+
+def chains_in(
+    underlying: str,
+    quote_rows: NDArray[np.intp],
+    contracts: Sequence[str],
+    spot_rows: NDArray[np.intp],
+    columns: tuple[NDArray[np.int64], FloatArray, FloatArray, FloatArray],
+    spot_before: float | None,
+    params: ChainParams,
+) -> list[tuple[NDArray[np.intp], Chain]]:
+    """The quoted chains among rows of time-ordered quotes, each with its rows.
+
+    `quote_rows` are the underlying's option quotes (`contracts` names each) and `spot_rows`
+    its own ticks, both ascending positions into `columns` = (ts, bid, ask, mid). A chain is the
+    quotes of one event time, as the feed sends them; it is priced at the mid of the last tick
+    before it, or at `spot_before` (the mid before these rows), and left out while no spot is
+    known.
+    """
+    ts, bid, ask, mid = columns
+    times = ts[quote_rows]
+    starts = np.flatnonzero(np.concatenate([[True], times[1:] != times[:-1]]))
+    found = []
+    for start, stop in zip(starts.tolist(), [*starts[1:].tolist(), len(quote_rows)], strict=True):
+        rows = quote_rows[start:stop]
+        before = int(np.searchsorted(spot_rows, rows[0])) - 1
+        spot = float(mid[spot_rows[before]]) if before >= 0 else spot_before
+        if spot is None or not math.isfinite(spot):
+            continue
+        chain = quoted_chain(
+            underlying, spot, int(times[start]), contracts[start:stop], bid[rows], ask[rows], params
+        )
+        found.append((rows, chain))
+    return found
 
 
 def atm_vol(chain: Chain, days_to_expiry: float) -> float:

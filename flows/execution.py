@@ -31,6 +31,7 @@ from flows.account_state import (
 from flows.chain import (
     Chain,
     atm_vol,
+    chains_in,
     contract_terms,
     implied_vol_surface,
     quote_contract,
@@ -133,24 +134,13 @@ def _quoted_atm_vols(
     ]
     if not own:
         return values
-    quotes = np.flatnonzero(np.isin(ticks.codes, own))
-    times = ticks.ts[quotes]
-    starts = np.flatnonzero(np.concatenate([[True], times[1:] != times[:-1]]))
-    for start, stop in zip(starts, [*starts[1:], len(quotes)], strict=True):
-        chain_rows = quotes[start:stop]  # one chain: the quotes of one event time
-        earlier = rows[rows < chain_rows[0]]
-        spot = float(ticks.mid[earlier[-1]]) if len(earlier) else ticks.before.get(symbol)
-        if spot is None or not np.isfinite(spot):
-            continue
-        chain = quoted_chain(
-            symbol,
-            spot,
-            int(times[start]),
-            [ticks.symbol_of_code[int(c)] for c in ticks.codes[chain_rows]],
-            ticks.bid[chain_rows],
-            ticks.ask[chain_rows],
-            params.chain,
-        )
+    quote_rows = np.flatnonzero(np.isin(ticks.codes, own))
+    names = [ticks.symbol_of_code[c] for c in ticks.codes[quote_rows].tolist()]
+    columns = (ticks.ts, ticks.bid, ticks.ask, ticks.mid)
+    before = ticks.before.get(symbol)
+    for chain_rows, chain in chains_in(
+        symbol, quote_rows, names, rows, columns, before, params.chain
+    ):
         vol = atm_vol(chain, state.config.selection.days_to_expiry)
         if np.isfinite(vol):
             values[rows > chain_rows[-1]] = vol

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 import numpy as np
 import orjson
@@ -51,6 +52,30 @@ class FeedStats:
 
 def partition_of(symbol: str, partitions: int) -> int:
     return stable_hash(symbol) % partitions
+
+
+def produce_retrying(
+    producer: Producer, topic: str, value: bytes, key: bytes | None, partition: int, ts: int
+) -> None:
+    """Produce one message, waiting while librdkafka's local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, value, key, partition=partition, timestamp=ts)
+            return
+        except BufferError:  # the local queue is full: let librdkafka send some
+            producer.poll(0.05)
+
+
+class TickColumns(Protocol):
+    """Ticks as columns in time order: `SimTicks`, `FileTicks`."""
+
+    ts: np.ndarray
+    codes: np.ndarray
+    symbols: tuple[str, ...]
+    bid: np.ndarray
+    ask: np.ndarray
+    last: np.ndarray
+    volume: np.ndarray
 
 
 class TickWriter:
@@ -106,6 +131,18 @@ class TickWriter:
                 self.heartbeat(beat)
         self.stats.add(ts)
 
+    def write_ticks(self, ticks: TickColumns, part: slice = slice(None)) -> None:
+        """`write` the rows `part` of `ticks`."""
+        self.write(
+            ticks.ts[part],
+            ticks.codes[part],
+            ticks.symbols,
+            ticks.bid[part],
+            ticks.ask[part],
+            ticks.last[part],
+            ticks.volume[part],
+        )
+
     def _produce_rows(
         self,
         ts: np.ndarray,
@@ -138,19 +175,17 @@ class TickWriter:
             value = dumps(
                 {"symbol": symbols[code], "ts": t, "bid": b, "ask": a, "last": px, "volume": vol}
             )
-            while True:
-                try:
-                    produce(self.topic, value, keys[code], partition=parts[code], timestamp=t)
-                    break
-                except BufferError:  # the local queue is full: let librdkafka send some
-                    self.producer.poll(0.05)
+            try:  # `produce_retrying` inlined: this runs for every tick
+                produce(self.topic, value, keys[code], partition=parts[code], timestamp=t)
+            except BufferError:
+                produce_retrying(self.producer, self.topic, value, keys[code], parts[code], t)
             if i % 10_000 == 0:
                 self.producer.poll(0)
 
     def heartbeat(self, ts: int) -> None:
         value = orjson.dumps({"kind": "heartbeat", "ts": ts})
         for partition in range(self.partitions):
-            self.producer.produce(self.topic, value, None, partition=partition, timestamp=ts)
+            produce_retrying(self.producer, self.topic, value, None, partition, ts)
         if self.options is not None:
             self.options.heartbeat(value, ts)
         self.stats.heartbeats += 1
@@ -196,15 +231,7 @@ def simulated_sessions(
 
 def write_file_ticks(writer: TickWriter, ticks: FileTicks, chunk: int = 50_000) -> None:
     for part in ticks.chunks(chunk):
-        writer.write(
-            ticks.ts[part],
-            ticks.codes[part],
-            ticks.symbols,
-            ticks.bid[part],
-            ticks.ask[part],
-            ticks.last[part],
-            ticks.volume[part],
-        )
+        writer.write_ticks(ticks, part)
 
 
 def rejected_rows(source: str, ticks: FileTicks, fallback_ts: int) -> list[DeadLetter]:
@@ -289,21 +316,13 @@ class OptionWriter:
                         "ask": float(chain.ask[i]),
                     }
                 )
-                self._produce(value, key, partition, at)
+                produce_retrying(self.producer, self.topic, value, key, partition, at)
             self.quotes += len(chain)
         self.producer.poll(0)
 
     def heartbeat(self, value: bytes, ts: int) -> None:
         for partition in range(self.partitions):
-            self._produce(value, None, partition, ts)
-
-    def _produce(self, value: bytes, key: bytes | None, partition: int, ts: int) -> None:
-        while True:
-            try:
-                self.producer.produce(self.topic, value, key, partition=partition, timestamp=ts)
-                return
-            except BufferError:  # the local queue is full: let librdkafka send some
-                self.producer.poll(0.05)
+            produce_retrying(self.producer, self.topic, value, None, partition, ts)
 
 
 def feed_writer(

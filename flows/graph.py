@@ -102,27 +102,32 @@ def _in_range(decoded: Decoded, lo: int | None, hi: int | None) -> Decoded:
     return decoded
 
 
-def _option_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
+def _market_topic(
+    flow: Dataflow, spec: FlowSpec, step: str, topic: str, start_offsets: list[int] | None
+) -> Stream[RawBatch]:
+    """A market-data topic read in the spec's batches, from `start_offsets` on."""
     assert spec.bootstrap is not None
     settings = spec.settings
-    raw = op.input(
-        "options",
-        flow,
-        BatchKafkaSource(
-            spec.bootstrap,
-            settings.topics.options,
-            bounded=spec.bounded,
-            start_offsets=spec.option_start_offsets,
-            batch_size=settings.batch_size,
-            poll_seconds=settings.poll_ms / 1000,
-            stop=spec.stop,
-        ),
+    source = BatchKafkaSource(
+        spec.bootstrap,
+        topic,
+        bounded=spec.bounded,
+        start_offsets=start_offsets,
+        batch_size=settings.batch_size,
+        poll_seconds=settings.poll_ms / 1000,
+        stop=spec.stop,
     )
-    return op.map(
-        "decode_options",
-        raw,
-        lambda batch: _in_range(decode_option_quotes(batch, spec.chain), spec.from_ts, spec.to_ts),
-    )
+    return op.input(step, flow, source)
+
+
+def _option_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
+    topic = spec.settings.topics.options
+    raw = _market_topic(flow, spec, "options", topic, spec.option_start_offsets)
+
+    def decode(batch: RawBatch) -> Decoded:
+        return _in_range(decode_option_quotes(batch, spec.chain), spec.from_ts, spec.to_ts)
+
+    return op.map("decode_options", raw, decode)
 
 
 def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
@@ -137,20 +142,7 @@ def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
             stop=spec.stop,
         )
         return op.input("ticks", flow, source)
-    assert spec.bootstrap is not None
-    raw = op.input(
-        "ticks",
-        flow,
-        BatchKafkaSource(
-            spec.bootstrap,
-            settings.topics.ticks,
-            bounded=spec.bounded,
-            start_offsets=spec.start_offsets,
-            batch_size=settings.batch_size,
-            poll_seconds=settings.poll_ms / 1000,
-            stop=spec.stop,
-        ),
-    )
+    raw = _market_topic(flow, spec, "ticks", settings.topics.ticks, spec.start_offsets)
     known: set[str] = set()  # symbols already checked against the pattern, on this worker
 
     def decode(batch: RawBatch) -> Decoded:

@@ -11,7 +11,6 @@ chain for `option_greeks`.
 from __future__ import annotations
 
 import zlib
-from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ import numpy as np
 from flows.account import advance, apply_control
 from flows.account_state import AccountParams, AccountState, Outputs, new_account, record_state
 from flows.batches import HEARTBEAT, MarketUpdate, Segment
-from flows.chain import contract_terms, quoted_chain
+from flows.chain import Chain, chains_in, contract_terms
 from flows.ids import make_id
 from flows.market import Sample
 from flows.merge import FINISHED, Merger, new_merger, push
@@ -94,44 +93,36 @@ def on_market(state: ShardState, update: MarketUpdate, params: AccountParams) ->
 
 
 def price_chains(pricer: ChainPricer, seg: Segment, params: AccountParams) -> list[Sample]:
-    """A `Sample` per (event time, underlying) group of option quotes in the segment."""
+    """A `Sample` per (event time, underlying) group of option quotes in the segment, in the
+    order the groups begin."""
     kinds = pricer.underlying_of
     for code in range(len(kinds), len(seg.symbols)):
         terms = contract_terms(seg.symbols[code])
         kinds[code] = None if terms is None else terms[0]
-    groups: dict[tuple[int, str], list[int]] = {}
-    rows_of: dict[str, list[int]] = {}
-    for row, code in enumerate(seg.codes.tolist()):
-        if code == HEARTBEAT:
-            continue
+    present = np.unique(seg.codes[seg.codes != HEARTBEAT]).tolist()
+    tickers = {seg.symbols[code]: code for code in present if kinds[code] is None}
+    contracts_of: dict[str, list[int]] = {}
+    for code in present:
         underlying = kinds[code]
-        if underlying is None:
-            rows_of.setdefault(seg.symbols[code], []).append(row)
-        else:
-            groups.setdefault((int(seg.ts[row]), underlying), []).append(row)
-    mid = seg.mid
-    samples = []
-    for (ts, underlying), rows in groups.items():
-        own = rows_of.get(underlying, [])
-        before = bisect_left(own, rows[0]) - 1
-        spot = float(mid[own[before]]) if before >= 0 else pricer.spots.get(underlying)
-        if spot is None:
-            continue  # no quote of the underlying yet: nothing to imply vols against
-        picked = np.asarray(rows)
-        chain = quoted_chain(
-            underlying,
-            spot,
-            ts,
-            [seg.symbols[code] for code in seg.codes[picked].tolist()],
-            seg.bid[picked],
-            seg.ask[picked],
-            params.chain,
-        )
-        if len(chain):
-            samples.append(Sample(int(seg.partition[rows[0]]), int(seg.offsets[rows[0]]), chain))
-    for symbol, own in rows_of.items():
-        pricer.spots[symbol] = float(mid[own[-1]])
-    return samples
+        if underlying is not None:
+            contracts_of.setdefault(underlying, []).append(code)
+    columns = (seg.ts, seg.bid, seg.ask, seg.mid)
+    found: list[tuple[int, Chain]] = []
+    for underlying, codes in contracts_of.items():
+        quote_rows = np.flatnonzero(np.isin(seg.codes, codes))
+        ticker = tickers.get(underlying)
+        spot_rows = np.flatnonzero(seg.codes == ticker) if ticker is not None else quote_rows[:0]
+        names = [seg.symbols[c] for c in seg.codes[quote_rows].tolist()]
+        spot_before = pricer.spots.get(underlying)
+        for rows, chain in chains_in(
+            underlying, quote_rows, names, spot_rows, columns, spot_before, params.chain
+        ):
+            if len(chain):
+                found.append((int(rows[0]), chain))
+    for symbol, code in tickers.items():
+        pricer.spots[symbol] = float(seg.mid[np.flatnonzero(seg.codes == code)[-1]])
+    found.sort(key=lambda item: item[0])
+    return [Sample(int(seg.partition[row]), int(seg.offsets[row]), chain) for row, chain in found]
 
 
 def on_commands(

@@ -36,9 +36,7 @@ def feed_session(
         kafka.produce(topics.ticks, value, b"BAD", partition=i % partitions)
     writer = TickWriter(kafka, topics.ticks, topic_partitions(bootstrap, topics.ticks))
     ticks, _ = simulate_session(symbols, DAY, SimParams(ticks_per_minute=ticks_per_minute))
-    writer.write(
-        ticks.ts, ticks.codes, ticks.symbols, ticks.bid, ticks.ask, ticks.last, ticks.volume
-    )
+    writer.write_ticks(ticks)
     writer.finish()
     return len(ticks)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
@@ -12,7 +13,7 @@ import orjson
 
 from flows.account_state import AccountParams, Outputs
 from flows.batches import Decoded, TickBatch
-from flows.chain import ChainParams
+from flows.chain import ChainParams, occ_symbol
 from flows.decode import decode_option_quotes
 from flows.feed import OptionWriter
 from flows.kafka_source import RawBatch
@@ -96,6 +97,25 @@ def option_messages(
             writer.write_chains(at)
         writer.heartbeat(orjson.dumps({"kind": "heartbeat", "ts": at}), at)
     return [value for _, value, _, _, _ in recorder.messages]
+
+
+def quote_book(messages: Iterable[bytes]) -> dict[str, list[tuple[int, float, float]]]:
+    """Every contract's quotes among `market.options` messages, in time order: (ts, bid, ask)."""
+    book: dict[str, list[tuple[int, float, float]]] = {}
+    for value in messages:
+        quote = orjson.loads(value)
+        if quote.get("kind") == "heartbeat":
+            continue
+        contract = occ_symbol(
+            quote["underlying"],
+            date.fromisoformat(quote["expiry"]),
+            quote["right"] == "call",
+            quote["strike"],
+        )
+        book.setdefault(contract, []).append((quote["ts"], quote["bid"], quote["ask"]))
+    for quotes in book.values():
+        quotes.sort()
+    return book
 
 
 def option_batches(messages: list[bytes], batch_size: int, params: ChainParams) -> list[Decoded]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from clickhouse_connect.driver.client import Client
 
 from flows.simulator import SimParams, simulate_session
-from tests.integration.test_api_server import Api, eventually, shared_api, trading_config
+from tests.integration.test_api_server import Api, eventually, trading_config
 
 pytestmark = pytest.mark.integration
 
@@ -19,16 +17,6 @@ pytestmark = pytest.mark.integration
 def backtest_config(account_id: str) -> dict[str, Any]:
     """A slower cross than the live tests': fewer trades keep the report quick to draw."""
     return trading_config(account_id, strategy={"kind": "ma_cross", "fast": 5, "slow": 20})
-
-
-@pytest.fixture(scope="module")
-def api(
-    tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str, kafka_bootstrap: str, module_ch: Client
-) -> Iterator[Api]:
-    with shared_api(
-        tmp_path_factory.mktemp("api"), chdb_dsn, kafka_bootstrap, module_ch
-    ) as running:
-        yield running
 
 
 def write_tick_file(path: Path, rows: int) -> Path:

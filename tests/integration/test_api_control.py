@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -11,25 +11,14 @@ import pytest
 
 from flows.feed import TickWriter, simulated_sessions
 from flows.simulator import SimParams, SimTicks
-from schemas.settings import Settings
 from sinks.kafka import producer
 from tests.integration.test_api_server import (
     Api,
-    api_settings,
     eventually,
-    live_flow,
-    served,
     trading_config,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def live_api(settings: Settings) -> Iterator[Api]:
-    chosen = api_settings(settings)
-    with live_flow(chosen) as flow, served(chosen, flow) as api:
-        yield api
 
 
 def aapl_ticks_from_now(count: int) -> SimTicks:
@@ -50,15 +39,7 @@ def aapl_ticks_from_now(count: int) -> SimTicks:
 
 def feed(writer: TickWriter, ticks: SimTicks, part: slice, end_ts: int | None = None) -> None:
     """Write ticks[part], then a heartbeat at `end_ts` (default: just after the last tick)."""
-    writer.write(
-        ticks.ts[part],
-        ticks.codes[part],
-        ticks.symbols,
-        ticks.bid[part],
-        ticks.ask[part],
-        ticks.last[part],
-        ticks.volume[part],
-    )
+    writer.write_ticks(ticks, part)
     writer.finish(end_ts)
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 
 import pytest
-from clickhouse_connect.driver.client import Client
 
 from api.routers.common import Cursor
 from schemas.db import connect
@@ -16,23 +14,12 @@ from schemas.trading import Signal
 from sinks.store import insert
 from tests.integration.test_api_server import (
     Api,
-    shared_api,
     trading_config,
 )
 
 pytestmark = pytest.mark.integration
 
 BASE_TS = 1_795_000_000_000
-
-
-@pytest.fixture(scope="module")
-def api(
-    tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str, kafka_bootstrap: str, module_ch: Client
-) -> Iterator[Api]:
-    with shared_api(
-        tmp_path_factory.mktemp("api"), chdb_dsn, kafka_bootstrap, module_ch
-    ) as running:
-        yield running
 
 
 def seed_signals(settings: Settings, run: str, account: str, count: int) -> None:

@@ -10,23 +10,20 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 import uvicorn
-from clickhouse_connect.driver.client import Client
 from pydantic import SecretStr
 
 from api.app import create_app
 from api.broker import free_port
 from api.deps import Services
 from api.runtime import LiveFlow
-from schemas.settings import Settings, Topics
+from schemas.settings import Settings
 from sinks.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -122,37 +119,6 @@ def trading_config(account_id: str, **changes: Any) -> dict[str, Any]:
         "limits": {"trading_hours": None, "max_open_positions": None},
         **changes,
     }
-
-
-@contextlib.contextmanager
-def shared_api(
-    data_dir: Path, chdb_dsn: str, kafka_bootstrap: str, database: Client
-) -> Iterator[Api]:
-    """A server for a module whose tests share it (starting one costs a second or two): the
-    session's chdb engine and broker, the module's own database and topics. Its tests keep apart
-    by run and account names."""
-    assert database.database is not None
-    suffix = uuid.uuid4().hex[:10]
-    topics = Topics.model_validate({name: f"{name}.{suffix}" for name in Topics.model_fields})
-    chosen = Settings(
-        data_dir=data_dir,
-        clickhouse_dsn=chdb_dsn,
-        clickhouse_database=database.database,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        topics=topics,
-    )
-    with served(api_settings(chosen)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(
-    tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str, kafka_bootstrap: str, module_ch: Client
-) -> Iterator[Api]:
-    with shared_api(
-        tmp_path_factory.mktemp("api"), chdb_dsn, kafka_bootstrap, module_ch
-    ) as running:
-        yield running
 
 
 def test_health_and_readiness_report_each_part(api: Api) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,26 +11,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from flows.feed import TickWriter
-from schemas.settings import Settings
 from sinks.kafka import producer
 from tests.integration.test_api_control import aapl_ticks_from_now, feed, state_after
 from tests.integration.test_api_server import (
     Api,
-    api_settings,
     eventually,
-    live_flow,
-    served,
     trading_config,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def live_api(settings: Settings) -> Iterator[Api]:
-    chosen = api_settings(settings)
-    with live_flow(chosen) as flow, served(chosen, flow) as api:
-        yield api
 
 
 def receive(socket: ClientConnection, timeout: float = 30.0) -> dict[str, Any]:

@@ -4,15 +4,11 @@ written once, and the rows do not depend on the workers or on live versus replay
 
 from __future__ import annotations
 
-from datetime import date
-
-import orjson
 import pytest
 from bytewax.run import cli_main
 from clickhouse_connect.driver.client import Client
 
 from flows.backtest import Source, run_backtest
-from flows.chain import occ_symbol
 from flows.feed import MARKET_CHAINS, feed_writer
 from flows.graph import build_flow
 from flows.live import live_spec
@@ -29,6 +25,7 @@ from schemas.db import connect
 from schemas.settings import Settings
 from tests.flows_support import DAY, read_topic, table_rows
 from tests.integration.test_flow_kafka import _without_run, other_database
+from tests.pipeline import quote_book
 
 pytestmark = pytest.mark.integration
 
@@ -50,9 +47,7 @@ def quoted(settings: Settings) -> Settings:
     assert quoted.kafka_bootstrap_servers is not None
     writer = feed_writer(quoted.kafka_bootstrap_servers, quoted, chains=MARKET_CHAINS)
     ticks, _ = simulate_session(["AAPL", "MSFT"], DAY, SimParams(ticks_per_minute=5.0))
-    writer.write(
-        ticks.ts, ticks.codes, ticks.symbols, ticks.bid, ticks.ask, ticks.last, ticks.volume
-    )
+    writer.write_ticks(ticks)
     writer.finish()
     return quoted
 
@@ -61,25 +56,6 @@ def run_live(settings: Settings, workers: int = 1) -> None:
     assert settings.kafka_bootstrap_servers is not None
     spec = live_spec(settings, settings.kafka_bootstrap_servers, CONFIGS, bounded=True)
     cli_main(build_flow(spec), workers_per_process=workers)
-
-
-def _quotes(settings: Settings) -> dict[str, list[tuple[int, float, float]]]:
-    assert settings.kafka_bootstrap_servers is not None
-    book: dict[str, list[tuple[int, float, float]]] = {}
-    for _, value in read_topic(settings.kafka_bootstrap_servers, settings.topics.options):
-        quote = orjson.loads(value)
-        if quote.get("kind") == "heartbeat":
-            continue
-        contract = occ_symbol(
-            quote["underlying"],
-            date.fromisoformat(quote["expiry"]),
-            quote["right"] == "call",
-            quote["strike"],
-        )
-        book.setdefault(contract, []).append((quote["ts"], quote["bid"], quote["ask"]))
-    for quotes in book.values():
-        quotes.sort()
-    return book
 
 
 def test_options_trade_at_the_fed_quotes_and_the_rows_do_not_depend_on_how_it_runs(
@@ -94,7 +70,10 @@ def test_options_trade_at_the_fed_quotes_and_the_rows_do_not_depend_on_how_it_ru
     # one sample per chain the feed sent, every 300 s of event time
     assert all(round(row[3].timestamp() * 1000) % 300_000 == 0 for row in greeks)
 
-    book = _quotes(quoted)
+    assert quoted.kafka_bootstrap_servers is not None
+    book = quote_book(
+        value for _, value in read_topic(quoted.kafka_bootstrap_servers, quoted.topics.options)
+    )
     fills = ch.query(
         "SELECT ts, instrument, side, price FROM paper_fills FINAL "
         "WHERE run_id = 'live' AND reason = 'signal' ORDER BY ts, instrument"

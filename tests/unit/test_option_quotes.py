@@ -10,7 +10,6 @@ import numpy as np
 import orjson
 import pytest
 
-from flows.batches import Decoded
 from flows.chain import (
     ChainParams,
     atm_vol,
@@ -35,7 +34,7 @@ from schemas.config import (
     Sizing,
     VolatilityPremium,
 )
-from tests.pipeline import OPTIONS, option_messages, run, session
+from tests.pipeline import OPTIONS, option_messages, quote_book, run, session
 
 FRIDAY = date(2026, 11, 27)
 TS = 1_795_000_000_000  # 2026-11-18, a Wednesday
@@ -78,23 +77,6 @@ def reference(ticks, messages) -> dict[str, list[str]]:  # type: ignore[no-untyp
 
 def _rows(result: dict[str, list[str]], kind: str) -> list[dict[str, object]]:
     return [json.loads(row) for row in result[kind]]
-
-
-def _book(messages: list[bytes]) -> dict[str, list[tuple[int, float, float]]]:
-    """Every contract's quotes in time order: (ts, bid, ask)."""
-    book: dict[str, list[tuple[int, float, float]]] = {}
-    for value in messages:
-        quote = orjson.loads(value)
-        if quote.get("kind") == "heartbeat":
-            continue
-        contract = occ_symbol(
-            quote["underlying"],
-            date.fromisoformat(quote["expiry"]),
-            quote["right"] == "call",
-            quote["strike"],
-        )
-        book.setdefault(contract, []).append((quote["ts"], quote["bid"], quote["ask"]))
-    return book
 
 
 def _latest(
@@ -184,7 +166,7 @@ def test_option_quotes_decode_to_contract_rows_and_bad_ones_to_dead_letters() ->
         values=list(values),
         timestamps=[TS] * len(values),
     )
-    decoded = option_batches_of(raw)
+    decoded = decode_option_quotes(raw, MODEL)
     rows = decoded.ticks
     assert rows.offsets.tolist() == [10, 11]
     assert [rows.symbols[c] if c >= 0 else None for c in rows.codes] == [
@@ -203,15 +185,11 @@ def test_option_quotes_decode_to_contract_rows_and_bad_ones_to_dead_letters() ->
     assert all(letter.topic == OPTIONS and letter.partition == 2 for letter in decoded.dead)
 
 
-def option_batches_of(raw: RawBatch) -> Decoded:
-    return decode_option_quotes(raw, MODEL)
-
-
 # --- the account stage on quoted options ---------------------------------------------------
 
 
 def test_option_orders_fill_at_the_latest_market_quote(reference, messages) -> None:  # type: ignore[no-untyped-def]
-    book = _book(messages)
+    book = quote_book(messages)
     fills = [f for f in _rows(reference, "fills") if f["reason"] == "signal"]
     assert {f["account_id"] for f in fills} == {"breakout-options", "premium"}
     assert all(f["asset_class"] == "option" for f in fills)
@@ -242,7 +220,7 @@ def _spot_at(reference, symbol, ts):  # type: ignore[no-untyped-def]
 
 
 def test_option_positions_are_marked_at_the_market_mid(reference, messages) -> None:  # type: ignore[no-untyped-def]
-    book = _book(messages)
+    book = quote_book(messages)
     marked = 0
     for row in _rows(reference, "snapshots"):
         if row["instrument"] and row["instrument"] in book:
