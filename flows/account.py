@@ -143,9 +143,7 @@ def _own_ticks(state: AccountState, seg: Segment | None) -> Ticks:
     if seg is None or not wanted:
         empty_f = np.empty(0)
         empty_i = np.empty(0, dtype=np.int64)
-        return Ticks(
-            empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i, {}, {}, {}
-        )
+        return Ticks(empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i, {}, {})
     rows = np.flatnonzero(np.isin(seg.codes, list(wanted)))
     codes = seg.codes[rows]
     bid, ask = seg.bid[rows], seg.ask[rows]
@@ -160,17 +158,21 @@ def _own_ticks(state: AccountState, seg: Segment | None) -> Ticks:
         offsets=seg.offsets[rows],
         symbol_of_code={code: wanted[code] for code in np.unique(codes).tolist()},
         filled_mid={},
-        before={symbol: quote.mid for symbol, quote in state.quotes.items()},
     )
 
 
-def mid_along(ticks: Ticks, symbol: str) -> Floats:
-    """The symbol's mid carried forward along the account's ticks (its quote from before the
-    segment until its first tick in it; NaN if it never had one), computed when first asked."""
+def mid_along(state: AccountState, ticks: Ticks, symbol: str) -> Floats:
+    """The symbol's mid carried forward along the account's ticks, computed when first asked.
+
+    Before the symbol's next tick it is its current quote (NaN if it never had one): asked at
+    the start of a stretch, before the stretch's ticks are applied, that is right for every row
+    from the stretch on, and earlier rows are never read again.
+    """
     filled = ticks.filled_mid.get(symbol)
     if filled is None:
         code = next((c for c, s in ticks.symbol_of_code.items() if s == symbol), None)
-        before = ticks.before.get(symbol, np.nan)
+        known = state.quotes.get(symbol)
+        before = known.mid if known is not None else np.nan
         if code is None:
             filled = np.full(len(ticks), before)
         else:
@@ -234,6 +236,8 @@ def _mark(
         return
     first_ts = int(ticks.ts[start])
     _arm(state, first_ts, params)
+    # Marks first: `mid_along` reads a symbol's quote from before the stretch's ticks land.
+    marks = _mark_arrays(state, ticks, start, stop, params) if state.book.holdings else {}
     _update_quotes(state, ticks, start, stop)
     state.clock = int(ticks.ts[stop - 1])
     limits = state.config.limits
@@ -252,7 +256,6 @@ def _mark(
         state.equity = value
         state.marks = {}
         return
-    marks = _mark_arrays(state, ticks, start, stop, params)
     equity = equity_series(state.book, marks)
     state.day.observe(equity)
     if watch:
@@ -337,9 +340,9 @@ def _mark_arrays(
     marks: dict[str, Floats] = {}
     for name, holding in state.book.holdings.items():
         if holding.expiry_ts is None or (params.option_quotes and name in state.quotes):
-            marks[name] = mid_along(ticks, name)[start:stop]
+            marks[name] = mid_along(state, ticks, name)[start:stop]
         else:
-            section = mid_along(ticks, holding.underlying)[start:stop]
+            section = mid_along(state, ticks, holding.underlying)[start:stop]
             assert holding.strike is not None and holding.is_call is not None
             marks[name] = mark_contract(
                 holding.underlying,

@@ -213,7 +213,6 @@ class Ticks:
     offsets: Int64s
     symbol_of_code: dict[int, str]
     filled_mid: dict[str, Floats]
-    before: dict[str, float]  # each symbol's mid before the segment
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])

@@ -137,7 +137,8 @@ def _quoted_atm_vols(
     quote_rows = np.flatnonzero(np.isin(ticks.codes, own))
     names = [ticks.symbol_of_code[c] for c in ticks.codes[quote_rows].tolist()]
     columns = (ticks.ts, ticks.bid, ticks.ask, ticks.mid)
-    before = ticks.before.get(symbol)
+    known = state.quotes.get(symbol)  # signals run before any of the segment's ticks land
+    before = known.mid if known is not None else None
     for chain_rows, chain in chains_in(
         symbol, quote_rows, names, rows, columns, before, params.chain
     ):
