@@ -1,11 +1,11 @@
 """The control plane's FastAPI application.
 
 `create_app(settings, services)` builds it without connecting to anything; the connections
-open in the app's lifespan (when uvicorn starts it) and close when it stops. Mutating calls
-need the bearer token (`STRIKEFLOW_API_TOKEN`); reads and the WebSocket do not, so keep the
-API on loopback or behind a proxy where the reads are private (the default host is 127.0.0.1).
-Errors never carry a stack trace to the client: an unexpected one is logged with its trace and
-answered with a generic 500.
+open in the app's lifespan (when uvicorn starts it) and close when it stops. Every request
+passes the access rules of api/auth.py first (allowed hosts, a token or a login, the read-only
+role, the origin of a browser's changes); only `/health`, the login and the API's description
+are open. Errors never carry a stack trace to the client: an unexpected one is logged with its
+trace and answered with a generic 500.
 """
 
 from __future__ import annotations
@@ -14,13 +14,26 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from api.deps import Services
-from api.routers import analytics, backtests, configs, control, health, records
+from api.auth import AccessGate, AccessPolicy, HostGate, document_access
+from api.bodies import StandardJson
+from api.deps import ErrorResponse, Services
+from api.routers import (
+    analytics,
+    backtests,
+    commands,
+    configs,
+    control,
+    health,
+    records,
+    session,
+)
 from api.ws import router as ws_router
 from schemas.settings import Settings
 
@@ -28,6 +41,7 @@ log = logging.getLogger(__name__)
 
 TAGS = [
     {"name": "health", "description": "Liveness and readiness."},
+    {"name": "session", "description": "Browser login: a session cookie for a token."},
     {
         "name": "control",
         "description": "Start, stop, pause, resume, reduce-only and kill switch per account: "
@@ -51,8 +65,10 @@ TAGS = [
 DESCRIPTION = """
 Steer and inspect strikeflow's paper trading and backtests.
 
-* **Auth**: every mutating call needs `Authorization: Bearer <token>` (401 without it, 403 with
-  a wrong one). Reads are open.
+* **Auth**: every call but `/health` needs `Authorization: Bearer <token>` or the session
+  cookie of `POST /session` (401 without, 403 with a wrong token). The read-only token
+  (`STRIKEFLOW_API_READ_TOKEN`) may read and watch `/ws`; changes need the full token, and,
+  with the cookie, this server's own Origin. Only the allowed hosts are served (400).
 * **Time**: event times are UTC epoch milliseconds; query parameters `from`/`to` also take
   ISO-8601 with a zone. A range spans at most 366 days.
 * **Paging**: listings return `{items, next_cursor}`; pass `next_cursor` back as `cursor`.
@@ -82,9 +98,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    for module in (health, control, configs, records, analytics, backtests):
+    for module in (health, session, control, commands, configs, records, analytics, backtests):
         app.include_router(module.router)
     app.include_router(ws_router)
+    guard(app, settings)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -94,3 +111,32 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         )
 
     return app
+
+
+def guard(app: FastAPI, settings: Settings) -> None:
+    """Put the access rules and the JSON body rules in front of every route, and the access
+    rules in the OpenAPI spec."""
+    policy = AccessPolicy.from_settings(settings)
+    app.state.access_policy = policy
+    # Starlette runs the middleware added last first: hosts, then CORS, then credentials, and
+    # only then is a body read (a stranger's is never parsed).
+    app.add_middleware(StandardJson)
+    app.add_middleware(AccessGate, policy=policy)
+    if policy.origins:  # pages of these origins may call the API with the operator's login
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=sorted(policy.origins),
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(HostGate, policy=policy)
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = plain_openapi()  # built once and kept by FastAPI; documented once here
+        if "securitySchemes" not in spec.get("components", {}):
+            document_access(spec, policy, ErrorResponse.model_json_schema())
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

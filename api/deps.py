@@ -1,4 +1,6 @@
-"""What the API's routes depend on: the bearer-token check and the shared clients.
+"""What the API's routes depend on: the shared clients, and the error answers they document.
+
+Who may call a route is decided before it runs, by api/auth.py.
 
 `Services` holds every connection the API uses. It is built from the settings without touching
 the network; `open()` (called by the app's lifespan) connects, and `close()` lets go.
@@ -7,23 +9,29 @@ the network; `open()` (called by the app's lifespan) connects, and `close()` let
 from __future__ import annotations
 
 import asyncio
-import secrets
+import itertools
 import threading
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any, TypeVar
 
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from fastapi import Depends, HTTPException, Request, Security, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from confluent_kafka.admin import AdminClient
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from api.routers.backtest_jobs import BacktestJobs
+from api.commands import CommandLog
+from api.jobs import BacktestJobs
+from api.recent import RecentReads
 from api.ws import EventHub
 from schemas.config import ControlCommand
-from schemas.db import connect, migrate
 from schemas.settings import Settings
-from sinks.kafka import admin, ensure_topics, producer
+from sinks.clickhouse.client import connect, migrate
+from sinks.kafka.admin import admin, ensure_topics, producer
+
+T = TypeVar("T")
+READERS = 4  # ClickHouse connections of the API
 
 
 class ErrorResponse(BaseModel):
@@ -34,7 +42,8 @@ class ErrorResponse(BaseModel):
 
 class Services:
     """The API's connections: ClickHouse, the Kafka producer, the live-event hub, the backtest
-    jobs; and, in embedded mode, a probe of the flow thread running in this process."""
+    jobs, the commands sent; and, in embedded mode, a probe of the flow thread running in this
+    process."""
 
     def __init__(self, settings: Settings, flow_alive: Callable[[], bool] | None = None):
         if not settings.kafka_bootstrap_servers:
@@ -44,7 +53,13 @@ class Services:
         self.flow_alive = flow_alive
         self.events = EventHub(self.bootstrap, settings.topics)
         self.backtests = BacktestJobs(settings, self.bootstrap)
-        self._clickhouse: Client | None = None
+        self.commands = CommandLog()
+        # Each client is its own engine connection, and a connection answers one query at a
+        # time: a few let concurrent reads overlap (chdb lets go of the GIL while it works).
+        self._clickhouse: list[Client] = []
+        self._turn = itertools.count()
+        self._admin: AdminClient | None = None
+        self.recent = RecentReads()
         self._producer: Producer | None = None
         # Configs get their next version from a read then a write; one writer at a time.
         self.config_lock = threading.Lock()
@@ -54,7 +69,9 @@ class Services:
         ensure_topics(self.bootstrap, settings.topics.partitions(settings.ticks_partitions))
         client = connect(settings.dsn, settings.clickhouse_database)
         migrate(client)
-        self._clickhouse = client
+        others = [connect(settings.dsn, settings.clickhouse_database) for _ in range(1, READERS)]
+        self._clickhouse = [client, *others]
+        self._admin = admin(self.bootstrap)
         self._producer = producer(self.bootstrap, **{"linger.ms": 0})
         self.backtests.open()
         self.events.start(loop)
@@ -65,15 +82,24 @@ class Services:
         if self._producer is not None:
             self._producer.flush(10)
             self._producer = None
-        if self._clickhouse is not None:
-            self._clickhouse.close()
-            self._clickhouse = None
+        for client in self._clickhouse:
+            client.close()
+        self._clickhouse = []
+        self._admin = None
 
     @property
     def clickhouse(self) -> Client:
-        if self._clickhouse is None:
+        """One of the open clients, in turn."""
+        if not self._clickhouse:
             raise RuntimeError("the API's services are not open")
-        return self._clickhouse
+        return self._clickhouse[next(self._turn) % len(self._clickhouse)]
+
+    async def read_records(self, query: Callable[..., T], *args: Hashable) -> T:
+        """`query(client, *args)` in a worker thread, shared with identical reads of the
+        moment (see api/recent.py): for the flow's records only."""
+        return await self.recent.read(
+            (query, args), lambda: run_in_threadpool(query, self.clickhouse, *args)
+        )
 
     def publish(self, command: ControlCommand, timeout: float = 10.0) -> None:
         """Produce a command on the control topic (key: account) and wait for the broker's ack.
@@ -106,7 +132,8 @@ class Services:
         """Whether the broker answers and knows the control topic."""
         try:
             topic = self.settings.topics.control
-            metadata = admin(self.bootstrap).list_topics(topic=topic, timeout=timeout)
+            client = self._admin or admin(self.bootstrap)
+            metadata = client.list_topics(topic=topic, timeout=timeout)
         except KafkaException:
             return False
         found = metadata.topics.get(topic)
@@ -120,36 +147,6 @@ def services(request: Request) -> Services:
 
 ServicesDep = Annotated[Services, Depends(services)]
 
-bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearerAuth",
-    description="The API token (STRIKEFLOW_API_TOKEN, or the one `strikeflow serve` generated "
-    "into <data_dir>/api-token), as `Authorization: Bearer <token>`.",
-)
-
-
-def require_token(
-    found: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> None:
-    """401 without a bearer token, 403 with a wrong one (or when the server has none)."""
-    if credentials is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    expected = found.settings.api_token
-    if expected is None:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "no API token is configured; mutations are disabled"
-        )
-    if not secrets.compare_digest(
-        credentials.credentials.encode(), expected.get_secret_value().encode()
-    ):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid bearer token")
-
-
 Responses = dict[int | str, dict[str, Any]]
 
 
@@ -158,10 +155,5 @@ def error_response(code: int, description: str) -> Responses:
     return {code: {"model": ErrorResponse, "description": description}}
 
 
-AUTH_RESPONSES: Responses = {
-    **error_response(401, "No bearer token was sent."),
-    **error_response(403, "The bearer token is wrong (or the server has none)."),
-}
 # FastAPI answers 400 to a body it cannot read at all (not UTF-8); 422 to one that is invalid.
 BODY_RESPONSES: Responses = error_response(400, "The body could not be read (not UTF-8 JSON).")
-Authorized = [Depends(require_token)]

@@ -16,7 +16,10 @@ Protocol:
 - Events arrive as `{"type": "event", "kind": "decision", "data": {...}}`, where `data` is the
   message exactly as on the topic (the JSON of `schemas.trading.Decision`, ...).
 Kinds: signal, decision, fill, alert. The symbol filter applies to the events that have one
-(a fill's underlying); alerts are about accounts and pass it. Reads need no token.
+(a fill's underlying); alerts are about accounts and pass it.
+Who may connect is decided before this module runs (api/auth.py): either token, sent as
+`Authorization: Bearer`, or the login cookie; a browser's Origin must be the server's own or an
+allowed one. A refused client is closed with 1008 and the reason.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.common import AccountId, Symbol
 from schemas.settings import Topics
-from sinks.kafka import topic_partitions
+from sinks.kafka.admin import topic_partitions
 
 log = logging.getLogger(__name__)
 

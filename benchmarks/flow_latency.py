@@ -7,11 +7,11 @@ Run from the repository root:
 Each measured run is its own process (`--role run`; chdb allows one engine path per process
 and a live flow never ends by itself, so the process exits when it has its numbers):
 - it starts the bundled broker (Tansu, in memory) and creates the topics;
-- it runs the live graph, `build_flow(flows.live.live_spec(...))` (unbounded, reading the
+- it runs the live graph, `build_flow(flows.runs.live.live_spec(...))` (unbounded, reading the
   control topic too, writing ClickHouse and the output topics), with `bytewax.run.cli_main` in
   a thread of that process;
 - a feed process (`--role feed`) produces ticks in real time at `--rate` ticks/s with
-  flows.feed.TickWriter, through a producer wrapper that notes the monotonic time of every
+  flows.sim.feed.TickWriter, through a producer wrapper that notes the monotonic time of every
   produce() call and learns each message's partition and offset from its delivery callback;
 - a consumer process (`--role consume`) reads the decisions topic and notes each decision's
   arrival time; its `decision_id` (`...:dec:<partition>:<offset>:<leg>`) names the tick that
@@ -66,7 +66,7 @@ class Scenario:
 def latency_ticks(symbols: tuple[str, ...], rate: int, seconds: float) -> dict[str, Any]:
     """`rate * seconds` ticks, `rate` per second of event time, dealt round-robin over
     `symbols`, with simulated prices (each symbol's own path, in order)."""
-    from flows.simulator import SimParams, session_bounds, simulate_session
+    from flows.sim.simulator import SimParams, session_bounds, simulate_session
 
     total = int(rate * seconds)
     per_symbol = -(-total // len(symbols))
@@ -125,8 +125,8 @@ class RecordingProducer:
 
 
 def feed_main(args: argparse.Namespace) -> None:
-    from flows.feed import TickWriter
-    from sinks.kafka import producer
+    from flows.sim.feed import TickWriter
+    from sinks.kafka.admin import producer
 
     symbols = tuple(args.symbols.split(","))
     ticks = latency_ticks(symbols, args.rate, args.warmup + args.duration)
@@ -254,12 +254,12 @@ def broker_cpu_seconds() -> float:
 def run_main(args: argparse.Namespace) -> None:
     from bytewax.run import cli_main
 
-    from api.broker import EmbeddedBroker
-    from flows.graph import build_flow
-    from flows.live import live_spec
+    from api.runtime.broker import EmbeddedBroker
+    from flows.runs.live import live_spec
+    from flows.stages.graph import build_flow
     from schemas.config import AlgorithmConfig, MovingAverageCross
-    from schemas.db import connect, migrate
     from schemas.settings import Settings
+    from sinks.clickhouse.client import connect, migrate
 
     root = Path(tempfile.mkdtemp(prefix="strikeflow-bench-latency-"))
     settings = Settings(
@@ -369,7 +369,7 @@ def expected_decisions(args: argparse.Namespace) -> tuple[int, int]:
     """Signals the strategy gives on the measured ticks (all of them, and the first
     EARLY_SECONDS): each is one decision (a position change of one leg), so decisions that
     have not arrived are counted, not silently left out."""
-    from flows.strategies import new_strategy_state, strategy_step
+    from flows.trading.strategies import new_strategy_state, strategy_step
     from schemas.config import MovingAverageCross
 
     symbols = tuple(args.symbols.split(","))

@@ -14,7 +14,7 @@ interleaved, in one process:
 - strikeflow end to end: `run_backtest` over a Parquet file of the ticks (reading it, the
   Bytewax flow with 1 worker, orchestrator, paper fills and accounting, every ClickHouse
   write, the run's metrics); its fills are read back from ClickHouse `paper_fills`;
-- strikeflow's signal core alone: `flows.strategies.strategy_step` over the mids in the
+- strikeflow's signal core alone: `flows.trading.strategies.strategy_step` over the mids in the
   flow's micro-batches (5,000 ticks), no execution;
 - backtesting.py: `Backtest(...).run()` with `self.I(SMA)` (a pandas rolling mean) and
   `backtesting.lib.crossover`;
@@ -49,13 +49,13 @@ from flow_throughput import (
     write_parquet,
 )
 
-from flows.backtest import Source, run_backtest
-from flows.indicators import price_units
-from flows.strategies import new_strategy_state, strategy_step
+from flows.runs.backtest import Source, run_backtest
+from flows.trading.indicators import price_units
+from flows.trading.strategies import new_strategy_state, strategy_step
 from schemas.common import Direction
 from schemas.config import MovingAverageCross
-from schemas.db import connect
 from schemas.settings import Settings
+from sinks.clickhouse.client import connect
 
 COMMAND = (
     "UV_PYTHON_DOWNLOADS=never python3 -m uv run --with backtrader --with backtesting "

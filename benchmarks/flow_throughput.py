@@ -9,11 +9,11 @@ What it does, in one process (chdb allows one on-disk engine path per process, s
 shares one fresh temporary ClickHouse path and gets its own run id):
 - simulates one session of one symbol (AAPL) and keeps its first `--ticks` ticks;
 - starts the bundled broker (Tansu, in memory), creates the topics with 2 tick partitions and
-  produces the ticks once with flows.feed.TickWriter (heartbeats every 1000 ms of event time to
+  produces the ticks once with flows.sim.feed.TickWriter (heartbeats every 1000 ms of event time to
   both partitions); writes the same ticks to a Parquet file;
 - measures the broker alone (one confluent-kafka consumer reading the whole topic), the flow's
   Kafka source alone, and the source plus decoding, single-threaded, without Bytewax;
-- times `flows.backtest.run_backtest` (the whole call: migrations, the Bytewax run, the
+- times `flows.runs.backtest.run_backtest` (the whole call: migrations, the Bytewax run, the
   ClickHouse writes, the run's record and its metrics) over the topic with 1 and 2 workers and
   over the Parquet file with 1 and 2 workers, interleaved, each run with a fresh run id;
 - as a contrast, the same number of ticks split over two symbols that live on different
@@ -50,17 +50,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from api.broker import EmbeddedBroker
-from flows.backtest import Source, run_backtest
-from flows.decode import decode_ticks
-from flows.feed import TickWriter, partition_of
-from flows.kafka_source import BatchKafkaSource
-from flows.simulator import SimParams, SimTicks, simulate_session
+from api.runtime.broker import EmbeddedBroker
+from flows.runs.backtest import Source, run_backtest
+from flows.sim.feed import TickWriter, partition_of
+from flows.sim.simulator import SimParams, simulate_session
+from flows.sources.decode import decode_ticks
+from flows.stages.inputs import BatchKafkaSource
+from flows.trading.ticks import TickColumns
 from schemas.config import AlgorithmConfig, MovingAverageCross
-from schemas.db import connect
 from schemas.settings import Settings, Topics
 from schemas.tables import TABLE_MODELS, column_names, table_of
-from sinks.kafka import ensure_topics, producer, topic_partitions
+from sinks.clickhouse.client import connect
+from sinks.kafka.admin import ensure_topics, producer, topic_partitions
 
 DAY = date(2026, 11, 23)  # a Monday
 FAST, SLOW = 50, 200
@@ -111,7 +112,7 @@ def machine_line() -> str:
     )
 
 
-def tick_series(n: int, symbols: Sequence[str] = ("AAPL",)) -> SimTicks:
+def tick_series(n: int, symbols: Sequence[str] = ("AAPL",)) -> TickColumns:
     """The first `n` ticks of one simulated session of `symbols` (deterministic)."""
     rate = n / len(symbols) / 390 * 1.05
     while True:
@@ -120,7 +121,7 @@ def tick_series(n: int, symbols: Sequence[str] = ("AAPL",)) -> SimTicks:
             break
         rate *= 1.05
     cut = slice(0, n)
-    return SimTicks(
+    return TickColumns(
         ts=ticks.ts[cut],
         codes=ticks.codes[cut],
         symbols=ticks.symbols,
@@ -131,7 +132,7 @@ def tick_series(n: int, symbols: Sequence[str] = ("AAPL",)) -> SimTicks:
     )
 
 
-def write_parquet(ticks: SimTicks, path: Path) -> None:
+def write_parquet(ticks: TickColumns, path: Path) -> None:
     names = np.asarray(ticks.symbols, dtype=object)[ticks.codes]
     table = pa.table(
         {
@@ -147,7 +148,7 @@ def write_parquet(ticks: SimTicks, path: Path) -> None:
 
 
 def produce(
-    bootstrap: str, topic: str, ticks: SimTicks, heartbeat_ms: int = 1000
+    bootstrap: str, topic: str, ticks: TickColumns, heartbeat_ms: int = 1000
 ) -> tuple[int, int, float]:
     """Write the ticks (and heartbeats) to `topic`: (ticks, heartbeats, seconds)."""
     writer = TickWriter(

@@ -1,4 +1,5 @@
-"""Micro-benchmark of the indicator and strategy hot path (flows.indicators, flows.strategies).
+"""Micro-benchmark of the indicator and strategy hot path (flows.trading.indicators and
+strategies).
 
 Synthetic prices: a geometric random walk from 100.00 with 1 bp per-tick volatility, rounded to
 0.0001, fixed seed. Each case runs the whole series through a fresh state, in one call or in
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from flows.indicators import (
+from flows.trading.indicators import (
     bollinger_step,
     ema_step,
     new_bollinger_state,
@@ -33,7 +34,7 @@ from flows.indicators import (
     rsi_step,
     sma_step,
 )
-from flows.strategies import new_strategy_state, strategy_name, strategy_step
+from flows.trading.strategies import new_strategy_state, strategy_name, strategy_step
 from schemas.config import MovingAverageCross
 
 T0 = 1_795_000_000_000  # UTC ms

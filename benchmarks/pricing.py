@@ -1,4 +1,4 @@
-"""Benchmark: flows.pricing against py_vollib and QuantLib on the same random contracts.
+"""Benchmark: flows.trading.pricing against py_vollib and QuantLib on the same random contracts.
 
 Run from the repository root (the peers are installed for this run only):
 
@@ -6,7 +6,8 @@ Run from the repository root (the peers are installed for this run only):
         python benchmarks/pricing.py
 
 Measures, on one core (the process pins itself to CPU 0; BLAS/OpenMP threads are set to 1):
-- price + five Greeks for 1,000,000 contracts, and implied vol for 100,000, with flows.pricing;
+- price + five Greeks for 1,000,000 contracts, and implied vol for 100,000, with
+  flows.trading.pricing;
 - the same per contract with py_vollib (scalar, Let's Be Rational) on a 20,000-contract sample
   and QuantLib (AnalyticEuropeanEngine) on a 5,000-contract sample;
 - a naive numpy closed form (one expression per formula) for scale.
@@ -33,7 +34,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 from scipy.special import ndtr  # noqa: E402
 
-from flows.pricing import IV_OK, IV_REASONS, Greeks, black_scholes, implied_volatility  # noqa: E402
+from flows.trading.pricing import IV_OK, IV_REASONS, Greeks, black_scholes, implied_volatility  # noqa: E402
 
 REPEATS = 11
 N_GREEKS = 1_000_000
@@ -225,7 +226,8 @@ def iv_agreement(
     name: str, ours: np.ndarray, theirs: np.ndarray, true_vol: np.ndarray
 ) -> list[tuple[str, str]]:
     """Where both give a vol: their difference, and each one's error against the vol that made
-    the price. Where only the peer gives one: how wrong it is (why flows.pricing said NaN)."""
+    the price. Where only the peer gives one: how wrong it is (why flows.trading.pricing said
+    NaN)."""
     both = np.isfinite(ours) & np.isfinite(theirs)
     only_theirs = ~np.isfinite(ours) & np.isfinite(theirs)
     their_error = np.abs(theirs - true_vol)
@@ -239,9 +241,12 @@ def iv_agreement(
     return [
         (f"{name} iv ({both.sum():,} contracts both solve)", f"{max_abs(ours, theirs):.2e}"),
         (f"… {name} iv vs the true vol (max error, count > 1e-8)", worst(their_error, both)),
-        ("… flows.pricing iv vs the true vol (max error, count > 1e-8)", worst(our_error, both)),
         (
-            f"… {name} iv where flows.pricing gives NaN ({only_theirs.sum()} contracts) "
+            "… flows.trading.pricing iv vs the true vol (max error, count > 1e-8)",
+            worst(our_error, both),
+        ),
+        (
+            f"… {name} iv where flows.trading.pricing gives NaN ({only_theirs.sum()} contracts) "
             "vs the true vol (max error, count > 1e-8)",
             worst(their_error, only_theirs),
         ),
@@ -297,13 +302,16 @@ def main() -> None:
     }
 
     rows = [
-        ("flows.pricing", "price + 5 Greeks", N_GREEKS, t_ours, ""),
+        ("flows.trading.pricing", "price + 5 Greeks", N_GREEKS, t_ours, ""),
         ("naive numpy closed form", "price + 5 Greeks", N_GREEKS, t_naive, ""),
-        ("flows.pricing", "implied vol", N_IV, t_iv, ""),
+        ("flows.trading.pricing", "implied vol", N_IV, t_iv, ""),
     ]
     diffs: list[tuple[str, str]] = [
         ("naive numpy, price and Greeks (textbook units)", f"{naive_diff:.2e}"),
-        (f"flows.pricing iv vs the true vol ({ok.sum():,} of {N_IV:,} solved)", f"{iv_error:.2e}"),
+        (
+            f"flows.trading.pricing iv vs the true vol ({ok.sum():,} of {N_IV:,} solved)",
+            f"{iv_error:.2e}",
+        ),
     ]
     notes: list[str] = []
 
@@ -392,14 +400,15 @@ def main() -> None:
         f"numpy {np.__version__}; {pinning}; OMP/OPENBLAS/MKL threads = 1. "
         f"1-minute load average {load_before:.2f} before the run and {load[0]:.2f} after it "
         "(the machine is shared; anything above 0 is other work competing for the cores). "
-        f"Medians of {REPEATS} runs for flows.pricing and numpy, 5 for the peers (after a warm-up "
-        "run); peers time their whole per-contract loop (QuantLib: resetting the quotes and "
-        "building the option). Contracts: spot 50-150, strike spot·e^N(0, 0.15) to the cent, "
-        "1-730 days, rate 0-6 %, dividend 0-3 %, vol 10-80 %, calls and puts.\n"
+        f"Medians of {REPEATS} runs for flows.trading.pricing and numpy, 5 for the peers "
+        "(after a warm-up run); peers time their whole per-contract loop (QuantLib: resetting "
+        "the quotes and building the option). Contracts: spot 50-150, strike "
+        "spot·e^N(0, 0.15) to the cent, 1-730 days, rate 0-6 %, dividend 0-3 %, vol 10-80 %, "
+        "calls and puts.\n"
     )
     print(
         "| implementation | work | contracts | median time | contracts/s (median) "
-        "| contracts/s (best run) | flows.pricing faster by (medians) |"
+        "| contracts/s (best run) | flows.trading.pricing faster by (medians) |"
     )
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, work, n, timing, ratio in rows:
@@ -407,7 +416,7 @@ def main() -> None:
             f"| {name} | {work} | {n:,} | {timing.median * 1e3:,.1f} ms "
             f"| {rate(n, timing.median)} | {rate(n, timing.best)} | {ratio} |"
         )
-    print("\nMaximum absolute differences, flows.pricing vs …\n")
+    print("\nMaximum absolute differences, flows.trading.pricing vs …\n")
     print("| compared with | max abs difference |")
     print("|---|---:|")
     for name, value in diffs:

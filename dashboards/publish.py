@@ -11,6 +11,11 @@ defaults) do not count, or every publish to a newer Grafana would rewrite every 
 
 Secrets are write-only in Grafana: the datasource password is sent when the datasource is
 created or when the server reports none, and is otherwise left as it is.
+
+The calls are Grafana's documented HTTP API, sent with httpx (`Grafana` below): nine of them,
+too few for a client library. grafana-client 5 was used before; it depends on niquests, which
+installs urllib3-future under urllib3's import name and broke every library built on the real
+urllib3 in the same environment (schemathesis among them).
 """
 
 from __future__ import annotations
@@ -19,10 +24,8 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from grafana_client.api import GrafanaApi
-from grafana_client.client import GrafanaClientError
+import httpx
 
 from dashboards.definitions import dashboards
 from dashboards.model import DATASOURCE_UID
@@ -46,14 +49,52 @@ class PublishSummary:
         return bool(self.created or self.updated)
 
 
-def _get_or_none(call: Any, *args: Any) -> Any:
-    """The resource, or None when Grafana answers 404."""
-    try:
-        return call(*args)
-    except GrafanaClientError as exc:
-        if exc.status_code == 404:
-            return None
-        raise
+class GrafanaError(RuntimeError):
+    """Grafana refused a call (`status_code` is its HTTP status; 0 when it was not reached)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class Grafana:
+    """Grafana's HTTP API at `url` (a sub-path such as https://host/grafana is kept), with a
+    service account token. Bodies are JSON; an error answer raises `GrafanaError`."""
+
+    def __init__(self, url: str, token: str, timeout: float) -> None:
+        self.url = url
+        self._http = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """The JSON answer of `method /api/<path>`."""
+        try:
+            answer = self._http.request(method, f"api/{path}", json=body)
+        except httpx.TransportError as error:
+            raise GrafanaError(0, f"cannot reach Grafana at {self.url}: {error}") from None
+        if answer.status_code >= 400:
+            try:
+                message = answer.json().get("message", answer.text)
+            except ValueError:
+                message = answer.text
+            raise GrafanaError(
+                answer.status_code,
+                f"Grafana answered {answer.status_code} to {method} /api/{path}: {message}",
+            )
+        return answer.json()
+
+    def find(self, path: str) -> Any:
+        """The resource at `GET /api/<path>`, or None when Grafana answers 404."""
+        try:
+            return self.call("GET", path)
+        except GrafanaError as error:
+            if error.status_code == 404:
+                return None
+            raise
 
 
 def contains(actual: Any, wanted: Any) -> bool:
@@ -75,32 +116,32 @@ def contains(actual: Any, wanted: Any) -> bool:
 
 
 def _publish_datasource(
-    api: Any, server: ClickHouseServer, password: str | None, summary: PublishSummary
+    api: Grafana, server: ClickHouseServer, password: str | None, summary: PublishSummary
 ) -> None:
     item = f"datasource:{DATASOURCE_UID}"
     wanted = datasource(server)
-    existing = _get_or_none(api.datasource.get_datasource_by_uid, DATASOURCE_UID)
+    existing = api.find(f"datasources/uid/{DATASOURCE_UID}")
     secure = {"secureJsonData": {"password": password}} if password is not None else {}
     if existing is None:
-        api.datasource.create_datasource({**wanted, **secure})
+        api.call("POST", "datasources", {**wanted, **secure})
         summary.created.append(item)
         return
     password_missing = not (existing.get("secureJsonFields") or {}).get("password")
     if not contains(existing, wanted) or (password is not None and password_missing):
-        api.datasource.update_datasource_by_uid(DATASOURCE_UID, {**wanted, **secure})
+        api.call("PUT", f"datasources/uid/{DATASOURCE_UID}", {**wanted, **secure})
         summary.updated.append(item)
     else:
         summary.unchanged.append(item)
 
 
-def _publish_folder(api: Any, summary: PublishSummary) -> None:
+def _publish_folder(api: Grafana, summary: PublishSummary) -> None:
     item = f"folder:{FOLDER_UID}"
-    existing = _get_or_none(api.folder.get_folder, FOLDER_UID)
+    existing = api.find(f"folders/{FOLDER_UID}")
     if existing is None:
-        api.folder.create_folder(FOLDER_TITLE, uid=FOLDER_UID)
+        api.call("POST", "folders", {"title": FOLDER_TITLE, "uid": FOLDER_UID})
         summary.created.append(item)
     elif existing.get("title") != FOLDER_TITLE:
-        api.folder.update_folder(FOLDER_UID, title=FOLDER_TITLE, overwrite=True)
+        api.call("PUT", f"folders/{FOLDER_UID}", {"title": FOLDER_TITLE, "overwrite": True})
         summary.updated.append(item)
     else:
         summary.unchanged.append(item)
@@ -110,33 +151,27 @@ def _content(model: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in model.items() if key not in SERVER_MANAGED}
 
 
-def _publish_dashboard(api: Any, model: dict[str, Any], summary: PublishSummary) -> None:
+def _publish_dashboard(api: Grafana, model: dict[str, Any], summary: PublishSummary) -> None:
     uid = model["uid"]
     item = f"dashboard:{uid}"
-    existing = _get_or_none(api.dashboard.get_dashboard, uid)
+    existing = api.find(f"dashboards/uid/{uid}")
     if existing is not None:
         same_content = contains(existing.get("dashboard"), _content(model))
         same_folder = (existing.get("meta") or {}).get("folderUid") == FOLDER_UID
         if same_content and same_folder:
             summary.unchanged.append(item)
             return
-    api.dashboard.update_dashboard(
+    api.call(
+        "POST",
+        "dashboards/db",
         {
             "dashboard": copy.deepcopy(model),
             "folderUid": FOLDER_UID,
             "overwrite": True,  # the definitions in git win over edits made in the UI
             "message": "strikeflow dashboards publish",
-        }
+        },
     )
     (summary.created if existing is None else summary.updated).append(item)
-
-
-def _base_url(url: str) -> str:
-    """grafana-client appends "api" to the URL's path as is: a sub-path needs its trailing '/'."""
-    parts = urlsplit(url)
-    if parts.path and not parts.path.endswith("/"):
-        parts = parts._replace(path=parts.path + "/")
-    return urlunsplit(parts)
 
 
 def publish(
@@ -154,12 +189,14 @@ def publish(
     service account token with rights to manage datasources, folders and dashboards, `server`
     how Grafana reaches ClickHouse, `password` that ClickHouse user's password.
     """
-    # grafana-client's methods are unannotated: the helpers take the client as Any.
-    api: Any = GrafanaApi.from_url(_base_url(url), credential=token, timeout=timeout)
-    api.connect()  # fails early, with the URL in the error, when Grafana is unreachable
-    summary = PublishSummary()
-    _publish_datasource(api, server, password, summary)
-    _publish_folder(api, summary)
-    for model in models if models is not None else [d.to_json() for d in dashboards()]:
-        _publish_dashboard(api, model, summary)
-    return summary
+    api = Grafana(url, token, timeout)
+    try:
+        api.call("GET", "frontend/settings")  # fails early, with the URL, when unreachable
+        summary = PublishSummary()
+        _publish_datasource(api, server, password, summary)
+        _publish_folder(api, summary)
+        for model in models if models is not None else [d.to_json() for d in dashboards()]:
+            _publish_dashboard(api, model, summary)
+        return summary
+    finally:
+        api.close()

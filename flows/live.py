@@ -1,72 +1,8 @@
-"""Live trading: the graph over `market.ticks`, tailing forever, with control commands.
+"""The live flow under the name Bytewax users expect: `python -m bytewax.run flows.live:flow`.
 
-Run it as Bytewax users expect:
-
-    python -m bytewax.run flows.live:flow -w 2                      # 2 worker threads
-    python -m bytewax.run flows.live:flow -w 2 -i 0 -a "h0:2101;h1:2101"   # process 0 of 2
-    python -m bytewax.run flows.live:flow -r /recovery -s 30 -b 0   # crash-safe
-
-`flow` is a function: Bytewax calls it, and only then are the settings read (STRIKEFLOW_*) and
-the accounts loaded (the newest enabled version of each config in `algorithm_configs`). It needs
-a Kafka cluster (STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS); `strikeflow demo` and `strikeflow serve`
-run the same graph on the bundled broker.
+The flow itself is built in `flows.runs.live`; this module only gives it its conventional path.
 """
 
-from __future__ import annotations
+from flows.runs.live import flow
 
-from bytewax.dataflow import Dataflow
-
-from flows.graph import FlowSpec, build_flow
-from schemas.common import LIVE_RUN, TradingStatus
-from schemas.config import AlgorithmConfig
-from schemas.db import connect, migrate
-from schemas.settings import Settings
-from sinks.kafka import ensure_topics
-from sinks.store import latest_configs, trading_states
-
-
-def live_spec(
-    settings: Settings,
-    bootstrap: str,
-    configs: list[AlgorithmConfig],
-    *,
-    bounded: bool = False,
-    initial_status: dict[str, TradingStatus] | None = None,
-) -> FlowSpec:
-    """The live graph's spec: run id 'live', control commands read from the beginning of
-    the control topic (a fresh start replays the command history onto fresh state)."""
-    return FlowSpec(
-        run_id=LIVE_RUN,
-        settings=settings,
-        configs=configs,
-        bootstrap=bootstrap,
-        bounded=bounded,
-        read_control=not bounded,
-        initial_status=dict(initial_status or {}),
-    )
-
-
-def flow() -> Dataflow:
-    settings = Settings()
-    bootstrap = settings.kafka_bootstrap_servers
-    if not bootstrap:
-        raise SystemExit(
-            "flows.live needs a Kafka cluster: set STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS "
-            "(or run `strikeflow demo` / `strikeflow serve`, which start the bundled broker)"
-        )
-    ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
-    configs, status = load_accounts(settings)
-    return build_flow(live_spec(settings, bootstrap, configs, initial_status=status))
-
-
-def load_accounts(settings: Settings) -> tuple[list[AlgorithmConfig], dict[str, TradingStatus]]:
-    """The newest enabled config of every account, and each account's last applied status
-    (so that a restart without Bytewax recovery does not re-arm a stopped or halted account)."""
-    client = connect(settings.dsn, settings.clickhouse_database)
-    try:
-        migrate(client)
-        configs = latest_configs(client)
-        status = {s.account_id: s.status for s in trading_states(client, LIVE_RUN)}
-    finally:
-        client.close()
-    return configs, status
+__all__ = ["flow"]

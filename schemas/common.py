@@ -10,6 +10,7 @@ Conventions (they hold on every topic, table and API response):
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -23,6 +24,17 @@ MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 
 STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def wall_clock_ms() -> int:
+    """The wall clock in UTC ms, for bookkeeping only (when a job ran or a command was sent):
+    trading logic reads time from events."""
+    return time.time_ns() // 1_000_000  # wall-clock ok: bookkeeping, never trading logic
+
+
+def money(cents: int) -> float:
+    """An amount kept in integer cents, as currency (the accounting is exact in cents)."""
+    return cents / 100
 
 
 def to_epoch_ms(value: Any) -> Any:

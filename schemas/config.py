@@ -7,12 +7,21 @@ orchestrator enforces. A new version replaces the old one from the event time it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from schemas.columns import UINT32, UINT64
 from schemas.common import (
@@ -30,9 +39,35 @@ from schemas.common import (
 )
 
 Window = Annotated[int, Field(ge=1, le=10_000)]
-# A wall-clock time in the exchange's zone. JSON Schema's "time" format demands a UTC offset,
-# which a local time has not: RFC 3339 calls this a partial-time.
-LocalTime = Annotated[time, Field(json_schema_extra={"format": "partial-time"})]
+
+
+def _time_of_day(value: object) -> object:
+    """Only "HH:MM[:SS[.ffffff]]" (or a `time`): a number would be read as seconds past
+    midnight UTC, an offset-aware time that no naive one can be compared with."""
+    if isinstance(value, time | str):
+        return value
+    raise ValueError('a time of day must be a string "HH:MM" or "HH:MM:SS"')
+
+
+def _without_offset(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError(
+            "a time of day here has no UTC offset: it is read in the hours' `timezone` "
+            f'(write "{value.replace(tzinfo=None).isoformat()}" and set timezone)'
+        )
+    return value
+
+
+# A wall-clock time in the exchange's zone (the `timezone` beside it), never with an offset: a
+# zone has daylight saving, an offset has not, so one of the two would be silently wrong for
+# half the year. JSON Schema's "time" format demands a UTC offset, which a local time has not:
+# RFC 3339 calls this a partial-time.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_time_of_day),
+    AfterValidator(_without_offset),
+    Field(json_schema_extra={"format": "partial-time"}),
+]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -273,3 +308,15 @@ class BacktestRun(BaseModel):
     report_path: Annotated[str, Field(max_length=1000)] = ""
     created_ts: EventTime
     updated_ts: EventTime
+
+    @staticmethod
+    def dump_configs(configs: Sequence[AlgorithmConfig]) -> str:
+        """`configs_json` of a run of `configs`."""
+        return _CONFIGS.dump_json(list(configs)).decode()
+
+    def configs(self) -> list[AlgorithmConfig]:
+        """The algorithm configs the run traded, one per account."""
+        return _CONFIGS.validate_json(self.configs_json)
+
+
+_CONFIGS = TypeAdapter(list[AlgorithmConfig])

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Self
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_ORIGIN = re.compile(
+    r"^https?://[a-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$"
+)
 
 
 class Topics(BaseSettings):
@@ -65,8 +71,24 @@ class Settings(BaseSettings):
     )
     api_token: SecretStr | None = Field(
         default=None,
-        description="Bearer token for mutating API calls; unset, `strikeflow serve` makes one.",
+        description="Full-access API token (reads, commands, configs, backtests); unset, "
+        "`strikeflow serve` makes one.",
     )
+    api_read_token: SecretStr | None = Field(
+        default=None, description="Optional read-only API token: reads and the WebSocket only."
+    )
+    api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=LOOPBACK_HOSTS,
+        description="Host names the API answers (comma-separated; `*` = any); others get 400.",
+    )
+    api_allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Web origins (scheme://host[:port], comma-separated) besides the API's own "
+        "that may use the session cookie and the WebSocket.",
+    )
+    api_session_hours: Annotated[
+        float, Field(gt=0, le=24 * 90, description="How long a browser login lasts (hours).")
+    ] = 12.0
     api_host: str = Field(default="127.0.0.1", description="Where `strikeflow serve` listens.")
     api_port: Annotated[int, Field(ge=0, le=65535, description="The API's port.")] = 8000
     grafana_url: str | None = Field(
@@ -125,6 +147,38 @@ class Settings(BaseSettings):
             raise ValueError("clickhouse_dsn must start with chdb:, http:// or https://")
         return value
 
+    @field_validator("api_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        hosts = _comma_list(value)
+        if isinstance(hosts, tuple):
+            # a Host header's name compares without brackets (IPv6), case or a final dot
+            hosts = tuple(host.lower().strip("[]").rstrip(".") for host in hosts)
+            if not hosts:
+                raise ValueError("name at least one host, or * for any")
+        return hosts
+
+    @field_validator("api_allowed_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: Any) -> Any:
+        origins = _comma_list(value)
+        if isinstance(origins, tuple):
+            origins = tuple(origin.lower().rstrip("/") for origin in origins)
+            for origin in origins:
+                if not _ORIGIN.match(origin):
+                    raise ValueError(
+                        f"{origin!r} is not an origin: scheme://host[:port], no path and no * "
+                        "(any page could then act with the operator's login)"
+                    )
+        return origins
+
+    @model_validator(mode="after")
+    def _distinct_tokens(self) -> Self:
+        full, read = self.api_token, self.api_read_token
+        if full is not None and read is not None and full == read:
+            raise ValueError("api_read_token must differ from api_token")
+        return self
+
     @property
     def dsn(self) -> str:
         if self.clickhouse_dsn:
@@ -134,3 +188,12 @@ class Settings(BaseSettings):
     @property
     def embedded_clickhouse(self) -> bool:
         return self.dsn.startswith("chdb:")
+
+
+def _comma_list(value: Any) -> Any:
+    """A comma-separated setting (as the environment gives it) as a tuple of its items."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(item).strip() for item in value if str(item).strip())
+    return value

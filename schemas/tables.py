@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
@@ -185,3 +188,38 @@ def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
             value = datetime_to_ms(value)
         values[name] = value
     return model.model_validate(values)
+
+
+ColumnData = npt.NDArray[Any] | list[Any]  # numpy arrays for the hot tables
+
+
+@dataclass(slots=True)
+class Rows:
+    """Rows for one table, column by column (numpy arrays or lists), in the model's order."""
+
+    table: str
+    data: dict[str, ColumnData]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.data.values()))) if self.data else 0
+
+    @classmethod
+    def of(cls, records: Sequence[BaseModel]) -> Rows:
+        model = type(records[0])
+        data: dict[str, ColumnData] = dict(
+            zip(column_names(model), to_columns(records), strict=True)
+        )
+        return cls(table_of(model), data)
+
+
+def concat(batches: Sequence[Rows]) -> Rows:
+    """One Rows for many of the same table; DateTime64 columns become lists of epoch-ms ints."""
+    first = batches[0]
+    merged: dict[str, ColumnData] = {}
+    for name in first.data:
+        parts = [batch.data[name] for batch in batches]
+        if all(isinstance(part, np.ndarray) for part in parts):
+            merged[name] = np.concatenate(parts)
+        else:
+            merged[name] = [value for part in parts for value in part]
+    return Rows(first.table, merged)

@@ -6,12 +6,15 @@ its inputs, so that a replayed write replaces the earlier row instead of adding 
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, ClassVar, Self
 
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.columns import LOW_CARDINALITY, UINT32, UINT64
 from schemas.common import (
+    MAX_TS_MS,
+    MIN_TS_MS,
     STRICT,
     AccountId,
     AssetClass,
@@ -252,6 +255,29 @@ class DeadLetter(BaseModel):
     key: Annotated[str | None, Field(max_length=1000)] = None
     raw_b64: Annotated[str, Field(description="The original message value, base64.")]
     reason: Text
+
+    @classmethod
+    def of(
+        cls,
+        topic: str,
+        partition: int,
+        offset: int,
+        ts: int,
+        key: bytes | None,
+        raw: bytes | None,
+        reason: str,
+    ) -> DeadLetter:
+        """The one constructor of a dead letter: the time clamped into the contract's range,
+        the key decoded as far as it can be, the raw bytes in base64, long texts cut."""
+        return cls(
+            topic=topic[:249],
+            partition=partition,
+            offset=offset,
+            ts=min(max(ts, MIN_TS_MS), MAX_TS_MS),
+            key=None if key is None else key.decode("utf-8", "backslashreplace")[:1000],
+            raw_b64=base64.b64encode(raw or b"").decode(),
+            reason=reason[:1000],
+        )
 
 
 class Trade(BaseModel):

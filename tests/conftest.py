@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from api.broker import EmbeddedBroker
-from schemas.db import connect, migrate
+from api.runtime.broker import EmbeddedBroker
 from schemas.settings import Settings, Topics
+from sinks.clickhouse.client import connect, migrate
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from schemas.db import connect
+from sinks.clickhouse.client import connect
 from tests.flows_support import table_rows
 
 if __name__ == "__main__":

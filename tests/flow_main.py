@@ -14,11 +14,11 @@ from pathlib import Path
 from bytewax.dataflow import Dataflow
 from pydantic import TypeAdapter
 
-from flows.graph import build_flow
-from flows.live import live_spec
+from flows.runs.live import live_spec
+from flows.stages.graph import build_flow
 from schemas.config import AlgorithmConfig
-from schemas.db import connect, migrate
 from schemas.settings import Settings
+from sinks.clickhouse.client import connect, migrate
 
 
 def flow() -> Dataflow:

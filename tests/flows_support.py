@@ -10,11 +10,11 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from flows.feed import TickWriter
-from flows.simulator import SimParams, simulate_session
+from flows.sim.feed import TickWriter
+from flows.sim.simulator import SimParams, simulate_session
 from schemas.settings import Settings
 from schemas.tables import TABLE_MODELS, column_names, table_of
-from sinks.kafka import ensure_topics, producer, topic_partitions
+from sinks.kafka.admin import ensure_topics, producer, topic_partitions
 
 DAY = date(2026, 11, 27)
 

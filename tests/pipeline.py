@@ -11,15 +11,15 @@ from datetime import date
 import numpy as np
 import orjson
 
-from flows.account_state import AccountParams, Outputs
-from flows.batches import Decoded, TickBatch
-from flows.chain import ChainParams, occ_symbol
-from flows.decode import decode_option_quotes
-from flows.feed import OptionWriter
-from flows.kafka_source import RawBatch
-from flows.market import ChannelState, MarketParams, market_step
-from flows.shard import ShardState, new_shard, on_commands, on_market
-from flows.simulator import SimParams, SimTicks, simulate_session
+from flows.accounts.state import AccountParams, Outputs
+from flows.sim.feed import OptionWriter
+from flows.sim.simulator import SimParams, simulate_session
+from flows.sources.decode import Decoded, decode_option_quotes
+from flows.sources.kafka import RawBatch
+from flows.stages.market import ChannelState, MarketParams, market_step
+from flows.stages.shard import ShardState, new_shard, on_commands, on_market
+from flows.trading.chain import ChainParams, occ_symbol
+from flows.trading.ticks import TickBatch, TickColumns
 from schemas.common import TradingStatus
 from schemas.config import AlgorithmConfig, ControlCommand
 
@@ -29,14 +29,14 @@ OPTIONS = "options"
 
 def session(
     symbols: list[str], day: date, ticks_per_minute: float = 5.0, seed: int = 7
-) -> SimTicks:
+) -> TickColumns:
     ticks, _ = simulate_session(
         symbols, day, SimParams(seed=seed, ticks_per_minute=ticks_per_minute)
     )
     return ticks
 
 
-def channel_batches(ticks: SimTicks, batch_size: int) -> dict[int, list[Decoded]]:
+def channel_batches(ticks: TickColumns, batch_size: int) -> dict[int, list[Decoded]]:
     """Each symbol on its own channel (partition = symbol index), cut every `batch_size` rows;
     the last batch of each channel marks its end."""
     batches: dict[int, list[Decoded]] = {}
@@ -80,9 +80,9 @@ class Recorder:
 
 
 def option_messages(
-    ticks: SimTicks, market: ChainParams, interval_ms: int = 300_000
+    ticks: TickColumns, market: ChainParams, interval_ms: int = 300_000
 ) -> list[bytes]:
-    """The option quotes and heartbeats that flows.feed writes for `ticks`, on one partition."""
+    """The option quotes and heartbeats that flows.sim.feed writes for `ticks`, on one partition."""
     recorder = Recorder()
     writer = OptionWriter(recorder, OPTIONS, 1, market, interval_ms)  # type: ignore[arg-type]
     first = (int(ticks.ts[0]) // interval_ms + 1) * interval_ms
@@ -137,7 +137,7 @@ def option_batches(messages: list[bytes], batch_size: int, params: ChainParams) 
 
 
 def run(
-    ticks: SimTicks,
+    ticks: TickColumns,
     configs: list[AlgorithmConfig],
     batch_size: int,
     seed: int = 0,

@@ -1,8 +1,10 @@
 """Backtests: launch a replay, follow its progress, read its result, cancel, compare.
 
 A backtest replays a tick file or a time range of the ticks topic through the live graph with
-its own run id (see flows/backtest.py). Files must lie inside the server's data directory
-(`STRIKEFLOW_DATA_DIR`): the API never reads paths a caller picks elsewhere.
+its own run id (see flows/runs/backtest.py). Files must lie inside the server's data directory
+(`STRIKEFLOW_DATA_DIR`): the API never reads paths a caller picks elsewhere, and never shows
+the server's own paths: a run's source and report are shown relative to the data directory
+(see api/jobs.py `shown`).
 """
 
 from __future__ import annotations
@@ -16,20 +18,21 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import (
-    AUTH_RESPONSES,
     BODY_RESPONSES,
-    Authorized,
     Services,
     ServicesDep,
     error_response,
 )
-from api.routers.backtest_jobs import JobConflictError
+from api.jobs import JobConflictError, shown
 from api.routers.common import unprocessable
-from flows.backtest import CONFIGS, Source, account_result, default_run_id, sweep_configs
-from schemas.common import AccountId, EventTime, Metrics, RunId, RunStatus, Symbol
+from flows.runs.backtest import Source, default_run_id
+from flows.runs.results import account_result
+from flows.runs.sweep import sweep_configs
+from schemas.common import AccountId, EventTime, RunId, RunStatus, Symbol
 from schemas.config import AlgorithmConfig, BacktestRun
+from schemas.metrics import RunMetrics
 from schemas.trading import Trade
-from sinks.store import backtest_run, backtest_runs
+from sinks.store.runs import backtest_run, backtest_runs
 
 router = APIRouter(prefix="/backtests", tags=["backtests"])
 
@@ -45,10 +48,11 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     configs: Annotated[list[AlgorithmConfig], Field(min_length=1, max_length=MAX_ACCOUNTS)]
-    file: Annotated[str | None, Field(max_length=1000)] = Field(
+    file: Annotated[str | None, Field(max_length=1000, pattern=r"^[^\x00-\x1f\x7f]+$")] = Field(
         default=None,
         description="A CSV or Parquet tick file, relative to the server's data directory "
-        "(or absolute inside it). Without it the ticks topic is replayed.",
+        "(or absolute inside it); no control characters. Without it the ticks topic is "
+        "replayed.",
     )
     symbol: Symbol | None = Field(default=None, description="Symbol of a one-symbol file.")
     from_ts: EventTime | None = Field(default=None, description="Replay from (inclusive).")
@@ -84,14 +88,16 @@ class BacktestRequest(BaseModel):
 
 class AccountOutcome(BaseModel):
     account_id: AccountId
-    metrics: Metrics
+    metrics: RunMetrics
     trades: list[Trade]
 
 
 class BacktestResult(BaseModel):
     run_id: RunId
     status: RunStatus
-    report_path: str = Field(description="The HTML report on the server.")
+    report_path: str = Field(
+        description="The HTML report, relative to the server's data directory ('' if none)."
+    )
     accounts: list[AccountOutcome]
 
 
@@ -100,20 +106,26 @@ class RunColumn(BaseModel):
     status: RunStatus
     source: str
     ticks: int
-    accounts: dict[str, Metrics] = Field(description="Account -> its metrics in this run.")
+    accounts: dict[str, RunMetrics] = Field(description="Account -> its metrics in this run.")
 
 
 class Comparison(BaseModel):
-    metrics: list[str] = Field(description="Every metric name that appears, sorted.")
+    metrics: list[str] = Field(description="The metrics' names, in their definition order.")
     runs: list[RunColumn]
 
 
 def _tick_file(found: Services, name: str) -> pathlib.Path:
     root = found.settings.data_dir.resolve()
-    path = (root / name).resolve()
-    if not path.is_relative_to(root):
+    try:
+        path = (root / name).resolve()
+        inside = path.is_relative_to(root)
+        exists = inside and path.is_file()
+    except (OSError, ValueError) as error:  # a name the file system refuses (too long, ...)
+        reason = getattr(error, "strerror", None) or "not a usable file name"
+        raise unprocessable(("body", "file"), f"not a usable file name: {reason}") from None
+    if not inside:
         raise unprocessable(("body", "file"), "the file must be inside the data directory", name)
-    if not path.is_file():
+    if not exists:
         raise unprocessable(("body", "file"), "no such file in the data directory", name)
     return path
 
@@ -131,9 +143,7 @@ def _accounts(request: BacktestRequest) -> list[AlgorithmConfig]:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Launch a backtest (runs in the background)",
-    dependencies=Authorized,
     responses={
-        **AUTH_RESPONSES,
         **BODY_RESPONSES,
         **error_response(409, "Already queued or running."),
     },
@@ -148,11 +158,12 @@ async def launch(found: ServicesDep, request: BacktestRequest) -> BacktestRun:
     )
     run_id = request.run_id or default_run_id(configs, source, found.settings)
     try:
-        return await run_in_threadpool(
+        run = await run_in_threadpool(
             found.backtests.launch, configs, source, run_id, request.workers
         )
     except JobConflictError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return shown(run, found.settings.data_dir)
 
 
 @router.get("", summary="Backtests, newest first")
@@ -162,30 +173,31 @@ async def list_backtests(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[BacktestRun]:
     value = status_.value if status_ is not None else None
-    return await run_in_threadpool(backtest_runs, found.clickhouse, value, limit)
+    runs = await run_in_threadpool(backtest_runs, found.clickhouse, value, limit)
+    return [shown(run, found.settings.data_dir) for run in runs]
 
 
 def _compare(found: Services, run_ids: list[str]) -> Comparison | str:
-    columns, names = [], set()
+    columns = []
     for run_id in run_ids:
         run = backtest_run(found.clickhouse, run_id)
         if run is None:
             return run_id
-        accounts: dict[str, dict[str, float]] = {account: {} for account in run.accounts}
-        for key, value in run.metrics.items():
-            account, _, metric = key.partition(".")
-            accounts.setdefault(account, {})[metric] = value
-            names.add(metric)
+        accounts = {
+            account: metrics
+            for account in run.accounts
+            if (metrics := RunMetrics.from_flat(run.metrics, account)) is not None
+        }
         columns.append(
             RunColumn(
                 run_id=run.run_id,
                 status=run.status,
-                source=run.source,
+                source=shown(run, found.settings.data_dir).source,
                 ticks=run.ticks,
                 accounts=accounts,
             )
         )
-    return Comparison(metrics=sorted(names), runs=columns)
+    return Comparison(metrics=list(RunMetrics.model_fields), runs=columns)
 
 
 @router.get("/compare", summary="Runs side by side: each account's metrics", responses=NOT_FOUND)
@@ -205,7 +217,7 @@ async def _run_or_404(found: Services, run_id: str) -> BacktestRun:
     run = await run_in_threadpool(backtest_run, found.clickhouse, run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no backtest {run_id}")
-    return run
+    return shown(run, found.settings.data_dir)
 
 
 @router.get(
@@ -216,7 +228,7 @@ async def read_backtest(found: ServicesDep, run_id: RunPath) -> BacktestRun:
 
 
 def _outcomes(found: Services, run: BacktestRun) -> list[AccountOutcome]:
-    configs = CONFIGS.validate_json(run.configs_json)
+    configs = run.configs()
     results = [account_result(found.clickhouse, run.run_id, config) for config in configs]
     return [
         AccountOutcome(account_id=r.account_id, metrics=r.metrics, trades=r.trades) for r in results
@@ -242,12 +254,12 @@ async def result(found: ServicesDep, run_id: RunPath) -> BacktestResult:
     "/{run_id}",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Cancel a queued or running backtest",
-    dependencies=Authorized,
-    responses={**AUTH_RESPONSES, **NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT},
 )
 async def cancel(found: ServicesDep, run_id: RunPath) -> BacktestRun:
     await _run_or_404(found, run_id)
     try:
-        return await run_in_threadpool(found.backtests.cancel, run_id)
+        cancelled = await run_in_threadpool(found.backtests.cancel, run_id)
     except JobConflictError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return shown(cancelled, found.settings.data_dir)

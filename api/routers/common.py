@@ -13,21 +13,23 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from schemas.common import LIVE_RUN, MAX_TS_MS, MIN_TS_MS, AccountId, EventTime, RunId
+from sinks.store.filters import RunFilter
+from sinks.store.records import Listing, Order, Position, RecordPage
 
 MAX_PAGE = 1000
 MAX_RANGE_DAYS = 366
 MAX_RANGE_MS = MAX_RANGE_DAYS * 86_400_000
 _ROW_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 
-Order = Literal["desc", "asc"]
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 def unprocessable(location: tuple[str, ...], message: str, value: object = None) -> Exception:
@@ -78,18 +80,16 @@ class Cursor:
             )
         return cls(ts, row_id, direction)
 
+    @property
+    def position(self) -> Position:
+        return Position(self.ts, self.row_id)
 
-@dataclass(frozen=True, slots=True)
-class RecordQuery:
-    """The filters and paging every record listing takes."""
 
-    run: str
-    account: str | None
-    start: int | None
-    end: int | None
-    limit: int
-    cursor: Cursor | None
-    order: Order
+def page_of(page: RecordPage[M], order: Order) -> Page[M]:
+    """The store's page, where it ended as an opaque cursor for the listing's order."""
+    end = page.next
+    cursor = None if end is None else Cursor(end.ts, end.row_id, order).encode()
+    return Page(items=page.items, next_cursor=cursor)
 
 
 def record_query(
@@ -97,34 +97,49 @@ def record_query(
     account: Annotated[AccountId | None, Query(description="Only this account.")] = None,
     start: Annotated[
         EventTime | None,
-        Query(alias="from", description="Inclusive start: epoch ms (UTC) or ISO-8601 with zone."),
+        Query(
+            alias="from",
+            description="Inclusive start: epoch ms (UTC) or ISO-8601 with zone; needs `to`.",
+        ),
     ] = None,
     end: Annotated[
         EventTime | None,
-        Query(alias="to", description="Exclusive end: epoch ms (UTC) or ISO-8601 with zone."),
+        Query(
+            alias="to",
+            description="Exclusive end: epoch ms (UTC) or ISO-8601 with zone; needs `from`.",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 100,
     cursor: Annotated[
         str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
     ] = None,
     order: Annotated[Order, Query(description="desc: newest first.")] = "desc",
-) -> RecordQuery:
+) -> Listing:
+    """The filters and paging every record listing takes."""
     check_range(start, end)
-    return RecordQuery(
-        run=run,
-        account=account,
-        start=start,
-        end=end,
+    return Listing(
+        rows=RunFilter(run, account, start, end),
         limit=limit,
-        cursor=Cursor.decode(cursor, order) if cursor is not None else None,
         order=order,
+        after=Cursor.decode(cursor, order).position if cursor is not None else None,
     )
 
 
 def check_range(start: int | None, end: int | None) -> None:
-    """Refuse an empty, inverted or absurdly long time range (422)."""
-    if start is None or end is None:
+    """Refuse a half-open, empty, inverted or absurdly long time range (422).
+
+    A range has both ends or none (none: the newest rows, a page at a time): one end alone
+    would reach to the first or the last row ever written, past any limit on its span.
+    """
+    if start is None and end is None:
         return
+    if start is None or end is None:
+        given, missing = ("from", "to") if end is None else ("to", "from")
+        raise unprocessable(
+            ("query", missing),
+            f"`{given}` needs `{missing}`: a range has both ends and spans at most "
+            f"{MAX_RANGE_DAYS} days (leave both out for the newest rows)",
+        )
     if end <= start:
         raise unprocessable(("query", "to"), "`to` must be after `from`", end)
     if end - start > MAX_RANGE_MS:
@@ -134,33 +149,3 @@ def check_range(start: int | None, end: int | None) -> None:
             f"the range spans {days:,.1f} days; at most {MAX_RANGE_DAYS} days per query",
             end,
         )
-
-
-def where_clause(query: RecordQuery, id_column: str) -> tuple[list[str], dict[str, Any]]:
-    """SQL conditions (fixed text) and their bound values for the common filters."""
-    conditions = ["run_id = {run:String}"]
-    parameters: dict[str, Any] = {"run": query.run}
-    if query.account is not None:
-        conditions.append("account_id = {account:String}")
-        parameters["account"] = query.account
-    if query.start is not None:
-        conditions.append("ts >= fromUnixTimestamp64Milli({start:Int64}, 'UTC')")
-        parameters["start"] = query.start
-    if query.end is not None:
-        conditions.append("ts < fromUnixTimestamp64Milli({end:Int64}, 'UTC')")
-        parameters["end"] = query.end
-    if query.cursor is not None:
-        beyond = "<" if query.order == "desc" else ">"
-        conditions.append(
-            f"(ts {beyond} fromUnixTimestamp64Milli({{cursor_ts:Int64}}, 'UTC') OR "
-            f"(ts = fromUnixTimestamp64Milli({{cursor_ts:Int64}}, 'UTC') "
-            f"AND {id_column} {beyond} {{cursor_id:String}}))"
-        )
-        parameters["cursor_ts"] = query.cursor.ts
-        parameters["cursor_id"] = query.cursor.row_id
-    return conditions, parameters
-
-
-def order_clause(query: RecordQuery, id_column: str) -> str:
-    direction = "DESC" if query.order == "desc" else "ASC"
-    return f"ts {direction}, {id_column} {direction}"

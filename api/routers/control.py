@@ -3,9 +3,10 @@
 A command is a `schemas.config.ControlCommand` produced on the control topic (key: account);
 the answer is 202 with the command once the broker has it. The flow applies commands between
 ticks, at the account stage, and writes the resulting state to `auto_trade_state`, where
-`GET /accounts/{id}/state` reads it: a command is applied when that state's `command_id` is the
-command's. A command the state machine does not allow (e.g. `pause` while stopped) leaves the
-state as it was and raises a `command_rejected` alert (see flows/orchestrator.py).
+`GET /accounts/{id}/state` reads it. A command the state machine does not allow (e.g. `pause`
+while stopped) leaves the state as it was and raises a `command_rejected` alert (see
+flows/trading/orchestrator.py). `GET /commands/{id}` tells which happened (api/routers/
+commands.py). A command id sent twice is applied once (api/commands.py).
 
 Commands go only to accounts that have an algorithm config (create one with POST /configs);
 `start` and `resume` are refused for a disabled config.
@@ -13,7 +14,6 @@ Commands go only to accounts that have an algorithm config (create one with POST
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Annotated
 
@@ -22,18 +22,18 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.commands import CommandIdConflictError
 from api.deps import (
-    AUTH_RESPONSES,
     BODY_RESPONSES,
-    Authorized,
     Services,
     ServicesDep,
     error_response,
 )
-from schemas.common import LIVE_RUN, AccountId, RunId, Text
+from schemas.common import LIVE_RUN, AccountId, RunId, Text, wall_clock_ms
 from schemas.config import AlgorithmConfig, ControlAction, ControlCommand
 from schemas.trading import TradingState
-from sinks.store import config_versions, trading_states
+from sinks.store.configs import config_versions
+from sinks.store.states import trading_states
 
 router = APIRouter(prefix="/accounts", tags=["control"])
 
@@ -46,16 +46,14 @@ class CommandRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Text = Field(default="", description="Why; recorded with the state and alerts.")
     command_id: CommandId | None = Field(
-        default=None, description="Your id for the command (default: a new unique id)."
+        default=None,
+        description="Your id for the command (default: a new unique id). Sending a command "
+        "again with its id applies it once.",
     )
 
 
 NOT_FOUND = error_response(404, "The account has no config.")
 UNAVAILABLE = error_response(503, "The broker did not take it.")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000  # wall-clock ok: when the operator issued the command
 
 
 async def send_command(
@@ -69,14 +67,21 @@ async def send_command(
     command = ControlCommand(
         command_id=details.command_id or f"api-{uuid.uuid4().hex}",
         account_id=account_id,
-        ts=now_ms(),
+        ts=wall_clock_ms(),
         action=action,
         reason=details.reason,
         config=config,
     )
     try:
+        earlier = found.commands.claim(command)
+    except CommandIdConflictError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    if earlier is not None:  # sent already: the same answer, and nothing published again
+        return earlier
+    try:
         await run_in_threadpool(found.publish, command)
     except KafkaException as error:
+        found.commands.forget(command.command_id)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the broker did not take the command: {error}"
         ) from None
@@ -110,12 +115,12 @@ def _register(action: ControlAction, path: str, summary: str) -> None:
         status_code=status.HTTP_202_ACCEPTED,
         summary=summary,
         description=f"Produce a `{action.value}` command on the control topic.",
-        dependencies=Authorized,
         responses={
-            **AUTH_RESPONSES,
             **BODY_RESPONSES,
             **NOT_FOUND,
-            **error_response(409, "The config is disabled."),
+            **error_response(
+                409, "The config is disabled, or the command id names another command."
+            ),
             **UNAVAILABLE,
         },
         response_model=ControlCommand,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Services, ServicesDep
 from schemas.common import LIVE_RUN
+from sinks.store.heartbeat import heartbeat_age
 
 router = APIRouter(tags=["health"])
 
@@ -57,8 +58,9 @@ async def ready(
         Query(gt=0, le=86_400 * 7, description="Also require a heartbeat this recent (s)."),
     ] = None,
 ) -> Readiness:
-    clickhouse, age = await run_in_threadpool(_heartbeat, found)
-    broker = await run_in_threadpool(found.broker_reachable)
+    # probed once for all the callers of the moment (api/recent.py): a load balancer polling
+    # many instances, or fifty dashboards, do not each cost a query and a broker round trip
+    clickhouse, age, broker = await found.recent.read("ready", lambda: _probe(found))
     thread = found.flow_alive() if found.flow_alive is not None else None
     fresh = max_heartbeat_age is None or (age is not None and age <= max_heartbeat_age)
     result = Readiness(
@@ -73,14 +75,14 @@ async def ready(
     return result
 
 
+async def _probe(found: Services) -> tuple[bool, float | None, bool]:
+    clickhouse, age = await run_in_threadpool(_heartbeat, found)
+    return clickhouse, age, await run_in_threadpool(found.broker_reachable)
+
+
 def _heartbeat(found: Services) -> tuple[bool, float | None]:
+    """Whether ClickHouse answered, and the live heartbeat's age in seconds."""
     try:
-        rows = found.clickhouse.query(
-            "SELECT count() > 0, toUnixTimestamp(max(ingested_at)), toUnixTimestamp(now()) "
-            "FROM market_ticks WHERE run_id = {run:String}",
-            parameters={"run": LIVE_RUN},
-        ).result_rows
+        return True, heartbeat_age(found.clickhouse, LIVE_RUN)
     except Exception:  # any failure to answer means not ready, whatever the driver raised
         return False, None
-    written, last, now = rows[0]
-    return True, float(max(now - last, 0)) if written else None

@@ -1,0 +1,150 @@
+"""`strikeflow backtest`: replay a range of the ticks topic, or a file, with one or more configs.
+
+The flow (Bytewax, numpy, ClickHouse) is imported in `replay`, when a backtest runs, so that
+`strikeflow --help` does not load it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+import yaml
+from pydantic import TypeAdapter, ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.cli.common import bootstrap_servers, console
+from api.cli.summary import backtest_json, print_backtest
+from flows.runs.sweep import parse_sweep, sweep_configs
+from schemas.common import to_epoch_ms
+from schemas.config import AlgorithmConfig
+from schemas.settings import Settings
+
+if TYPE_CHECKING:
+    from flows.runs.results import BacktestResult
+
+
+def load_configs(path: Path) -> list[AlgorithmConfig]:
+    """One config (a mapping) or several (a list, or a mapping with `accounts`), YAML or JSON."""
+    try:
+        data: Any = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise typer.BadParameter(f"--config {path}: {error}") from None
+    if isinstance(data, dict) and "accounts" in data:
+        data = data["accounts"]
+    items = data if isinstance(data, list) else [data]
+    for number, item in enumerate(items):
+        if isinstance(item, dict):
+            item.setdefault("account_id", path.stem if len(items) == 1 else f"{path.stem}-{number}")
+    try:
+        return TypeAdapter(list[AlgorithmConfig]).validate_python(items)
+    except ValidationError as error:
+        raise typer.BadParameter(f"--config {path}: {error}") from None
+
+
+def swept(configs: list[AlgorithmConfig], sweep: list[str] | None) -> list[AlgorithmConfig]:
+    """The configs, or one account per point of the `NAME=V1,V2,...` sweep of a single one."""
+    if not sweep:
+        return configs
+    if len(configs) != 1:
+        raise typer.BadParameter("--sweep needs a config file with a single config")
+    try:
+        return sweep_configs(configs[0], parse_sweep(sweep))
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def epoch_ms(text: str | None, option: str) -> int | None:
+    """An option's time (ISO-8601 with a zone, or epoch ms) in UTC epoch milliseconds."""
+    if text is None:
+        return None
+    try:
+        value: int = to_epoch_ms(text)
+    except (ValueError, TypeError) as error:
+        raise typer.BadParameter(f"{option}: {error}") from None
+    return value
+
+
+def backtest(
+    config: Annotated[Path, typer.Option(help="Algorithm config(s), YAML or JSON.")],
+    file: Annotated[
+        Path | None, typer.Option(help="Replay this CSV/Parquet instead of the ticks topic.")
+    ] = None,
+    symbol: Annotated[str | None, typer.Option(help="Symbol of a single-symbol file.")] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Start (ISO-8601 with zone, or epoch ms).")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="End, exclusive.")] = None,
+    sweep: Annotated[
+        list[str] | None, typer.Option(help="NAME=V1,V2,...: one account per combination.")
+    ] = None,
+    run_id: Annotated[str | None, typer.Option(help="Default: a hash of the inputs.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print metrics and trades as JSON.")
+    ] = False,
+) -> None:
+    """Replay a range of the ticks topic (or a file) through the flow with a config."""
+    settings = Settings()
+    configs = swept(load_configs(config), sweep)
+    window = (epoch_ms(from_, "--from"), epoch_ms(to, "--to"))
+    if file is not None and not file.exists():
+        raise typer.BadParameter(f"--file {file} does not exist")
+    bootstrap = None if file else bootstrap_servers(settings, "a topic backtest")
+    result = replay(
+        settings, configs, file, symbol, window, bootstrap, run_id, workers, quiet=as_json
+    )
+    if as_json:
+        print(json.dumps(backtest_json(result)))
+        return
+    print_backtest(Console(), result)
+    console.print(f"report: {result.run.report_path}")
+
+
+def replay(
+    settings: Settings,
+    configs: list[AlgorithmConfig],
+    file: Path | None,
+    symbol: str | None,
+    window: tuple[int | None, int | None],
+    bootstrap: str | None,
+    run_id: str | None,
+    workers: int,
+    *,
+    quiet: bool,
+) -> BacktestResult:
+    """Run the backtest of `file`, or of the topic in `window` (UTC ms, end exclusive), with a
+    progress bar on the console unless `quiet`."""
+    # Deferred: the flow would slow `strikeflow --help` (see the module docstring).
+    from flows.runs.backtest import Source, run_backtest
+
+    source = Source(file=file, symbol=symbol, from_ts=window[0], to_ts=window[1])
+    with Progress(
+        TextColumn("[bold]backtest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task("replay", total=None)
+        return run_backtest(
+            settings,
+            configs,
+            source,
+            bootstrap=bootstrap,
+            run_id=run_id,
+            workers=workers,
+            on_progress=lambda done, total: progress.update(
+                task, completed=done, total=total or None
+            ),
+            report_dir=settings.data_dir / "reports",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `backtest` as a top-level command of the `strikeflow` CLI."""
+    app.command("backtest")(backtest)

@@ -1,0 +1,85 @@
+"""`strikeflow demo`: the main job on the embedded default.
+
+It simulates a session, trades it live through the flow, and summarises the run from
+ClickHouse. The flow (Bytewax, numpy) and ClickHouse are imported in `run_demo`, when the demo
+runs, so that `strikeflow --help` does not load them.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from api.cli.common import console
+from api.cli.summary import print_summary, run_summary
+from api.runtime.broker import kafka_cluster
+from flows.runs.demo import SESSION_DAY, SYMBOLS, TICKS_PER_MINUTE, demo_configs
+from schemas.common import LIVE_RUN
+from schemas.settings import Settings
+
+
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    days: Annotated[int, typer.Option(min=1, max=20, help="Sessions to simulate.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=8)] = 2,
+) -> None:
+    """The main job on the embedded default: simulate a session, trade it live, summarise."""
+    settings = Settings()
+    summary = run_demo(settings, days, workers)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    print_summary(Console(), summary, f"demo session {SESSION_DAY}")
+    console.print(f"report: {summary['report']}; data: {settings.dsn}")
+
+
+def run_demo(settings: Settings, days: int, workers: int) -> dict[str, Any]:
+    """Trade `days` simulated sessions of the demo accounts live; the run's summary (JSON)."""
+    # Deferred: the flow and ClickHouse would slow `strikeflow --help` (module docstring).
+    from bytewax.run import cli_main
+
+    from flows.runs.live import live_spec
+    from flows.runs.report import write_report
+    from flows.runs.results import account_result
+    from flows.sim.feed import MARKET_CHAINS, feed_writer, simulated_sessions
+    from flows.sim.simulator import SimParams
+    from flows.stages.graph import build_flow
+    from sinks.clickhouse.client import connect, migrate
+    from sinks.store.rows import insert
+    from sinks.store.summary import run_counts
+
+    configs = demo_configs()
+    client = connect(settings.dsn, settings.clickhouse_database)
+    migrate(client)
+    insert(client, list(configs))
+    with kafka_cluster(settings) as bootstrap:
+        console.print(f"broker {bootstrap}; ClickHouse {settings.dsn}")
+        chains = MARKET_CHAINS if settings.option_quotes else None
+        writer = feed_writer(bootstrap, settings, chains=chains)
+        params = SimParams(ticks_per_minute=TICKS_PER_MINUTE)
+        for ticks in simulated_sessions(SYMBOLS, SESSION_DAY, days, params):
+            writer.write_ticks(ticks)
+        stats = writer.finish()
+        del writer  # its producer must go before the broker does
+        console.print(f"simulated {stats.ticks:,} ticks of {', '.join(SYMBOLS)}; trading them live")
+        spec = live_spec(settings, bootstrap, configs, bounded=True)
+        cli_main(build_flow(spec), workers_per_process=workers)  # type: ignore[no-untyped-call]
+        gc.collect()  # the flow's Kafka clients, before the broker stops
+    counts = run_counts(client, LIVE_RUN)
+    results = [account_result(client, LIVE_RUN, config) for config in configs]
+    summary = run_summary(LIVE_RUN, counts, configs, results)
+    report = write_report(
+        settings.data_dir / "reports", "demo", results, f"simulated {SESSION_DAY}"
+    )
+    summary["report"] = str(report)
+    client.close()
+    return summary
+
+
+def register(app: typer.Typer) -> None:
+    """Add `demo` as a top-level command of the `strikeflow` CLI."""
+    app.command("demo")(demo)

@@ -1,0 +1,193 @@
+"""One account at work: its state, the run's parameters and the rows it emits, in one object.
+
+Every step of an account's life (`advance`, `apply_control`) makes one `AccountContext` and
+hands it to the domain modules, whose functions take it as their first argument. Its methods
+are what every step needs: the state row, alerts, status changes, and the one constructor of
+each row the account emits (signal, decision, order, fill). Row ids derive from the run, the
+account and the input that caused the row, so a replay writes the same ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flows.accounts.legs import Leg
+from flows.accounts.state import AccountParams, AccountState, Outputs
+from flows.trading.ids import make_id
+from flows.trading.orchestrator import Verdict
+from flows.trading.portfolio import FillOutcome
+from flows.trading.strategies import RawSignal, strategy_name
+from schemas.common import OrderType, Severity, TradingStatus, money
+from schemas.trading import Alert, Decision, Fill, Order, Signal, TradingState
+
+TEXT_LIMIT = 1000  # characters kept of a reason or a message
+
+
+@dataclass(slots=True)
+class AccountContext:
+    state: AccountState
+    params: AccountParams
+    out: Outputs
+
+    @property
+    def run_id(self) -> str:
+        return self.params.run_id
+
+    @property
+    def account_id(self) -> str:
+        return self.state.account_id
+
+    def record_state(self, ts: int) -> None:
+        """Emit the account's state (`auto_trade_state`) at event time `ts`, as a new version."""
+        state = self.state
+        state.version += 1
+        self.out.states.append(
+            TradingState(
+                run_id=self.run_id,
+                account_id=self.account_id,
+                ts=ts,
+                status=state.status,
+                reason=state.status_reason[:TEXT_LIMIT],
+                command_id=state.command_id,
+                config_version=state.config.version,
+                version=state.version,
+                equity=state.equity,
+                cash=money(state.book.cash_cents),
+                open_positions=len(state.book.holdings),
+            )
+        )
+
+    def alert(
+        self,
+        *,
+        ts: int,
+        kind: str,
+        severity: Severity,
+        message: str,
+        value: float = 0.0,
+        threshold: float = 0.0,
+        key: object = "",
+    ) -> None:
+        """Emit an alert; `key` tells apart alerts of one kind at one event time."""
+        self.out.alerts.append(
+            Alert(
+                alert_id=make_id(self.run_id, self.account_id, kind, ts, key),
+                run_id=self.run_id,
+                account_id=self.account_id,
+                ts=ts,
+                severity=severity,
+                kind=kind,
+                message=message[:TEXT_LIMIT],
+                value=value,
+                threshold=threshold,
+            )
+        )
+
+    def set_status(self, ts: int, status: TradingStatus, reason: str, command_id: str = "") -> None:
+        """Move the account to `status` and record it; stopping trading cancels resting orders."""
+        state = self.state
+        state.status = status
+        state.status_reason = reason
+        state.command_id = command_id
+        if status in (TradingStatus.HALTED, TradingStatus.STOPPED, TradingStatus.PAUSED):
+            state.pending.clear()  # working orders die with the permission to trade
+        self.record_state(ts)
+
+    def emit_signal(
+        self, signal_id: str, ts: int, symbol: str, raw: RawSignal, price: float
+    ) -> None:
+        """Emit a strategy's signal on `symbol` at `price` (the mid it read), strength in [0, 1]."""
+        config = self.state.config
+        self.out.signals.append(
+            Signal(
+                signal_id=signal_id,
+                run_id=self.run_id,
+                account_id=self.account_id,
+                ts=ts,
+                symbol=symbol,
+                strategy=strategy_name(config.strategy),
+                direction=raw.direction,
+                strength=min(max(raw.strength, 0.0), 1.0),
+                price=price,
+                reason=raw.reason[:TEXT_LIMIT],
+                indicators=raw.indicators,
+                config_version=config.version,
+            )
+        )
+
+    def emit_decision(
+        self, decision_id: str, signal_id: str, ts: int, leg: Leg, verdict: Verdict
+    ) -> None:
+        """Emit the orchestrator's verdict on a leg, with the rule that decided it."""
+        self.out.decisions.append(
+            Decision(
+                decision_id=decision_id,
+                signal_id=signal_id,
+                run_id=self.run_id,
+                account_id=self.account_id,
+                ts=ts,
+                symbol=leg.underlying,
+                instrument=leg.instrument,
+                side=leg.side,
+                quantity=leg.quantity,
+                price=leg.price,
+                approved=verdict.approved,
+                rule=verdict.rule,
+                observed=verdict.observed,
+                limit=verdict.limit,
+                reason=verdict.reason[:TEXT_LIMIT],
+                config_version=self.state.config.version,
+            )
+        )
+
+    def limit_order(
+        self, order_id: str, decision_id: str, ts: int, leg: Leg, limit_price: float
+    ) -> Order:
+        """The limit order an approved leg rests as, at `limit_price` (currency per unit)."""
+        return Order(
+            order_id=order_id,
+            decision_id=decision_id,
+            run_id=self.run_id,
+            account_id=self.account_id,
+            ts=ts,
+            instrument=leg.instrument,
+            underlying=leg.underlying,
+            asset_class=leg.asset_class,
+            side=leg.side,
+            quantity=leg.quantity,
+            order_type=OrderType.LIMIT,
+            limit_price=limit_price,
+        )
+
+    def emit_fill(
+        self,
+        outcome: FillOutcome,
+        *,
+        fill_id: str,
+        order_id: str,
+        slippage_cents: int,
+        reason: str,
+    ) -> None:
+        """Emit a booked fill: what was asked (`outcome.request`) at the price booked, its
+        commission and slippage, and its realised PnL net of its commission."""
+        fill = outcome.request
+        self.out.fills.append(
+            Fill(
+                fill_id=fill_id,
+                order_id=order_id,
+                run_id=self.run_id,
+                account_id=self.account_id,
+                ts=fill.ts,
+                instrument=fill.instrument,
+                underlying=fill.underlying,
+                asset_class=fill.asset_class,
+                side=fill.side,
+                quantity=fill.quantity,
+                price=outcome.price,
+                multiplier=fill.multiplier,
+                commission=money(fill.commission_cents),
+                slippage=money(slippage_cents),
+                realised_pnl=money(outcome.net_realised_cents),
+                reason=reason,
+            )
+        )

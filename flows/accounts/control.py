@@ -1,0 +1,75 @@
+"""Control commands applied to one account: start, stop, pause, resume, kill switch, config."""
+
+from __future__ import annotations
+
+from flows.accounts.context import AccountContext
+from flows.accounts.state import AccountParams, AccountState, Outputs
+from flows.trading.orchestrator import apply_command
+from flows.trading.strategies import new_strategy_state
+from schemas.common import Severity, TradingStatus
+from schemas.config import AlgorithmConfig, ControlAction, ControlCommand
+
+
+def apply_control(state: AccountState, command: ControlCommand, params: AccountParams) -> Outputs:
+    """Apply a control command at the account's current event time.
+
+    Commands are live human input: they take effect between ticks, where they arrive. A command
+    whose id the account took already (among its last 1000: `COMMANDS_REMEMBERED`) is a repeat, sent
+    again by a client or the control plane: it changes nothing and emits nothing.
+    """
+    if command.command_id in state.commands_taken:
+        return Outputs()
+    state.commands_taken.append(command.command_id)
+    ctx = AccountContext(state, params, Outputs())
+    ts = max(state.clock, command.ts) if state.clock else command.ts
+    if command.action == ControlAction.CONFIG_UPDATE and command.config is not None:
+        _update_config(state, command.config)
+        if not command.config.enabled and state.status != TradingStatus.STOPPED:
+            # A disabled config stops the account; a start is refused until it is enabled again.
+            reason = f"config version {command.config.version} is disabled"
+            ctx.set_status(ts, TradingStatus.STOPPED, reason, command.command_id)
+            return ctx.out
+    if command.action in (ControlAction.START, ControlAction.RESUME) and not state.config.enabled:
+        _reject(ctx, ts, command, "the account's config is disabled")
+        return ctx.out
+    transition = apply_command(state.status, command.action)
+    if not transition.accepted:
+        _reject(ctx, ts, command, transition.reason)
+        return ctx.out
+    if command.action == ControlAction.KILL_SWITCH:
+        ctx.alert(
+            ts=ts,
+            kind="kill_switch",
+            severity=Severity.CRITICAL,
+            message=f"kill switch by command {command.command_id}: {command.reason or 'no reason'}",
+            key=command.command_id,
+        )
+    if command.action == ControlAction.START:
+        state.breached = False
+    reason = transition.reason + (f" ({command.reason})" if command.reason else "")
+    ctx.set_status(ts, transition.status, reason, command.command_id)
+    return ctx.out
+
+
+def _reject(ctx: AccountContext, ts: int, command: ControlCommand, why: str) -> None:
+    """A command that does not apply leaves the account as it was, and says why."""
+    ctx.alert(
+        ts=ts,
+        kind="command_rejected",
+        severity=Severity.WARNING,
+        message=f"command {command.command_id}: {why}",
+        key=command.command_id,
+    )
+
+
+def _update_config(state: AccountState, config: AlgorithmConfig) -> None:
+    """A new version applies from now on; indicators restart only if the strategy changed."""
+    if config.strategy != state.config.strategy:
+        state.strategies = {s: new_strategy_state(config.strategy) for s in config.symbols}
+    else:
+        state.strategies = {
+            s: state.strategies.get(s) or new_strategy_state(config.strategy)
+            for s in config.symbols
+        }
+    state.config = config
+    state.codes, state.codes_seen = {}, 0  # the symbols may have changed

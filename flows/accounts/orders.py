@@ -1,0 +1,245 @@
+"""From a strategy signal to fills: choosing instruments, sizing, the orchestrator, paper fills.
+
+A signal names the position the strategy wants on a symbol (long, short or flat). The account
+turns it into legs: first orders that close what points the other way, then one that opens
+the new position. Each leg is decided by the orchestrator and, if approved, filled against the
+current quote (the underlying's; for an option, its `market.options` quote when option quotes
+are fed, else the synthetic chain's). Instruments:
+
+- `selection.kind = underlying`: long buys shares, short sells them short.
+- `selection.kind = option`: the contract nearest `target_delta` and `days_to_expiry`.
+  With `right = auto`, long buys a call and short buys a put; with an explicit right, long is
+  the bullish side of it (buy a call, sell a put) and short the bearish side.
+- The volatility-premium strategy sells its option (a put with `right = auto`) when it goes
+  short volatility, and buys it back when it goes flat.
+
+An approved equity opening with `costs.order_type = limit` rests as a limit order instead of
+filling: it fills at the first quote that crosses it, or expires after `limit_ttl_seconds`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flows.accounts.chains import contract_quote, fresh_quoted_chain
+from flows.accounts.context import AccountContext
+from flows.accounts.fills import book_fill
+from flows.accounts.legs import OPTION_MULTIPLIER, Leg, holding_exposure
+from flows.accounts.risk_view import risk_view
+from flows.accounts.state import PendingOrder
+from flows.accounts.ticks import Ticks
+from flows.trading.chain import synthesize_chain
+from flows.trading.ids import make_id
+from flows.trading.orchestrator import Verdict, decide
+from flows.trading.paper_broker import (
+    commission,
+    first_limit_cross,
+    limit_fill_price,
+    market_fill_price,
+)
+from flows.trading.portfolio import Holding
+from flows.trading.selection import select_option, size_order
+from flows.trading.strategies import RawSignal, strategy_spec
+from schemas.common import AssetClass, Direction, OrderType, Severity, Side
+from schemas.config import Costs, InstrumentKind
+
+# --- a signal's legs ---------------------------------------------------------------------------
+
+
+def execute_signal(ctx: AccountContext, ticks: Ticks, p: int, symbol: str, raw: RawSignal) -> None:
+    """Emit the signal at tick `p`, then decide and fill each of its legs in order."""
+    ts = int(ticks.ts[p])
+    source = (int(ticks.partition[p]), int(ticks.offsets[p]))
+    signal_id = make_id(ctx.run_id, ctx.account_id, "sig", *source)
+    ctx.emit_signal(signal_id, ts, symbol, raw, float(ticks.mid[p]))
+    for leg_number, leg in enumerate(_legs(ctx, symbol, raw.direction, ts)):
+        _decide_and_fill(ctx, leg, raw.strength, ts, signal_id, (*source, leg_number))
+
+
+def _legs(ctx: AccountContext, symbol: str, direction: Direction, ts: int) -> list[Leg]:
+    state = ctx.state
+    premium = strategy_spec(state.config.strategy).sells_premium
+    held = [(name, h) for name, h in sorted(state.book.holdings.items()) if h.underlying == symbol]
+    legs: list[Leg] = []
+    if premium:
+        closing = held if direction == Direction.FLAT else []
+    elif direction == Direction.FLAT:
+        closing = held
+    else:
+        wanted = 1 if direction == Direction.LONG else -1
+        closing = [(name, h) for name, h in held if holding_exposure(h) != wanted]
+    for _, holding in closing:
+        legs.append(_closing_leg(ctx, holding, ts))
+    if direction != Direction.FLAT:
+        opening = _opening_leg(ctx, symbol, direction, ts)
+        if opening is not None:
+            legs.append(opening)
+    return legs
+
+
+def _closing_leg(ctx: AccountContext, holding: Holding, ts: int) -> Leg:
+    if holding.expiry_ts is None:
+        quote = ctx.state.quotes[holding.underlying]
+        return Leg.closing(holding, quote.bid, quote.ask, quote.mid)
+    bid, ask, mid, greeks = contract_quote(ctx, holding, ts)
+    return Leg.closing(holding, bid, ask, mid, float(greeks.delta), float(greeks.vega))
+
+
+def _opening_leg(ctx: AccountContext, symbol: str, direction: Direction, ts: int) -> Leg | None:
+    config, params = ctx.state.config, ctx.params
+    quote = ctx.state.quotes[symbol]
+    bullish = direction == Direction.LONG
+    sells_premium = strategy_spec(config.strategy).sells_premium
+    if config.selection.kind == InstrumentKind.UNDERLYING and not sells_premium:
+        side = Side.BUY if bullish else Side.SELL
+        price = quote.ask if bullish else quote.bid
+        quantity = size_order(config.sizing, price, 1, ctx.state.equity)
+        return Leg.equity_opening(symbol, side, quantity, quote)
+    right = config.selection.right
+    if sells_premium:
+        is_call, side = right == "call", Side.SELL
+    elif right == "auto":
+        is_call, side = bullish, Side.BUY
+    else:
+        is_call = right == "call"
+        side = Side.BUY if bullish == is_call else Side.SELL
+    if params.option_quotes:
+        chain = fresh_quoted_chain(ctx, symbol, ts)
+    else:
+        chain = synthesize_chain(symbol, quote.mid, ts, params.chain)
+    index = select_option(
+        chain,
+        is_call,
+        config.selection.target_delta,
+        config.selection.days_to_expiry,
+        side=side,
+    )
+    if index is None:
+        return None
+    price = float(chain.ask[index] if side == Side.BUY else chain.bid[index])
+    quantity = size_order(config.sizing, price, OPTION_MULTIPLIER, ctx.state.equity)
+    return Leg.option_opening(chain, index, side, quantity)
+
+
+# --- deciding and filling a leg ----------------------------------------------------------------
+
+
+def _verdict(ctx: AccountContext, leg: Leg, strength: float, ts: int) -> Verdict:
+    """The orchestrator's rules on the leg; a leg that sizing left empty never reaches them."""
+    intent = leg.intent(ts, strength)
+    if leg.quantity == 0:
+        return Verdict(
+            approved=False,
+            rule="position_size",
+            observed=0.0,
+            limit=1.0,
+            reason=f"sizing gives 0 units of {leg.instrument} at {leg.price:,.2f}",
+        )
+    return decide(risk_view(ctx, leg), intent, ctx.state.config.limits)
+
+
+def _decide_and_fill(
+    ctx: AccountContext,
+    leg: Leg,
+    strength: float,
+    ts: int,
+    signal_id: str,
+    key: tuple[int, int, int],
+) -> None:
+    """Decide the leg and, if approved, fill it at market or rest it as a limit order.
+
+    `key` is (source partition, source offset, leg number): with the run and the account it
+    makes the ids of the leg's decision, order and fill.
+    """
+    state = ctx.state
+    verdict = _verdict(ctx, leg, strength, ts)
+    decision_id = make_id(ctx.run_id, ctx.account_id, "dec", *key)
+    ctx.emit_decision(decision_id, signal_id, ts, leg, verdict)
+    if not verdict.approved:
+        return
+    if state.config.limits.max_orders_per_minute is not None:
+        state.recent_orders.append(ts)  # kept only for the throttle, which is all that reads it
+    if leg.opens:
+        state.last_entry_ts[leg.underlying] = ts
+    order_id = make_id(ctx.run_id, ctx.account_id, "ord", *key)
+    costs = state.config.costs
+    if leg.opens and leg.asset_class == AssetClass.EQUITY and costs.order_type == OrderType.LIMIT:
+        order = ctx.limit_order(order_id, decision_id, ts, leg, _limit_price(leg, costs))
+        state.pending.append(PendingOrder(order, ts + costs.limit_ttl_seconds * 1000))
+        return
+    book_fill(
+        ctx,
+        leg,
+        ts,
+        market_fill_price(leg.side, leg.bid, leg.ask, costs),
+        commission(leg.asset_class, leg.quantity, costs),
+        fill_id=make_id(ctx.run_id, ctx.account_id, "fill", *key),
+        order_id=order_id,
+        reason="signal",
+    )
+
+
+def _limit_price(leg: Leg, costs: Costs) -> float:
+    """`limit_offset_bps` inside the mid (below it to buy, above to sell), on the tick grid, at
+    least one tick."""
+    offset = leg.mid * costs.limit_offset_bps / 10_000
+    raw_limit = leg.mid - offset if leg.side == Side.BUY else leg.mid + offset
+    return max(round(raw_limit / costs.tick_size) * costs.tick_size, costs.tick_size)
+
+
+# --- resting limit orders ----------------------------------------------------------------------
+
+
+def next_limit_cross(ctx: AccountContext, ticks: Ticks, cursor: int) -> tuple[int, int | None]:
+    """The first tick at or after `cursor` where a resting limit order fills, and which order."""
+    pending_orders = ctx.state.pending
+    best, which = len(ticks), None
+    if not pending_orders:
+        return best, which
+    code_of = {symbol: code for code, symbol in ticks.symbol_of_code.items()}
+    for index, pending in enumerate(pending_orders):
+        order = pending.order
+        code = code_of.get(order.instrument)
+        if code is None or order.limit_price is None:
+            continue
+        rows = cursor + np.flatnonzero(ticks.codes[cursor:] == code)
+        rows = rows[ticks.ts[rows] < pending.expires_ts]
+        hit = first_limit_cross(order.side, order.limit_price, ticks.bid[rows], ticks.ask[rows])
+        if hit is not None and int(rows[hit]) < best:
+            best, which = int(rows[hit]), index
+    return best, which
+
+
+def fill_limit_order(ctx: AccountContext, ticks: Ticks, p: int, index: int) -> None:
+    """Fill resting order `index` at tick `p`, which `next_limit_cross` found crosses it."""
+    order = ctx.state.pending.pop(index).order
+    assert order.limit_price is not None
+    bid, ask = float(ticks.bid[p]), float(ticks.ask[p])
+    price = limit_fill_price(order.side, order.limit_price, bid, ask)
+    assert price is not None, "next_limit_cross chose a tick that does not cross"
+    book_fill(
+        ctx,
+        Leg.resting_fill(order, bid, ask),
+        int(ticks.ts[p]),
+        price,
+        commission(order.asset_class, order.quantity, ctx.state.config.costs),
+        fill_id=make_id(order.order_id, "fill"),
+        order_id=order.order_id,
+        reason="limit",
+    )
+
+
+def expire_limit_orders(ctx: AccountContext, at: int) -> None:
+    """Cancel the resting orders whose time is up at `at`, with an alert each."""
+    state = ctx.state
+    for pending in [p for p in state.pending if p.expires_ts <= at]:
+        state.pending.remove(pending)
+        order = pending.order
+        ctx.alert(
+            ts=at,
+            kind="order_expired",
+            severity=Severity.INFO,
+            message=f"limit order {order.order_id} ({order.side.value} {order.quantity} "
+            f"{order.instrument} at {order.limit_price}) expired unfilled",
+            key=order.order_id,
+        )

@@ -1,0 +1,134 @@
+"""An account's state and parameters, the quotes and resting orders it keeps, and the rows it
+emits (`Outputs`)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, fields
+from zoneinfo import ZoneInfo
+
+from flows.trading.analytics import DayTracker
+from flows.trading.chain import ChainParams, ChainSample
+from flows.trading.portfolio import Book, new_book
+from flows.trading.strategies import StrategyState, new_strategy_state
+from flows.trading.ticks import mid_price
+from schemas.common import TradingStatus, money
+from schemas.config import AlgorithmConfig
+from schemas.trading import (
+    Alert,
+    DailyPerformance,
+    Decision,
+    Fill,
+    Order,
+    PositionSnapshot,
+    Signal,
+    TradingState,
+)
+
+COMMANDS_REMEMBERED = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AccountParams:
+    run_id: str
+    chain: ChainParams = field(default_factory=ChainParams)
+    snapshot_interval_ms: int = 60_000
+    exchange_tz: str = "America/New_York"
+    option_quotes: bool = False  # options trade and mark at market.options quotes, not the model
+    option_quote_max_age_ms: int = 900_000  # an older quote does not open a position
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.exchange_tz)
+
+
+@dataclass(slots=True)
+class Quote:
+    ts: int
+    bid: float
+    ask: float
+    last: float
+
+    @property
+    def mid(self) -> float:
+        return mid_price(self.bid, self.ask)
+
+
+@dataclass(slots=True)
+class PendingOrder:
+    """A resting limit order on an equity (options trade at market)."""
+
+    order: Order
+    expires_ts: int
+
+
+@dataclass(slots=True)
+class Outputs:
+    signals: list[Signal] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    snapshots: list[PositionSnapshot] = field(default_factory=list)
+    daily: list[DailyPerformance] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    states: list[TradingState] = field(default_factory=list)
+    greeks: list[ChainSample] = field(
+        default_factory=list
+    )  # quoted chains priced by the first shard
+
+    def extend(self, other: Outputs) -> None:
+        for item in fields(self):
+            getattr(self, item.name).extend(getattr(other, item.name))
+
+    def __len__(self) -> int:
+        return sum(len(getattr(self, item.name)) for item in fields(self))
+
+
+@dataclass(slots=True)
+class AccountState:
+    config: AlgorithmConfig
+    status: TradingStatus
+    book: Book
+    strategies: dict[str, StrategyState]
+    quotes: dict[str, Quote] = field(default_factory=dict)
+    marks: dict[str, float] = field(default_factory=dict)
+    pending: list[PendingOrder] = field(default_factory=list)
+    last_entry_ts: dict[str, int] = field(default_factory=dict)
+    # event times of approved orders in the last minute, oldest first (only with a throttle)
+    recent_orders: deque[int] = field(default_factory=deque)
+    equity: float = 0.0
+    peak_equity: float = 0.0
+    day: DayTracker = field(default_factory=DayTracker)
+    day_end_ms: int | None = None
+    next_snapshot_ms: int | None = None
+    clock: int = 0
+    version: int = 0
+    status_reason: str = "initial"
+    command_id: str = ""
+    breached: bool = False  # a loss limit halted the account; cleared when it is re-armed
+    # The shard's symbol table only grows: which of its codes are this account's, and how many
+    # of its symbols were looked at (underlyings, and their option contracts when quoted).
+    codes: dict[int, str] = field(default_factory=dict)
+    codes_seen: int = 0
+    atm_vols: dict[str, float] = field(default_factory=dict)  # latest quoted, per underlying
+    # Ids of the latest commands taken (applied or refused): one sent again is ignored.
+    commands_taken: deque[str] = field(default_factory=lambda: deque(maxlen=COMMANDS_REMEMBERED))
+
+    @property
+    def account_id(self) -> str:
+        return self.config.account_id
+
+
+def new_account(config: AlgorithmConfig, status: TradingStatus | None = None) -> AccountState:
+    """A fresh account: starting cash, no positions; running if the config is enabled."""
+    book = new_book(config.starting_cash)
+    cash = money(book.cash_cents)
+    initial = status or (TradingStatus.RUNNING if config.enabled else TradingStatus.STOPPED)
+    return AccountState(
+        config=config,
+        status=initial,
+        book=book,
+        strategies={symbol: new_strategy_state(config.strategy) for symbol in config.symbols},
+        equity=cash,
+        peak_equity=cash,
+    )

@@ -1,0 +1,253 @@
+"""Backtests: the live graph over a bounded range of a recorded topic, or over a tick file.
+
+A backtest has its own run id, writes the same tables as live trading, and records itself in
+`backtest_runs` (status, progress, metrics). Several configs in one run are separate accounts
+over the same replay: a parameter sweep costs one pass over the data.
+
+The run id defaults to a hash of what is replayed and with which configs, so running the same
+backtest again replaces its rows instead of adding a second copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bytewax.run import cli_main
+from clickhouse_connect.driver.client import Client
+
+from flows.runs.results import BacktestResult, account_result
+from flows.sources.kafka import offsets_for_time
+from flows.stages.graph import FlowSpec, build_flow
+from schemas.common import RunStatus, wall_clock_ms
+from schemas.config import AlgorithmConfig, BacktestRun
+from schemas.settings import Settings
+from sinks.clickhouse.client import connect, migrate
+from sinks.store.rows import insert
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a backtest replays: a topic (of the settings) between two times, or a file."""
+
+    file: Path | None = None
+    symbol: str | None = None  # the symbol of a single-symbol file without a symbol column
+    from_ts: int | None = None
+    to_ts: int | None = None
+
+    def describe(self, settings: Settings) -> str:
+        return f"file:{self.file}" if self.file else f"topic:{settings.topics.ticks}"
+
+
+def default_run_id(configs: Sequence[AlgorithmConfig], source: Source, settings: Settings) -> str:
+    payload = json.dumps(
+        {
+            "configs": [c.model_dump(mode="json") for c in configs],
+            "source": source.describe(settings),
+            "from": source.from_ts,
+            "to": source.to_ts,
+        },
+        sort_keys=True,
+    )
+    return "bt-" + hashlib.blake2b(payload.encode(), digest_size=6).hexdigest()
+
+
+def _record(client: Client, run: BacktestRun, **changes: Any) -> BacktestRun:
+    updated = run.model_copy(
+        update={**changes, "updated_ts": max(wall_clock_ms(), run.updated_ts + 1)}
+    )
+    insert(client, [updated])
+    return updated
+
+
+def run_backtest(
+    settings: Settings,
+    configs: Sequence[AlgorithmConfig],
+    source: Source,
+    *,
+    bootstrap: str | None = None,
+    run_id: str | None = None,
+    workers: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
+    report_dir: Path | None = None,
+) -> BacktestResult:
+    """Replay, record, measure. `on_progress(done, total)` is called from a helper thread;
+    setting `stop` cancels the replay (the run is recorded as cancelled)."""
+    if not configs:
+        raise ValueError("a backtest needs at least one algorithm config")
+    if len({c.account_id for c in configs}) != len(configs):
+        raise ValueError("account ids must be distinct")
+    if source.file is None and bootstrap is None:
+        raise ValueError("a topic backtest needs the Kafka bootstrap servers")
+    run_id = run_id or default_run_id(configs, source, settings)
+    client = connect(settings.dsn, settings.clickhouse_database)
+    migrate(client)
+    progress = _Progress(client, _new_run(client, run_id, configs, source, settings), on_progress)
+    progress.total = _expected_messages(settings, source, bootstrap)
+    spec = _spec(settings, configs, source, bootstrap, run_id, progress, stop)
+    progress.start()
+    try:
+        cli_main(build_flow(spec), workers_per_process=workers)  # type: ignore[no-untyped-call]
+    except Exception as error:
+        progress.finish()
+        _record(client, progress.run, status=RunStatus.FAILED, error=str(error)[:1000])
+        client.close()
+        raise
+    progress.finish()
+    results = [account_result(client, run_id, config) for config in configs]
+    metrics = {
+        key: value
+        for result in results
+        for key, value in result.metrics.flat(result.account_id).items()
+    }
+    report = ""
+    if report_dir is not None:
+        from flows.runs.report import write_report
+
+        report = str(write_report(report_dir, run_id, results, source.describe(settings)))
+    cancelled = stop is not None and stop.is_set()
+    run = _record(
+        client,
+        progress.run,
+        status=RunStatus.CANCELLED if cancelled else RunStatus.COMPLETED,
+        progress=1.0 if not cancelled else progress.run.progress,
+        metrics=metrics,
+        report_path=report,
+    )
+    client.close()
+    return BacktestResult(run=run, accounts=results)
+
+
+def _new_run(
+    client: Client,
+    run_id: str,
+    configs: Sequence[AlgorithmConfig],
+    source: Source,
+    settings: Settings,
+) -> BacktestRun:
+    """The run's first row: running, nothing read yet."""
+    created = wall_clock_ms()
+    run = BacktestRun(
+        run_id=run_id,
+        status=RunStatus.RUNNING,
+        progress=0.0,
+        source=source.describe(settings),
+        from_ts=source.from_ts,
+        to_ts=source.to_ts,
+        accounts=[c.account_id for c in configs],
+        configs_json=BacktestRun.dump_configs(configs),
+        created_ts=created,
+        updated_ts=created,
+    )
+    insert(client, [run])
+    return run
+
+
+def _spec(
+    settings: Settings,
+    configs: Sequence[AlgorithmConfig],
+    source: Source,
+    bootstrap: str | None,
+    run_id: str,
+    progress: _Progress,
+    stop: threading.Event | None,
+) -> FlowSpec:
+    """The graph over the file, or over the topic from the offsets of `source.from_ts` on."""
+    spec = FlowSpec(
+        run_id=run_id,
+        settings=settings,
+        configs=list(configs),
+        bootstrap=None if source.file else bootstrap,
+        bounded=True,
+        start_offsets=None,
+        from_ts=source.from_ts,
+        to_ts=source.to_ts,
+        tick_file=source.file,
+        file_symbol=source.symbol,
+        read_control=False,
+        write_kafka=False,
+        progress=progress.count,
+        stop=stop,
+    )
+    if source.file is None and bootstrap is not None and source.from_ts is not None:
+        spec.start_offsets = offsets_for_time(bootstrap, settings.topics.ticks, source.from_ts)
+        if spec.option_quotes:
+            spec.option_start_offsets = offsets_for_time(
+                bootstrap, settings.topics.options, source.from_ts
+            )
+    return spec
+
+
+class _Progress:
+    """Counts the messages the replay reads and, once a second from a thread of its own, tells
+    the caller and records the fraction done in `backtest_runs`."""
+
+    def __init__(
+        self,
+        client: Client,
+        run: BacktestRun,
+        on_progress: Callable[[int, int], None] | None,
+    ):
+        self.client = client
+        self.run = run
+        self.done = 0
+        self.total = 0
+        self._on_progress = on_progress
+        self._finished = threading.Event()
+        self._thread = threading.Thread(target=self._report, name="backtest-progress", daemon=True)
+
+    def count(self, messages: int) -> None:
+        self.done += messages
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _report(self) -> None:
+        while not self._finished.wait(1.0):
+            if self._on_progress is not None:
+                self._on_progress(self.done, self.total)
+            fraction = min(self.done / self.total, 0.99) if self.total else 0.0
+            self.run = _record(self.client, self.run, progress=fraction, ticks=self.done)
+
+    def finish(self) -> None:
+        """Stop reporting; the run's row then carries the final count."""
+        self._finished.set()
+        self._thread.join()
+        self.run = self.run.model_copy(update={"ticks": self.done})
+        if self._on_progress is not None:
+            self._on_progress(self.done, self.total or self.done)
+
+
+def _expected_messages(settings: Settings, source: Source, bootstrap: str | None) -> int:
+    """Roughly how many messages the replay reads, for progress; 0 when unknown."""
+    if source.file is not None:
+        try:
+            import pyarrow.parquet as pq
+
+            if source.file.suffix.lower() in (".parquet", ".pq"):
+                return int(pq.ParquetFile(source.file).metadata.num_rows)
+            with source.file.open("rb") as handle:
+                return max(sum(1 for _ in handle) - 1, 0)
+        except OSError:
+            return 0
+    if bootstrap is None:
+        return 0
+    from confluent_kafka import Consumer, TopicPartition
+
+    from sinks.kafka.admin import topic_partitions
+
+    topic = settings.topics.ticks
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "strikeflow-progress"})
+    try:
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(topic_partitions(bootstrap, topic))
+        )
+    finally:
+        consumer.close()

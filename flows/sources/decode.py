@@ -1,0 +1,437 @@
+"""Turning raw Kafka messages into checked columns; whatever cannot be used becomes a dead letter.
+
+The models in schemas/ are the single definition of a valid message. Decoding has a fast path
+for the common shape (integer `ts`, numeric prices, known keys) that checks the same rules with
+numpy over the whole batch; any message the fast path does not accept is validated by the
+pydantic model, which either accepts it (e.g. an ISO timestamp) or gives the reason it is bad.
+tests/unit/test_decode.py proves both paths agree.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from typing import cast
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+from pydantic import TypeAdapter, ValidationError
+
+from flows.sources.kafka import RawBatch
+from flows.trading.chain import ChainParams, expiry_ts_ms, occ_symbol
+from flows.trading.ticks import HEARTBEAT, Int64s, TickBatch, empty_i64, mid_price
+from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN, Right
+from schemas.config import ControlCommand
+from schemas.market import Heartbeat, OptionQuote, Tick
+from schemas.topics import OptionMessage, TickMessage
+from schemas.trading import DeadLetter
+
+_TICK_KEYS = frozenset({"kind", "symbol", "ts", "bid", "ask", "last", "volume"})
+_SYMBOL = re.compile(SYMBOL_PATTERN)
+_TICK_MESSAGE: TypeAdapter[Tick | Heartbeat] = TypeAdapter(TickMessage)
+_OPTION_MESSAGE: TypeAdapter[OptionQuote | Heartbeat] = TypeAdapter(OptionMessage)
+_MAX_VOLUME = 10**12
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What decoding one raw batch gave: the usable rows and what went to the dead letters."""
+
+    ticks: TickBatch
+    dead: list[DeadLetter] = field(default_factory=list)
+    messages: int = 0
+    raw_offsets: Int64s = field(default_factory=empty_i64)  # every message's offset, in order
+
+
+def _reason(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        parts.append(f"{where}: {item['msg']}" if where else str(item["msg"]))
+    return "; ".join(parts)[:1000]
+
+
+def _dead(raw: RawBatch, i: int, why: str) -> DeadLetter:
+    """The i-th message of `raw` as a dead letter."""
+    return DeadLetter.of(
+        raw.topic, raw.partition, raw.offsets[i], raw.timestamp(i), raw.key(i), raw.values[i], why
+    )
+
+
+class _BatchBuilder:
+    """Accepted messages, appended one by one, for the per-message paths; `build` makes the
+    channel's TickBatch of them."""
+
+    __slots__ = ("ask", "bid", "codes", "last", "offsets", "symbols", "ts", "volume")
+
+    def __init__(self) -> None:
+        self.offsets: list[int] = []
+        self.ts: list[int] = []
+        self.codes: list[int] = []
+        self.bid: list[float] = []
+        self.ask: list[float] = []
+        self.last: list[float] = []
+        self.volume: list[int] = []
+        self.symbols: dict[str, int] = {}
+
+    def add(
+        self,
+        offset: int,
+        ts: int,
+        symbol: str | None,
+        bid: float,
+        ask: float,
+        last: float,
+        vol: int,
+    ) -> None:
+        self.offsets.append(offset)
+        self.ts.append(ts)
+        if symbol is None:
+            self.codes.append(HEARTBEAT)
+        else:
+            code = self.symbols.get(symbol)
+            if code is None:
+                code = self.symbols[symbol] = len(self.symbols)
+            self.codes.append(code)
+        self.bid.append(bid)
+        self.ask.append(ask)
+        self.last.append(last)
+        self.volume.append(vol)
+
+    def build(self, raw: RawBatch) -> TickBatch:
+        ts = np.array(self.ts, dtype=np.int64)
+        return TickBatch(
+            channel=raw.channel,
+            partition=raw.partition,
+            offsets=np.array(self.offsets, dtype=np.int64),
+            ts=ts,
+            codes=np.array(self.codes, dtype=np.int32),
+            symbols=tuple(self.symbols),
+            bid=np.array(self.bid, dtype=np.float64),
+            ask=np.array(self.ask, dtype=np.float64),
+            last=np.array(self.last, dtype=np.float64),
+            volume=np.array(self.volume, dtype=np.int64),
+            raw_ts=ts.copy(),
+            eof=raw.eof,
+        )
+
+
+def _fast(value: object) -> tuple[int, str | None, float, float, float, int] | None:
+    """The common message shape, unchecked numbers; None sends it to the model's validation."""
+    if type(value) is not dict or not _TICK_KEYS.issuperset(value):
+        return None
+    kind = value.get("kind", "tick")
+    ts = value.get("ts")
+    if type(ts) is not int:
+        return None
+    if kind == "heartbeat":
+        return (ts, None, 1.0, 1.0, 1.0, 0) if len(value) == 2 else None
+    if kind != "tick":
+        return None
+    symbol, bid, ask, last = (
+        value.get("symbol"),
+        value.get("bid"),
+        value.get("ask"),
+        value.get("last"),
+    )
+    volume = value.get("volume", 0)
+    if (
+        type(symbol) is not str
+        or type(bid) not in (float, int)
+        or type(ask) not in (float, int)
+        or type(last) not in (float, int)
+        or type(volume) is not int
+    ):
+        return None
+    return ts, symbol, float(bid), float(ask), float(last), volume  # type: ignore[arg-type]
+
+
+def decode_ticks(raw: RawBatch, known_symbols: set[str]) -> Decoded:
+    """Decode a raw batch of `market.ticks`. `known_symbols` caches symbols already checked."""
+    fast = _parse_batch(raw, known_symbols)
+    ticks, suspects = fast if fast is not None else _parse_each(raw, known_symbols)
+    bad = _numeric_violations(ticks)
+    dead: list[DeadLetter] = []
+    if bad.any():
+        positions = np.searchsorted(np.asarray(raw.offsets, dtype=np.int64), ticks.offsets[bad])
+        suspects.extend(positions.tolist())
+        ticks = ticks.take(~bad)
+    if suspects:
+        ticks, dead = _judge(raw, sorted(suspects), ticks, known_symbols)
+    return Decoded(
+        ticks=ticks,
+        dead=dead,
+        messages=len(raw.values),
+        raw_offsets=np.asarray(raw.offsets, dtype=np.int64),
+    )
+
+
+_ARROW_SCHEMA = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("symbol", pa.string()),
+        ("ts", pa.int64()),
+        ("bid", pa.float64()),
+        ("ask", pa.float64()),
+        ("last", pa.float64()),
+        ("volume", pa.int64()),
+    ]
+)
+_ARROW_PARSE = pa_json.ParseOptions(
+    explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="error", newlines_in_values=False
+)
+
+
+def _parse_batch(raw: RawBatch, known_symbols: set[str]) -> tuple[TickBatch, list[int]] | None:
+    """The whole batch as columns in one pass of Arrow's JSON reader, or None to go message by
+    message (Arrow refuses the batch if any message has a wrong type or an unknown key)."""
+    if not raw.values or None in raw.values:
+        return None
+    values = cast(list[bytes], raw.values)
+    table = _arrow_table(values)
+    if table is None:
+        return None
+    kind = table.column("kind")
+    heartbeat = pc.fill_null(pc.equal(kind, "heartbeat"), False).to_numpy(zero_copy_only=False)
+    ok = _well_formed(table, values, heartbeat)
+    encoded = table.column("symbol").combine_chunks().dictionary_encode()
+    symbols = [str(s) for s in encoded.dictionary.to_pylist()]
+    valid_symbol = np.array(
+        [s in known_symbols or _SYMBOL.match(s) is not None for s in symbols] + [True], dtype=bool
+    )
+    known_symbols.update(s for s, v in zip(symbols, valid_symbol, strict=False) if v)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    ok &= valid_symbol[codes]
+    codes[heartbeat] = HEARTBEAT
+
+    def floats(name: str) -> np.ndarray:
+        column = pc.fill_null(table.column(name), 1.0).to_numpy(zero_copy_only=False)
+        return np.asarray(column, dtype=np.float64)
+
+    ts = pc.fill_null(table.column("ts"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    keep = np.flatnonzero(ok)
+    batch = TickBatch(
+        channel=raw.channel,
+        partition=raw.partition,
+        offsets=np.asarray(raw.offsets, dtype=np.int64)[keep],
+        ts=ts[keep],
+        codes=codes[keep],
+        symbols=tuple(symbols),
+        bid=floats("bid")[keep],
+        ask=floats("ask")[keep],
+        last=floats("last")[keep],
+        volume=pc.fill_null(table.column("volume"), 0).to_numpy(zero_copy_only=False)[keep],
+        raw_ts=ts[keep],
+        eof=raw.eof,
+    )
+    return batch, np.flatnonzero(~ok).tolist()
+
+
+def _arrow_table(values: list[bytes]) -> pa.Table | None:
+    """The messages as one Arrow table, or None when Arrow cannot be trusted with them."""
+    # Only objects, one per line: Arrow's reader crashes the process on a top-level `null`
+    # (pyarrow 26), and a newline inside a value would shift every row after it. Counted on the
+    # joined buffer (C speed): exactly n - 1 newlines, each between a '}' and a '{'.
+    data = b"\n".join(values)
+    lines = len(values) - 1
+    if not (
+        data[:1] == b"{"
+        and data[-1:] == b"}"
+        and data.count(b"\n") == lines
+        and data.count(b"\n{") == lines
+        and data.count(b"}\n") == lines
+    ):
+        return None
+    options = pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1)
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(data), read_options=options, parse_options=_ARROW_PARSE
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(values):
+        return None  # a value held several JSON documents or none
+    return table
+
+
+def _well_formed(table: pa.Table, values: list[bytes], heartbeat: np.ndarray) -> np.ndarray:
+    """Rows with the fields of a tick, or of a heartbeat and nothing else."""
+    kind = table.column("kind")
+    tick = pc.fill_null(pc.equal(kind, "tick"), True).to_numpy(zero_copy_only=False)
+    present = {
+        name: pc.is_valid(table.column(name)).to_numpy(zero_copy_only=False)
+        for name in ("symbol", "bid", "ask", "last", "volume", "ts")
+    }
+    quote_fields = present["symbol"] & present["bid"] & present["ask"] & present["last"]
+    any_quote_field = (
+        present["symbol"] | present["bid"] | present["ask"] | present["last"] | present["volume"]
+    )
+    ok: np.ndarray = present["ts"] & ((tick & quote_fields) | (heartbeat & ~any_quote_field))
+    # Arrow reads an explicit null like a missing key; the model refuses explicit nulls.
+    for name, missing in (
+        ("kind", ~pc.is_valid(kind).to_numpy(zero_copy_only=False)),
+        ("volume", ~present["volume"]),
+    ):
+        needle = f'"{name}"'.encode()
+        for i in np.flatnonzero(missing & ok):
+            if needle in values[i]:
+                ok[i] = False
+    return ok
+
+
+def _parse_each(raw: RawBatch, known_symbols: set[str]) -> tuple[TickBatch, list[int]]:
+    """Message by message: the path for batches that Arrow refused."""
+    columns = _BatchBuilder()
+    suspects: list[int] = []  # positions in raw that need the model's judgement
+    for i, value in enumerate(raw.values):
+        try:
+            parsed = orjson.loads(value) if value is not None else None
+        except orjson.JSONDecodeError:
+            suspects.append(i)
+            continue
+        fast = _fast(parsed)
+        if fast is None:
+            suspects.append(i)
+            continue
+        symbol = fast[1]
+        if symbol is not None and symbol not in known_symbols:
+            if _SYMBOL.match(symbol) is None:
+                suspects.append(i)
+                continue
+            known_symbols.add(symbol)
+        columns.add(raw.offsets[i], *fast)
+    return columns.build(raw), suspects
+
+
+def _numeric_violations(ticks: TickBatch) -> np.ndarray:
+    """Rows the fast path accepted whose numbers break the Tick/Heartbeat rules."""
+    quote = ticks.codes != HEARTBEAT
+    with np.errstate(invalid="ignore"):
+        bad_price = ~(
+            np.isfinite(ticks.bid)
+            & np.isfinite(ticks.ask)
+            & np.isfinite(ticks.last)
+            & (ticks.bid > 0)
+            & (ticks.ask > 0)
+            & (ticks.last > 0)
+            & (ticks.bid <= ticks.ask)
+        )
+    bad_volume = (ticks.volume < 0) | (ticks.volume > _MAX_VOLUME)
+    bad_ts = (ticks.raw_ts < MIN_TS_MS) | (ticks.raw_ts > MAX_TS_MS)
+    result: np.ndarray = bad_ts | (quote & (bad_price | bad_volume))
+    return result
+
+
+def _judge(
+    raw: RawBatch, positions: list[int], ticks: TickBatch, known_symbols: set[str]
+) -> tuple[TickBatch, list[DeadLetter]]:
+    """Validate suspects with the model: accept what it accepts, dead-letter the rest."""
+    accepted = _BatchBuilder()
+    accepted.symbols = dict(zip(ticks.symbols, range(len(ticks.symbols)), strict=True))
+    dead = []
+    for i in positions:
+        value = raw.values[i]
+        try:
+            message = _TICK_MESSAGE.validate_json(value or b"")
+        except ValidationError as error:
+            dead.append(_dead(raw, i, _reason(error)))
+            continue
+        if isinstance(message, Heartbeat):
+            accepted.add(raw.offsets[i], message.ts, None, 1.0, 1.0, 1.0, 0)
+        else:
+            known_symbols.add(message.symbol)
+            accepted.add(
+                raw.offsets[i],
+                message.ts,
+                message.symbol,
+                message.bid,
+                message.ask,
+                message.last,
+                message.volume,
+            )
+    if not accepted.offsets:
+        return ticks, dead
+    extra = accepted.build(raw)
+    merged = _concat_sorted(ticks, extra)
+    return merged, dead
+
+
+def _concat_sorted(first: TickBatch, second: TickBatch) -> TickBatch:
+    """Both batches' rows in offset order; `second`'s symbol table extends `first`'s."""
+    symbols = list(first.symbols)
+    index = {symbol: i for i, symbol in enumerate(symbols)}
+    remap = np.empty(len(second.symbols) + 1, dtype=np.int32)
+    remap[-1] = HEARTBEAT  # codes of -1 index the last slot
+    for code, symbol in enumerate(second.symbols):
+        if symbol not in index:
+            index[symbol] = len(symbols)
+            symbols.append(symbol)
+        remap[code] = index[symbol]
+    offsets = np.concatenate([first.offsets, second.offsets])
+    order = np.argsort(offsets, kind="stable")
+
+    def join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.concatenate([a, b])[order]
+
+    return TickBatch(
+        channel=first.channel,
+        partition=first.partition,
+        offsets=offsets[order],
+        ts=join(first.ts, second.ts),
+        codes=join(first.codes, remap[second.codes]),
+        symbols=tuple(symbols),
+        bid=join(first.bid, second.bid),
+        ask=join(first.ask, second.ask),
+        last=join(first.last, second.last),
+        volume=join(first.volume, second.volume),
+        raw_ts=join(first.raw_ts, second.raw_ts),
+        eof=first.eof,
+    )
+
+
+def decode_option_quotes(raw: RawBatch, params: ChainParams) -> Decoded:
+    """Option quotes as rows of a tick batch whose symbol is the contract's OCC symbol.
+
+    `last` is the quote's mid and `volume` 0. Quotes arrive a chain at a time, far fewer than
+    ticks, so each is validated by the model. A contract that expires at or before the quote's
+    own time is dead-lettered: nothing can trade it.
+    """
+    columns = _BatchBuilder()
+    dead = []
+    for i, value in enumerate(raw.values):
+        try:
+            message = _OPTION_MESSAGE.validate_json(value or b"")
+        except ValidationError as error:
+            dead.append(_dead(raw, i, _reason(error)))
+            continue
+        if isinstance(message, Heartbeat):
+            columns.add(raw.offsets[i], message.ts, None, 1.0, 1.0, 1.0, 0)
+            continue
+        if expiry_ts_ms(message.expiry, params) <= message.ts:
+            dead.append(_dead(raw, i, f"expiry {message.expiry}: the contract has expired"))
+            continue
+        try:
+            contract = occ_symbol(
+                message.underlying, message.expiry, message.right == Right.CALL, message.strike
+            )
+        except ValueError as error:
+            dead.append(_dead(raw, i, str(error)))
+            continue
+        mid = mid_price(message.bid, message.ask)
+        columns.add(raw.offsets[i], message.ts, contract, message.bid, message.ask, mid, 0)
+    return Decoded(columns.build(raw), dead, len(raw.values), np.asarray(raw.offsets))
+
+
+def decode_commands(raw: RawBatch) -> tuple[list[ControlCommand], list[DeadLetter]]:
+    """Control commands are few: every one goes through the model."""
+    commands, dead = [], []
+    for i, value in enumerate(raw.values):
+        try:
+            commands.append(ControlCommand.model_validate_json(value or b""))
+        except ValidationError as error:
+            dead.append(_dead(raw, i, _reason(error)))
+    return commands, dead

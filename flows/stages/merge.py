@@ -1,0 +1,120 @@
+"""The account stage's ordered merge of every input channel (DESIGN.md, 'Time, order and
+determinism').
+
+With several workers, batches from different channels reach an account shard in an order
+that depends on thread timing. Each channel's own batches arrive in order (one sender, one
+receiver, FIFO), and each carries a watermark: no later row of that channel has an earlier
+event time. So rows earlier than the smallest watermark over all channels can never be
+preceded by a row still to come; they are released, sorted by (ts, partition, offset), which
+depends only on the data. A finished (bounded) channel's watermark is infinite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flows.stages.market import MarketUpdate
+from flows.trading.ticks import HEARTBEAT, Segment, TickBatch
+
+FINISHED = np.iinfo(np.int64).max
+
+
+@dataclass(slots=True)
+class Merger:
+    """Pending rows and watermarks per channel, for a fixed set of channels."""
+
+    channels: tuple[str, ...]
+    pending: dict[str, list[TickBatch]] = field(default_factory=dict)
+    watermarks: dict[str, int] = field(default_factory=dict)
+    symbols: list[str] = field(default_factory=list)
+    symbol_index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return all(self.watermarks.get(c) == FINISHED for c in self.channels)
+
+    def horizon(self) -> int | None:
+        """Rows strictly earlier than this are final; None until every channel has spoken."""
+        if any(channel not in self.watermarks for channel in self.channels):
+            return None
+        return min(self.watermarks[channel] for channel in self.channels)
+
+
+def new_merger(channels: list[str]) -> Merger:
+    if len(set(channels)) != len(channels):
+        raise ValueError("channels must be distinct")
+    return Merger(tuple(channels))
+
+
+def push(merger: Merger, update: MarketUpdate) -> Segment | None:
+    """Queue a channel's update; return the rows it makes final, merged, or None."""
+    channel = update.ticks.channel
+    if channel not in merger.channels:
+        raise ValueError(f"unexpected channel {channel!r}; expected one of {merger.channels}")
+    if len(update.ticks):
+        merger.pending.setdefault(channel, []).append(update.ticks)
+    mark = FINISHED if update.watermark is None else update.watermark
+    merger.watermarks[channel] = max(merger.watermarks.get(channel, mark), mark)
+    horizon = merger.horizon()
+    if horizon is None:
+        return None
+    return _release(merger, horizon)
+
+
+def _release(merger: Merger, horizon: int) -> Segment | None:
+    parts: list[TickBatch] = []
+    for channel in merger.channels:
+        queue = merger.pending.get(channel)
+        while queue:
+            head = queue[0]
+            cut = len(head) if horizon == FINISHED else int(np.searchsorted(head.ts, horizon))
+            if cut == len(head):
+                parts.append(head)
+                queue.pop(0)
+                continue
+            if cut:
+                parts.append(head.take(np.arange(cut)))
+                queue[0] = head.take(np.arange(cut, len(head)))
+            break
+    if not parts:
+        return None
+    return _merge(merger, parts)
+
+
+def _global_codes(merger: Merger, batch: TickBatch) -> np.ndarray:
+    remap = np.empty(len(batch.symbols) + 1, dtype=np.int32)
+    remap[-1] = HEARTBEAT
+    for code, symbol in enumerate(batch.symbols):
+        index = merger.symbol_index.get(symbol)
+        if index is None:
+            index = merger.symbol_index[symbol] = len(merger.symbols)
+            merger.symbols.append(symbol)
+        remap[code] = index
+    result: np.ndarray = remap[batch.codes]
+    return result
+
+
+def _merge(merger: Merger, parts: list[TickBatch]) -> Segment:
+    ts = np.concatenate([p.ts for p in parts])
+    partition = np.concatenate([np.full(len(p), p.partition, dtype=np.int32) for p in parts])
+    offsets = np.concatenate([p.offsets for p in parts])
+    order = np.lexsort((offsets, partition, ts))
+    codes = np.concatenate([_global_codes(merger, p) for p in parts])
+
+    def column(name: str) -> np.ndarray:
+        result: np.ndarray = np.concatenate([getattr(p, name) for p in parts])[order]
+        return result
+
+    return Segment(
+        ts=ts[order],
+        codes=codes[order],
+        symbols=tuple(merger.symbols),
+        bid=column("bid"),
+        ask=column("ask"),
+        last=column("last"),
+        volume=column("volume"),
+        partition=partition[order],
+        offsets=offsets[order],
+    )

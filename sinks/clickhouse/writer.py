@@ -1,0 +1,79 @@
+"""Inserting Rows into one database, retrying transient failures with exponential backoff."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
+
+from schemas.tables import Rows, concat
+from sinks.clickhouse.arrow import to_arrow
+
+log = logging.getLogger(__name__)
+
+
+class Writer:
+    """Inserts Rows into one database, retrying transient failures with exponential backoff."""
+
+    def __init__(
+        self,
+        connect_client: Callable[[], Client],
+        attempts: int = 8,
+        first_delay: float = 0.2,
+        max_delay: float = 10.0,
+    ):
+        self._connect = connect_client
+        self._client: Client | None = None
+        self.attempts = attempts
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+
+    def write(self, batches: Sequence[Rows]) -> int:
+        by_table: dict[str, list[Rows]] = {}
+        for batch in batches:
+            if len(batch):
+                by_table.setdefault(batch.table, []).append(batch)
+        written = 0
+        for _, parts in sorted(by_table.items()):
+            rows = concat(parts)
+            self._insert(rows)
+            written += len(rows)
+        return written
+
+    def _insert(self, rows: Rows) -> None:
+        table = to_arrow(rows)
+        delay = self.first_delay
+        for attempt in range(1, self.attempts + 1):
+            try:
+                if self._client is None:
+                    self._client = self._connect()
+                self._client.insert_arrow(rows.table, table)
+                return
+            except (OperationalError, ClickHouseError, OSError) as error:
+                if attempt == self.attempts or not _transient(error):
+                    raise
+                log.warning(
+                    "insert into %s failed (%s); retrying in %.1fs", rows.table, error, delay
+                )
+                self.close()
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_delay)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _transient(error: Exception) -> bool:
+    """Network trouble and overloaded servers pass; a bad schema or bad data does not."""
+    if isinstance(error, OperationalError | OSError):
+        return True
+    text = str(error)
+    return any(
+        marker in text
+        for marker in ("TOO_MANY_", "TIMEOUT", "NETWORK_ERROR", "MEMORY_LIMIT", "Code: 202")
+    )

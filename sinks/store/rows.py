@@ -1,0 +1,64 @@
+"""A model's rows in its table: insert them, and read them back as models.
+
+Every query binds its values as parameters; nothing from a caller is formatted into SQL. The
+`where` and `order_by` texts come from the store's own code (see `sinks.store.filters`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar, cast
+
+from clickhouse_connect.driver.client import Client
+from pydantic import BaseModel
+
+from schemas.tables import column_names, from_row, table_of, to_columns
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def insert(client: Client, records: list[BaseModel]) -> None:
+    if not records:
+        return
+    model = type(records[0])
+    client.insert(
+        table_of(model),
+        to_columns(records),
+        column_names=list(column_names(model)),
+        column_oriented=True,
+    )
+
+
+def select(
+    client: Client,
+    model: type[M],
+    where: str = "1",
+    parameters: dict[str, Any] | None = None,
+) -> list[M]:
+    """Rows of `model`'s table (FINAL: replayed writes collapsed) matching `where`, whose
+    values must come as `{name:Type}` placeholders bound from `parameters`."""
+    return _rows(client, model, f"WHERE {where}", parameters or {})
+
+
+def select_ordered(
+    client: Client,
+    model: type[M],
+    where: str,
+    parameters: dict[str, Any],
+    order_by: str,
+    limit: int,
+) -> list[M]:
+    """Like `select`, sorted by `order_by` (code-chosen columns, never caller input) and cut
+    at `limit` rows (bound as a parameter)."""
+    clauses = f"WHERE {where} ORDER BY {order_by} LIMIT {{_limit:UInt32}}"
+    return _rows(client, model, clauses, {**parameters, "_limit": limit})
+
+
+def _rows(client: Client, model: type[M], clauses: str, parameters: dict[str, Any]) -> list[M]:
+    names = column_names(model)
+    columns = ", ".join(f"`{name}`" for name in names)
+    result = client.query(
+        f"SELECT {columns} FROM {table_of(model)} FINAL {clauses}", parameters=parameters
+    )
+    return [
+        cast(M, from_row(model, dict(zip(names, row, strict=True)))) for row in result.result_rows
+    ]

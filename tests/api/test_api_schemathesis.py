@@ -1,0 +1,70 @@
+"""Schemathesis' own CLI against the served OpenAPI spec of a real server: no 5xx, and answers
+that match the spec.
+
+The server runs in this process (chdb allows one engine per process); `schemathesis run`, in a
+subprocess, sends every operation examples, boundary cases (coverage) and random valid and
+invalid requests (fuzzing), derandomised, with the full token, so the mutating operations run
+for real (configs, commands, backtests of an empty ticks topic).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from schemas.settings import Settings
+from tests.api.test_api_server import TOKEN, Api, api_settings, served
+
+pytestmark = pytest.mark.integration
+
+CONFIG = """
+cache.enabled = false  # each run starts from nothing: no crash replays, no files left behind
+
+[checks]
+enabled = false
+not_a_server_error.enabled = true
+status_code_conformance.enabled = true
+content_type_conformance.enabled = true
+response_schema_conformance.enabled = true
+
+# /ready answers 503, as documented, while it is not ready (no live tick was ever written here)
+[[operations]]
+include-path = "/ready"
+checks.not_a_server_error.expected-statuses = [200, 405, 422, 503]
+"""
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    with served(api_settings(settings)) as running:
+        yield running
+
+
+def test_no_server_errors_and_answers_match_the_spec(api: Api, tmp_path: Path) -> None:
+    spec = api.http.get("/openapi.json").json()
+    assert sum(len(operations) for operations in spec["paths"].values()) == 35
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file", str(config),
+        "run", f"{api.url}/openapi.json",
+        "--header", f"Authorization: Bearer {TOKEN}",
+        "--phases", "examples,coverage,fuzzing",
+        "--max-examples", "5",
+        "--generation-deterministic",
+        "--workers", "1",
+        "--no-color",
+        "--report", "junit", "--report-dir", str(tmp_path / "report"),
+    ]  # fmt: skip
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "35 selected" in run.stdout or "35 total" in run.stdout, run.stdout[-3000:]
+    assert httpx.get(f"{api.url}/health").status_code == 200  # the server lived through it

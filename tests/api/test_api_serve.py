@@ -1,0 +1,96 @@
+"""`strikeflow serve --feed` on the embedded default: broker, flow, feed and API in one process.
+
+Runs the real CLI in a subprocess: it opens a chdb engine path of its own, which this pytest
+process (already on the session's path) cannot.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.runtime.broker import free_port
+from tests.api.test_api_server import eventually, trading_config
+
+pytestmark = pytest.mark.integration
+
+
+def child_processes(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def test_serve_runs_flow_and_feed_beside_the_api_and_stops_on_sigint(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STRIKEFLOW_")}
+    env["STRIKEFLOW_DATA_DIR"] = str(tmp_path)
+    env["STRIKEFLOW_SINK_MAX_SECONDS"] = "0.2"
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api", "serve", "--port", str(port), "--feed"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    token_file = tmp_path / "api-token"
+    try:
+        token = eventually(
+            lambda: token_file.read_text().strip() or None if token_file.exists() else None,
+            what="serve to write its token",
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=url, timeout=10, headers=auth) as http:
+
+            def readiness() -> dict[str, Any] | None:
+                if process.poll() is not None:
+                    raise AssertionError(f"serve exited early:\n{log.read_text()}")
+                try:
+                    answer = http.get("/ready")
+                except httpx.TransportError:
+                    return None
+                body: dict[str, Any] = answer.json()
+                return body if body["heartbeat_age_seconds"] is not None else None
+
+            ready = eventually(readiness, timeout=120, what="serve to trade simulated ticks")
+            assert ready["ready"]
+            assert ready["flow_thread"] is True
+
+            assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+            assert token in log.read_text()
+            assert http.get("/signals", headers={"Authorization": ""}).status_code == 401
+
+            created = http.post("/configs", json=trading_config("served"))
+            assert created.status_code == 201, created.text
+            command = http.post("/accounts/served/start").json()
+
+            def running() -> dict[str, Any] | None:
+                answer = http.get("/accounts/served/state")
+                state: dict[str, Any] | None = answer.json() if answer.is_success else None
+                return state if state and state["command_id"] == command["command_id"] else None
+
+            assert eventually(running, what="the start to be applied")["status"] == "running"
+            children = child_processes(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert code == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
+    assert children, "the bundled broker should have run as a child process"
+    for child in children:  # the broker went with the process
+        assert not Path(f"/proc/{child}").exists()
