@@ -546,7 +546,7 @@ def main() -> None:
         run_main(args)
         return
 
-    from flow_throughput import load_average, machine_line
+    from common import load_average, machine_line
 
     load_before = load_average()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

@@ -30,15 +30,14 @@ import gc
 import math
 import statistics
 import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from flow_throughput import (
+from common import (
     FAST,
     SLOW,
     bench_settings,
@@ -47,6 +46,14 @@ from flow_throughput import (
     machine_line,
     tick_series,
     write_parquet,
+)
+from peer_engines import (
+    QUANTITY,
+    Trips,
+    backtesting_py,
+    backtrader_run,
+    bars_frame,
+    pair,
 )
 
 from flows.runs.backtest import Source, run_backtest
@@ -61,8 +68,6 @@ COMMAND = (
     "UV_PYTHON_DOWNLOADS=never python3 -m uv run --with backtrader --with backtesting "
     "python benchmarks/flow_peers.py"
 )
-QUANTITY = 100
-Trips = list[tuple[int, int | None]]  # (entry bar, exit bar or None while open)
 
 
 @dataclass
@@ -74,17 +79,6 @@ class Engine:
     trips: Trips = field(default_factory=list)
     note: str = ""
     error: str = ""
-
-
-def pair(entries: Sequence[int], exits: Sequence[int]) -> Trips:
-    """Alternating entries and exits as round trips."""
-    trips: Trips = []
-    for k, entry in enumerate(entries):
-        trips.append((entry, exits[k] if k < len(exits) else None))
-    return trips
-
-
-# --- strikeflow ---------------------------------------------------------------------------------
 
 
 def strikeflow_signals(ts: np.ndarray, mid: np.ndarray, chunk: int) -> Trips:
@@ -119,123 +113,7 @@ def strikeflow_fills(settings: Settings, run_id: str) -> tuple[Trips, list[tuple
     return pair(entries, exits), [tuple(row) for row in rows]
 
 
-# --- the peers ----------------------------------------------------------------------------------
-
-
-def bars_frame(ts: np.ndarray, mid: np.ndarray, volume: np.ndarray) -> pd.DataFrame:
-    """One bar per tick. Ticks sharing a millisecond get microsecond offsets so that the
-    index is unique and increasing (backtrader keeps microseconds, not nanoseconds)."""
-    firsts = np.r_[0, np.flatnonzero(np.diff(ts)) + 1]
-    group_start = np.repeat(firsts, np.diff(np.r_[firsts, len(ts)]))
-    rank = np.arange(len(ts)) - group_start
-    if rank.max(initial=0) >= 1000:
-        raise RuntimeError("more than 1,000 ticks in one millisecond")
-    index = pd.DatetimeIndex(((ts * 1000 + rank) * 1000).astype("datetime64[ns]"))
-    return pd.DataFrame(
-        {
-            "Open": mid,
-            "High": mid,
-            "Low": mid,
-            "Close": mid,
-            "Volume": volume.astype(float),
-        },
-        index=index,
-    )
-
-
-def backtesting_py(frame: pd.DataFrame) -> Callable[[], Trips]:
-    from backtesting import Backtest, Strategy
-    from backtesting.lib import crossover
-
-    def sma(values: Any, n: int) -> np.ndarray:
-        return np.asarray(pd.Series(values).rolling(n).mean())
-
-    class MaCross(Strategy):  # type: ignore[misc]
-        def init(self) -> None:
-            self.fast = self.I(sma, self.data.Close, FAST)
-            self.slow = self.I(sma, self.data.Close, SLOW)
-
-        def next(self) -> None:
-            if crossover(self.fast, self.slow):
-                if not self.position:
-                    self.buy(size=QUANTITY)
-            elif crossover(self.slow, self.fast) and self.position:
-                self.position.close()
-
-    def run() -> Trips:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            test = Backtest(
-                frame,
-                MaCross,
-                cash=1e9,
-                commission=0.0,
-                trade_on_close=True,
-                finalize_trades=False,
-            )
-            stats = test.run()
-        trades = stats._trades
-        trips: Trips = [
-            (int(entry), int(exit_))
-            for entry, exit_ in zip(trades["EntryBar"], trades["ExitBar"], strict=True)
-        ]
-        open_trades = getattr(stats._strategy, "trades", ())
-        trips.extend((int(t.entry_bar), None) for t in open_trades)
-        return sorted(trips)
-
-    return run
-
-
-def backtrader_run(frame: pd.DataFrame) -> Callable[[], Trips]:
-    import backtrader as bt
-
-    data = frame.rename(columns=str.lower).assign(openinterest=0.0)
-    executed: list[tuple[bool, float]] = []
-
-    class MaCross(bt.Strategy):  # type: ignore[misc]
-        def __init__(self) -> None:
-            fast = bt.ind.SMA(self.data.close, period=FAST)
-            slow = bt.ind.SMA(self.data.close, period=SLOW)
-            self.cross = bt.ind.CrossOver(fast, slow)
-            self.entries: list[int] = []
-            self.exits: list[int] = []
-
-        def next(self) -> None:
-            if self.cross[0] > 0 and not self.position:
-                self.buy(size=QUANTITY)
-                self.entries.append(len(self) - 1)
-            elif self.cross[0] < 0 and self.position:
-                self.close()
-                self.exits.append(len(self) - 1)
-
-        def notify_order(self, order: Any) -> None:
-            if order.status == order.Completed:
-                executed.append((order.isbuy(), order.executed.price))
-
-    def run() -> Trips:
-        cerebro = bt.Cerebro(stdstats=False)
-        cerebro.adddata(bt.feeds.PandasDirectData(dataname=data))
-        cerebro.addstrategy(MaCross)
-        cerebro.broker.setcash(1e9)
-        cerebro.broker.set_coc(True)
-        executed.clear()
-        strategy = cerebro.run()[0]
-        # cheat-on-close: every order fills at the close of the bar that placed it.
-        bars = sorted([*strategy.entries, *strategy.exits])
-        closes = data["close"].to_numpy()
-        wrong = [
-            (b, price, closes[b])
-            for b, (_, price) in zip(bars, executed, strict=True)
-            if abs(price - closes[b]) > 1e-9
-        ]
-        if wrong:
-            raise RuntimeError(f"backtrader did not fill at the signal bar's close: {wrong[:3]}")
-        return pair(strategy.entries, strategy.exits)
-
-    return run
-
-
-# --- comparing ----------------------------------------------------------------------------------
+# --- the cross rules, exactly ---------------------------------------------------------------
 
 
 def exact_relation(mid: np.ndarray) -> np.ndarray:
@@ -296,6 +174,46 @@ def round_trip_pnl(trips: Trips, buy: np.ndarray, sell: np.ndarray) -> float:
     )
 
 
+def peer_engines(frame: pd.DataFrame) -> tuple[list[Engine], list[str]]:
+    """backtesting.py and backtrader, where installed (an engine with an error otherwise)."""
+    engines: list[Engine] = []
+    versions: list[str] = []
+    try:
+        import backtesting
+
+        what = "Backtest(trade_on_close=True).run(), pandas rolling SMA, lib.crossover"
+        engines.append(Engine("backtesting.py", what, backtesting_py(frame)))
+        versions.append(f"backtesting {backtesting.__version__}")
+    except ImportError as error:
+        engines.append(Engine("backtesting.py", "", list, error=f"not installed ({error})"))
+    try:
+        import backtrader
+
+        what = "Cerebro(stdstats=False), PandasDirectData, coc, bt.ind.SMA + CrossOver"
+        engines.append(Engine("backtrader", what, backtrader_run(frame)))
+        versions.append(f"backtrader {backtrader.__version__}")
+    except ImportError as error:
+        engines.append(Engine("backtrader", "", list, error=f"not installed ({error})"))
+    return engines, versions
+
+
+def time_engines(engines: list[Engine], runs: int) -> None:
+    """Warm every engine up (keeping its trades), then time them interleaved."""
+    for engine in engines:
+        if not engine.error:
+            trips = engine.run()
+            if trips:
+                engine.trips = trips
+    for _ in range(runs):
+        for engine in engines:
+            if engine.error:
+                continue
+            gc.collect()
+            start = time.perf_counter()
+            engine.run()
+            engine.seconds.append(time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
@@ -305,89 +223,52 @@ def main() -> None:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     ticks = tick_series(args.bars)
     mid = (ticks.bid + ticks.ask) * 0.5
-    frame = bars_frame(ticks.ts, mid, ticks.volume)
-    relation = exact_relation(mid)
 
     with bench_settings("strikeflow-bench-peers-") as settings:
         file = Path(settings.data_dir) / "ticks.parquet"
         write_parquet(ticks, file)
         config = ma_config(["AAPL"])
-        run_number = [0]
-        last_run: list[str] = []
+        run_ids: list[str] = []
 
         def strikeflow_e2e() -> Trips:
-            run_number[0] += 1
-            run_id = f"bench-peers-{run_number[0]}"
-            run_backtest(settings, [config], Source(file=file), run_id=run_id, workers=1)
-            last_run[:] = [run_id]
+            run_ids.append(f"bench-peers-{len(run_ids) + 1}")
+            run_backtest(settings, [config], Source(file=file), run_id=run_ids[-1], workers=1)
             return []
 
+        e2e_what = "end to end: Parquet file -> Bytewax flow (1 worker) -> ClickHouse"
+        signals_what = "signal core only: strategy_step over 5,000-tick batches (no execution)"
+        peers, versions = peer_engines(bars_frame(ticks.ts, mid, ticks.volume))
         engines = [
+            Engine("strikeflow", e2e_what, strikeflow_e2e),
             Engine(
                 "strikeflow",
-                "end to end: Parquet file -> Bytewax flow (1 worker) -> ClickHouse",
-                strikeflow_e2e,
-            ),
-            Engine(
-                "strikeflow",
-                "signal core only: strategy_step over 5,000-tick batches (no execution)",
+                signals_what,
                 lambda: strikeflow_signals(ticks.ts, mid, settings.batch_size),
             ),
+            *peers,
         ]
-        versions: list[str] = []
-        try:
-            import backtesting
+        time_engines(engines, args.runs)
+        engines[0].trips, fills = strikeflow_fills(settings, run_ids[-1])
+    load = (load_before, load_average())
+    report_times(args, engines, versions, started, load)
+    report_trades(engines, fills, exact_relation(mid), mid)
+    report_costs(engines, fills, ticks.bid, ticks.ask, mid, args.bars)
 
-            engines.append(
-                Engine(
-                    "backtesting.py",
-                    "Backtest(trade_on_close=True).run(), pandas rolling SMA, lib.crossover",
-                    backtesting_py(frame),
-                )
-            )
-            versions.append(f"backtesting {backtesting.__version__}")
-        except ImportError as error:
-            engines.append(Engine("backtesting.py", "", list, error=f"not installed ({error})"))
-        try:
-            import backtrader
 
-            bt_run = backtrader_run(frame)
-            engines.append(
-                Engine(
-                    "backtrader",
-                    "Cerebro(stdstats=False), PandasDirectData, coc, bt.ind.SMA + CrossOver",
-                    bt_run,
-                )
-            )
-            versions.append(f"backtrader {backtrader.__version__}")
-        except ImportError as error:
-            engines.append(Engine("backtrader", "", list, error=f"not installed ({error})"))
-
-        strikeflow_e2e()  # warm-up: imports, migrations, chdb
-        for engine in engines[1:]:
-            if not engine.error:
-                engine.trips = engine.run()  # warm-up and the trades
-        for _ in range(args.runs):
-            for engine in engines:
-                if engine.error:
-                    continue
-                gc.collect()
-                start = time.perf_counter()
-                engine.run()
-                engine.seconds.append(time.perf_counter() - start)
-        fill_trips, fills = strikeflow_fills(settings, last_run[0])
-        engines[0].trips = fill_trips
-    load_after = load_average()
-
-    reference = engines[1].trips  # strikeflow's signals
-    e2e = engines[0]
+def report_times(
+    args: argparse.Namespace,
+    engines: list[Engine],
+    versions: list[str],
+    started: str,
+    load: tuple[float, float],
+) -> None:
     n = args.bars
     print("## Peers: backtrader and backtesting.py\n")
     print("Command (from the repository root):\n")
     print(f"```\n{COMMAND}\n```\n")
     print(
         f"Machine: {machine_line()}; {', '.join(versions) or 'no peers installed'}. Run started "
-        f"{started}; 1-minute load average {load_before:.2f} before and {load_after:.2f} after "
+        f"{started}; 1-minute load average {load[0]:.2f} before and {load[1]:.2f} after "
         f"(2 cores, shared). Medians of {args.runs} runs after a warm-up run, engines "
         "interleaved, one process, one thread each (strikeflow's Bytewax run: 1 worker).\n"
     )
@@ -400,7 +281,7 @@ def main() -> None:
         "file and writes every table to ClickHouse (market_ticks, option_greeks, signals, "
         "decisions, fills, snapshots, ...), as a backtest does.\n"
     )
-    base = statistics.median(e2e.seconds)
+    base = statistics.median(engines[0].seconds)
     print(
         "| engine | what is timed | bars | median time | bars/s (median) | bars/s (best) "
         "| time / strikeflow end-to-end time (medians) | round trips |"
@@ -411,13 +292,17 @@ def main() -> None:
             print(f"| {engine.name} | {engine.error} | | | | | | |")
             continue
         seconds = statistics.median(engine.seconds)
-        ratio = seconds / base
         print(
             f"| {engine.name} | {engine.what} | {n:,} | {seconds:.2f} s | {n / seconds:,.0f} "
-            f"| {n / min(engine.seconds):,.0f} | {ratio:.3g}× "
+            f"| {n / min(engine.seconds):,.0f} | {seconds / base:.3g}× "
             f"| {len(engine.trips):,} |"
         )
 
+
+def report_trades(
+    engines: list[Engine], fills: list[tuple[Any, ...]], relation: np.ndarray, mid: np.ndarray
+) -> None:
+    reference = engines[1].trips  # strikeflow's signals
     print(
         "\nTrades compared with strikeflow's signals (`strategy_step` on the same mids; a round "
         "trip matches when its entry bar and its exit bar are both equal):\n"
@@ -431,7 +316,7 @@ def main() -> None:
     rules = {"backtesting.py": "strict", "backtrader": "nonzero"}
     rows: list[tuple[str, Trips, str, Trips | None]] = [
         ("strikeflow signals (strategy_step)", reference, "mid", None),
-        ("strikeflow fills (ClickHouse paper_fills)", e2e.trips, "fills", reference),
+        ("strikeflow fills (ClickHouse paper_fills)", engines[0].trips, "fills", reference),
     ]
     for engine in engines[2:]:
         if engine.error:
@@ -439,28 +324,17 @@ def main() -> None:
         emulated = rule_trips(relation, rules[engine.name])
         rows.append((engine.name, engine.trips, "mid", emulated))
         rows.append((f"… {engine.name}'s cross rule on the exact SMAs", emulated, "mid", None))
-    fill_prices: dict[str, list[float]] = {"buy": [], "sell": []}
-    for _, side, price, *_ in fills:
-        fill_prices[str(side)].append(float(price))
     for name, trips, basis, own_rule in rows:
         matched, unmatched, near_tie = explain(trips, reference, relation)
-        if own_rule is None:
-            versus_rule = ""
-        else:
+        versus_rule = ""
+        if own_rule is not None:
             same, _, _ = explain(trips, own_rule, relation)
             versus_rule = f"{same:,} of {len(own_rule):,}"
-        if basis == "mid":
-            pnl = round_trip_pnl(trips, mid, mid)
-            pnl_text = f"{pnl:,.2f} (at the mid, no costs)"
-        else:
-            buys, sells = fill_prices["buy"], fill_prices["sell"]
-            closed = min(len(buys), len(sells))
-            pnl = sum(sells[:closed]) * QUANTITY - sum(buys[:closed]) * QUANTITY
-            commissions = sum(float(row[4]) for row in fills)
-            pnl_text = (
-                f"{pnl:,.2f} at the fill prices, {pnl - commissions:,.2f} after "
-                f"{commissions:,.2f} commissions"
-            )
+        pnl_text = (
+            f"{round_trip_pnl(trips, mid, mid):,.2f} (at the mid, no costs)"
+            if basis == "mid"
+            else fills_pnl_text(fills)
+        )
         print(
             f"| {name} | {len(trips):,} | {matched:,} | {unmatched:,} | {near_tie:,} "
             f"| {versus_rule} | {pnl_text} |"
@@ -477,10 +351,33 @@ def main() -> None:
         "math.fsum / period), where an exact tie comes out as a difference of ~1e-14 of either "
         "sign."
     )
-    closed_ref = [t for t in reference if t[1] is not None]
-    spread_cost = sum(
-        (ticks.ask[a] - mid[a] + mid[b] - ticks.bid[b]) * QUANTITY for a, b in closed_ref if b
+
+
+def fills_pnl_text(fills: list[tuple[Any, ...]]) -> str:
+    """PnL of the closed round trips at strikeflow's fill prices, before and after commissions."""
+    prices: dict[str, list[float]] = {"buy": [], "sell": []}
+    for _, side, price, *_ in fills:
+        prices[str(side)].append(float(price))
+    closed = min(len(prices["buy"]), len(prices["sell"]))
+    pnl = (sum(prices["sell"][:closed]) - sum(prices["buy"][:closed])) * QUANTITY
+    commissions = sum(float(row[4]) for row in fills)
+    return (
+        f"{pnl:,.2f} at the fill prices, {pnl - commissions:,.2f} after "
+        f"{commissions:,.2f} commissions"
     )
+
+
+def report_costs(
+    engines: list[Engine],
+    fills: list[tuple[Any, ...]],
+    bid: np.ndarray,
+    ask: np.ndarray,
+    mid: np.ndarray,
+    n: int,
+) -> None:
+    e2e = engines[0]
+    closed_ref = [t for t in engines[1].trips if t[1] is not None]
+    spread_cost = sum((ask[a] - mid[a] + mid[b] - bid[b]) * QUANTITY for a, b in closed_ref if b)
     closed_fills = 2 * len([t for t in e2e.trips if t[1] is not None])
     slippage = sum(float(row[5]) for row in fills[:closed_fills])
     print(
@@ -491,6 +388,7 @@ def main() -> None:
         f"slippage = {round_trip_pnl(closed_ref, mid, mid) - spread_cost - slippage:,.2f}, "
         "which is the PnL at strikeflow's fill prices above when the round trips match."
     )
+    base = statistics.median(e2e.seconds)
     if math.isfinite(base):
         print(
             f"\nstrikeflow end to end: {n / base:,.0f} bars/s median over {len(e2e.seconds)} runs."

@@ -28,222 +28,46 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import hashlib
-import io
 import math
-import os
-import platform
-import pstats
-import shutil
-import site
-import statistics
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+from common import (
+    DAY,
+    FAST,
+    SLOW,
+    TICK_PARTITIONS,
+    bench_settings,
+    fills_digest,
+    fmt_rate,
+    load_average,
+    ma_config,
+    machine_line,
+    median,
+    produce,
+    profile_text,
+    rows_written,
+    tick_series,
+    write_parquet,
+)
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from api.runtime.broker import EmbeddedBroker
 from flows.runs.backtest import Source, run_backtest
-from flows.sim.feed import TickWriter, partition_of
-from flows.sim.simulator import SimParams, simulate_session
+from flows.sim.feed import partition_of
 from flows.sources.decode import decode_ticks
 from flows.stages.inputs import BatchKafkaSource
-from flows.trading.ticks import TickColumns
-from schemas.config import AlgorithmConfig, MovingAverageCross
 from schemas.settings import Settings, Topics
-from schemas.tables import TABLE_MODELS, column_names, table_of
-from sinks.clickhouse.client import connect
-from sinks.kafka.admin import ensure_topics, producer, topic_partitions
+from sinks.kafka.admin import ensure_topics, topic_partitions
 
-DAY = date(2026, 11, 23)  # a Monday
-FAST, SLOW = 50, 200
-TICK_PARTITIONS = 2
 KAFKA_TARGET = 150_000  # ticks/s per worker, Kafka -> ClickHouse (DESIGN.md, 'Speed shape')
 FILE_TARGET = 1_000_000  # ticks/s per worker replaying a file
 COMMAND = ".venv/bin/python benchmarks/flow_throughput.py"
-REPO = Path(__file__).resolve().parent.parent
 
 
 # --- shared with the other flow benchmarks ----------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def load_average() -> float:
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
-
-
-def code_version() -> str:
-    """The commit measured, and whether the code under test had local changes."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
-    changed = git("status", "--porcelain", "--", "flows", "sinks", "schemas", "api")
-    return f"commit {commit}" + (" with uncommitted changes" if changed else "")
-
-
-def machine_line() -> str:
-    from importlib.metadata import version
-
-    return (
-        f"{os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}, bytewax {version('bytewax')}, chdb {version('chdb')}, "
-        f"confluent-kafka {version('confluent-kafka')}; code: {code_version()}"
-    )
-
-
-def tick_series(n: int, symbols: Sequence[str] = ("AAPL",)) -> TickColumns:
-    """The first `n` ticks of one simulated session of `symbols` (deterministic)."""
-    rate = n / len(symbols) / 390 * 1.05
-    while True:
-        ticks, _ = simulate_session(list(symbols), DAY, SimParams(ticks_per_minute=rate))
-        if len(ticks) >= n:
-            break
-        rate *= 1.05
-    cut = slice(0, n)
-    return TickColumns(
-        ts=ticks.ts[cut],
-        codes=ticks.codes[cut],
-        symbols=ticks.symbols,
-        bid=ticks.bid[cut],
-        ask=ticks.ask[cut],
-        last=ticks.last[cut],
-        volume=ticks.volume[cut],
-    )
-
-
-def write_parquet(ticks: TickColumns, path: Path) -> None:
-    names = np.asarray(ticks.symbols, dtype=object)[ticks.codes]
-    table = pa.table(
-        {
-            "timestamp": ticks.ts,
-            "symbol": pa.array(names.tolist(), type=pa.string()),
-            "bid": ticks.bid,
-            "ask": ticks.ask,
-            "last": ticks.last,
-            "volume": ticks.volume,
-        }
-    )
-    pq.write_table(table, path)
-
-
-def produce(
-    bootstrap: str, topic: str, ticks: TickColumns, heartbeat_ms: int = 1000
-) -> tuple[int, int, float]:
-    """Write the ticks (and heartbeats) to `topic`: (ticks, heartbeats, seconds)."""
-    writer = TickWriter(
-        producer(bootstrap), topic, topic_partitions(bootstrap, topic), heartbeat_ms=heartbeat_ms
-    )
-    start = time.perf_counter()
-    for begin in range(0, len(ticks), 100_000):
-        part = slice(begin, begin + 100_000)
-        writer.write_ticks(ticks, part)
-    stats = writer.finish()
-    seconds = time.perf_counter() - start
-    del writer
-    gc.collect()  # the producer goes before anything else touches the broker
-    return stats.ticks, stats.heartbeats, seconds
-
-
-def ma_config(symbols: Sequence[str], account_id: str = "bench-ma") -> AlgorithmConfig:
-    return AlgorithmConfig(
-        account_id=account_id,
-        name=f"ma_cross({FAST},{SLOW})",
-        symbols=list(symbols),
-        strategy=MovingAverageCross(fast=FAST, slow=SLOW),
-    )
-
-
-@contextmanager
-def bench_settings(prefix: str) -> Iterator[Settings]:
-    """Settings over a fresh temporary directory: chdb at <dir>/clickhouse, 2 tick partitions."""
-    root = Path(tempfile.mkdtemp(prefix=prefix))
-    try:
-        yield Settings(
-            data_dir=root,
-            clickhouse_dsn=f"chdb://{root / 'clickhouse'}",
-            ticks_partitions=TICK_PARTITIONS,
-        )
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def rows_written(settings: Settings, run_id: str) -> dict[str, int]:
-    """Rows of each table carrying `run_id`, as inserted (before any replacing merge)."""
-    client = connect(settings.dsn, settings.clickhouse_database)
-    try:
-        counts = {}
-        for model in TABLE_MODELS:
-            if "run_id" not in column_names(model):
-                continue
-            table = table_of(model)
-            result = client.query(
-                f"SELECT count() FROM `{table}` WHERE run_id = {{run:String}}",
-                parameters={"run": run_id},
-            )
-            counts[table] = int(result.result_rows[0][0])
-        return counts
-    finally:
-        client.close()
-
-
-def fills_digest(settings: Settings, run_id: str) -> tuple[int, str]:
-    """(fill count, a hash of every fill's ts, side, quantity and price) of a run."""
-    client = connect(settings.dsn, settings.clickhouse_database)
-    try:
-        rows = client.query(
-            "SELECT ts, side, quantity, price FROM paper_fills FINAL "
-            "WHERE run_id = {run:String} ORDER BY ts, side, quantity, price",
-            parameters={"run": run_id},
-        ).result_rows
-    finally:
-        client.close()
-    text = "\n".join(f"{ts.isoformat()} {side} {qty} {price:.6f}" for ts, side, qty, price in rows)
-    return len(rows), hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)
-
-
-def fmt_rate(value: float) -> str:
-    return f"{value:,.0f}" if math.isfinite(value) else "n/a"
-
-
-def short_path(text: str) -> str:
-    """Trim the repository and site-packages prefixes from profile lines."""
-    for prefix in [*site.getsitepackages(), str(REPO)]:
-        text = text.replace(prefix.rstrip("/") + "/", "")
-    return text
-
-
-def profile_text(profile: cProfile.Profile, cumulative: int = 30, own: int = 20) -> str:
-    out = io.StringIO()
-    stats = pstats.Stats(profile, stream=out)
-    stats.sort_stats("cumulative").print_stats(cumulative)
-    stats.sort_stats("tottime").print_stats(own)
-    lines = [short_path(line.rstrip()) for line in out.getvalue().splitlines()]
-    return "\n".join(line for line in lines if line.strip())
 
 
 # --- measurements -----------------------------------------------------------------------------
@@ -343,7 +167,7 @@ def run_case(case: Case, tag: str, profile: cProfile.Profile | None = None) -> f
         case.cpu.append(cpu)
         case.rows = rows_written(case.settings, run_id)
         case.fills.add(fills_digest(case.settings, run_id))
-        case.trades = result.accounts[0].metrics.get("trade_count", math.nan)
+        case.trades = result.accounts[0].metrics.trade_count
         if result.run.ticks != case.messages:
             raise RuntimeError(f"{case.name}: read {result.run.ticks} messages of {case.messages}")
     return seconds
@@ -355,7 +179,39 @@ def timed_many(body: Callable[[], tuple[int, float]], runs: int) -> tuple[int, l
     return results[0][0], [seconds for _, seconds in results]
 
 
-def main() -> None:
+LABELS = {
+    "kafka": "topic -> flow -> ClickHouse",
+    "file": "Parquet file -> flow -> ClickHouse",
+    "kafka-2sym": "topic, 2 symbols on 2 partitions (contrast)",
+}
+
+
+@dataclass
+class Inputs:
+    """What was produced once and replayed by every case."""
+
+    ticks: int
+    produced: int
+    beats: int
+    produce_s: float
+    messages: int
+    messages2: int
+    file: Path
+
+
+@dataclass
+class Alone:
+    """The broker, the source and the source plus decoding, each without Bytewax."""
+
+    consumed: int
+    broker_s: list[float]
+    source_n: int
+    source_s: list[float]
+    decode_n: int
+    decode_s: list[float]
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
@@ -366,126 +222,168 @@ def main() -> None:
         default="kafka:1,kafka:2,file:1,file:2,kafka-2sym:1,kafka-2sym:2",
         help="which replays to time, as name:workers (e.g. kafka:1 for a profiler)",
     )
-    args = parser.parse_args()
-    n, runs = args.ticks, args.runs
+    return parser.parse_args()
+
+
+def prepare(settings: Settings, two_settings: Settings, bootstrap: str, n: int) -> Inputs:
+    """Produce the one- and two-symbol topics, write the Parquet file, and warm up."""
+    assert partition_of("AAPL", TICK_PARTITIONS) != partition_of("MSFT", TICK_PARTITIONS)
+    root = settings.data_dir
+    one = tick_series(n)
+    ensure_topics(bootstrap, {two_settings.topics.ticks: TICK_PARTITIONS})
+    produced, beats, produce_s = produce(bootstrap, settings.topics.ticks, one)
+    produced2, beats2, _ = produce(
+        bootstrap, two_settings.topics.ticks, tick_series(n, ("AAPL", "MSFT"))
+    )
+    file = root / "ticks.parquet"
+    write_parquet(one, file)
+    warm = root / "warm.parquet"
+    write_parquet(tick_series(20_000), warm)
+    # Warm-up: imports, migrations, the first chdb inserts.
+    run_backtest(settings, [ma_config(["AAPL"])], Source(file=warm), run_id="bench-warm")
+    return Inputs(
+        ticks=n,
+        produced=produced,
+        beats=beats,
+        produce_s=produce_s,
+        messages=produced + beats * TICK_PARTITIONS,
+        messages2=produced2 + beats2 * TICK_PARTITIONS,
+        file=file,
+    )
+
+
+def measure_alone(settings: Settings, bootstrap: str, runs: int) -> Alone:
+    topic = settings.topics.ticks
+    consumed, broker_s = timed_many(lambda: consume_all(bootstrap, topic), runs)
+    source_n, source_s = timed_many(
+        lambda: source_alone(bootstrap, topic, False, settings.batch_size), runs
+    )
+    decode_n, decode_s = timed_many(
+        lambda: source_alone(bootstrap, topic, True, settings.batch_size), runs
+    )
+    return Alone(consumed, broker_s, source_n, source_s, decode_n, decode_s)
+
+
+def make_cases(
+    args: argparse.Namespace, settings: Settings, two: Settings, bootstrap: str, inputs: Inputs
+) -> list[Case]:
+    n, one, both = inputs.ticks, ("AAPL",), ("AAPL", "MSFT")
+    cases = [
+        Case("kafka", settings, Source(), bootstrap, 1, one, n, inputs.messages, KAFKA_TARGET),
+        Case("kafka", settings, Source(), bootstrap, 2, one, n, inputs.messages, KAFKA_TARGET),
+        Case("file", settings, Source(file=inputs.file), None, 1, one, n, n, FILE_TARGET),
+        Case("file", settings, Source(file=inputs.file), None, 2, one, n, n, FILE_TARGET),
+    ]
+    if not args.no_two_symbols:
+        cases += [
+            Case("kafka-2sym", two, Source(), bootstrap, w, both, n, inputs.messages2, KAFKA_TARGET)
+            for w in (1, 2)
+        ]
+    wanted = set(args.cases.split(","))
+    return [case for case in cases if f"{case.name}:{case.workers}" in wanted]
+
+
+def profiled_run(settings: Settings, bootstrap: str, inputs: Inputs) -> str:
+    profile = cProfile.Profile()
+    case = Case(
+        "kafka-prof", settings, Source(), bootstrap, 1, ("AAPL",), inputs.ticks, inputs.messages, 0
+    )
+    wall = run_case(case, "w1", profile)
+    return (
+        f"cProfile of one more Kafka -> ClickHouse run, 1 worker ({wall:.1f} s under "
+        "the profiler):\n\n```text\n" + profile_text(profile) + "\n```\n"
+    )
+
+
+def main() -> None:
+    args = parse_args()
     load_before = load_average()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-
-    one = tick_series(n)
-    two = tick_series(n, ("AAPL", "MSFT"))
-    assert partition_of("AAPL", TICK_PARTITIONS) != partition_of("MSFT", TICK_PARTITIONS)
-    notes: list[str] = []
     with bench_settings("strikeflow-bench-flow-") as settings:
-        root = settings.data_dir
-        two_settings = settings.model_copy(update={"topics": Topics(ticks="bench.ticks.two")})
-        broker = EmbeddedBroker(log_path=root / "broker.log")
+        two = settings.model_copy(update={"topics": Topics(ticks="bench.ticks.two")})
+        broker = EmbeddedBroker(log_path=settings.data_dir / "broker.log")
         bootstrap = broker.start(settings.topics.partitions(TICK_PARTITIONS))
         try:
-            ensure_topics(bootstrap, {two_settings.topics.ticks: TICK_PARTITIONS})
-            produced, beats, produce_s = produce(bootstrap, settings.topics.ticks, one)
-            messages = produced + beats * TICK_PARTITIONS
-            produced2, beats2, _ = produce(bootstrap, two_settings.topics.ticks, two)
-            messages2 = produced2 + beats2 * TICK_PARTITIONS
-            file = root / "ticks.parquet"
-            write_parquet(one, file)
-            warm = root / "warm.parquet"
-            write_parquet(tick_series(20_000), warm)
-
-            # Warm-up: imports, migrations, the first chdb inserts.
-            run_backtest(settings, [ma_config(["AAPL"])], Source(file=warm), run_id="bench-warm")
-
-            topic = settings.topics.ticks
-            consumed, broker_s = timed_many(lambda: consume_all(bootstrap, topic), runs)
-            source_n, source_s = timed_many(
-                lambda: source_alone(bootstrap, topic, False, settings.batch_size), runs
-            )
-            decode_n, decode_s = timed_many(
-                lambda: source_alone(bootstrap, topic, True, settings.batch_size), runs
-            )
-
-            cases = [
-                Case(
-                    "kafka", settings, Source(), bootstrap, 1, ("AAPL",), n, messages, KAFKA_TARGET
-                ),
-                Case(
-                    "kafka", settings, Source(), bootstrap, 2, ("AAPL",), n, messages, KAFKA_TARGET
-                ),
-                Case("file", settings, Source(file=file), None, 1, ("AAPL",), n, n, FILE_TARGET),
-                Case("file", settings, Source(file=file), None, 2, ("AAPL",), n, n, FILE_TARGET),
-            ]
-            if not args.no_two_symbols:
-                for workers in (1, 2):
-                    cases.append(
-                        Case(
-                            "kafka-2sym",
-                            two_settings,
-                            Source(),
-                            bootstrap,
-                            workers,
-                            ("AAPL", "MSFT"),
-                            n,
-                            messages2,
-                            KAFKA_TARGET,
-                        )
-                    )
-            wanted = set(args.cases.split(","))
-            cases = [case for case in cases if f"{case.name}:{case.workers}" in wanted]
-            for rep in range(runs):
+            inputs = prepare(settings, two, bootstrap, args.ticks)
+            alone = measure_alone(settings, bootstrap, args.runs)
+            cases = make_cases(args, settings, two, bootstrap, inputs)
+            for rep in range(args.runs):
                 for case in cases:
                     run_case(case, f"w{case.workers}-r{rep}")
-
-            profile_out = ""
-            if args.profile:
-                profile = cProfile.Profile()
-                profiled = Case(
-                    "kafka-prof", settings, Source(), bootstrap, 1, ("AAPL",), n, messages, 0
-                )
-                wall = run_case(profiled, "w1", profile)
-                profile_out = (
-                    f"cProfile of one more Kafka -> ClickHouse run, 1 worker ({wall:.1f} s under "
-                    "the profiler):\n\n```text\n" + profile_text(profile) + "\n```\n"
-                )
+            profile_out = profiled_run(settings, bootstrap, inputs) if args.profile else ""
         finally:
             gc.collect()
             broker.stop()
-    load_after = load_average()
+    load = (load_before, load_average())
+    report_setup(args, settings, inputs, cases, started, load)
+    report_alone(alone, inputs)
+    medians = report_cases(cases)
+    report_ratios(medians, alone.consumed / median(alone.broker_s))
+    report_rows_and_fills(cases)
+    if profile_out:
+        print()
+        print(profile_out)
 
-    # --- report -------------------------------------------------------------------------------
-    broker_rate = consumed / median(broker_s)
+
+def report_setup(
+    args: argparse.Namespace,
+    settings: Settings,
+    inputs: Inputs,
+    cases: list[Case],
+    started: str,
+    load: tuple[float, float],
+) -> None:
     print("## Flow throughput\n")
     print("Command (from the repository root):\n")
     print(f"```\n{COMMAND}{' --profile' if args.profile else ''}\n```\n")
     print(
         f"Machine: {machine_line()}. Run started {started}; 1-minute load average "
-        f"{load_before:.2f} before and {load_after:.2f} after (2 cores; anything above 0 is "
+        f"{load[0]:.2f} before and {load[1]:.2f} after (2 cores; anything above 0 is "
         "other work competing). Broker: the bundled Tansu, memory storage, on loopback. "
-        f"ClickHouse: chdb on local disk. Medians of {runs} runs after a warm-up run; runs of "
-        "the cases are interleaved.\n"
+        f"ClickHouse: chdb on local disk. Medians of {args.runs} runs after a warm-up run; runs "
+        "of the cases are interleaved.\n"
     )
+    trades = cases[0].trades if cases else math.nan
     print(
-        f"Input: {n:,} ticks of one symbol (AAPL), one simulated session ({DAY}), produced "
-        f"once to `{settings.topics.ticks}` with {TICK_PARTITIONS} partitions and heartbeats "
-        f"every 1000 ms of event time ({beats:,} per partition: {messages:,} messages), and "
-        "written to a Parquet file. Strategy: `ma_cross` on the mid, fast SMA "
-        f"{FAST} ticks, slow SMA {SLOW} ticks, 100 shares of the underlying, default costs and "
-        f"risk limits (one account); round trips per run: {one_or_many(cases[0].trades)}.\n"
+        f"Input: {inputs.ticks:,} ticks of one symbol (AAPL), one simulated session ({DAY}), "
+        f"produced once to `{settings.topics.ticks}` with {TICK_PARTITIONS} partitions and "
+        f"heartbeats every 1000 ms of event time ({inputs.beats:,} per partition: "
+        f"{inputs.messages:,} messages), and written to a Parquet file. Strategy: `ma_cross` on "
+        f"the mid, fast SMA {FAST} ticks, slow SMA {SLOW} ticks, 100 shares of the underlying, "
+        "default costs and risk limits (one account); round trips per run: "
+        f"{one_or_many(trades)}.\n"
     )
+
+
+def report_alone(alone: Alone, inputs: Inputs) -> None:
     print("| measurement | messages | median time | messages/s (median) | best run |")
     print("|---|---:|---:|---:|---:|")
     for name, count, seconds in (
-        ("broker alone: one confluent-kafka consumer, both partitions", consumed, broker_s),
-        ("flow's Kafka source alone (BatchKafkaSource, no Bytewax)", source_n, source_s),
-        ("… plus decode_ticks (Arrow JSON -> columns)", decode_n, decode_s),
+        (
+            "broker alone: one confluent-kafka consumer, both partitions",
+            alone.consumed,
+            alone.broker_s,
+        ),
+        (
+            "flow's Kafka source alone (BatchKafkaSource, no Bytewax)",
+            alone.source_n,
+            alone.source_s,
+        ),
+        ("… plus decode_ticks (Arrow JSON -> columns)", alone.decode_n, alone.decode_s),
     ):
         print(
             f"| {name} | {count:,} | {median(seconds):.2f} s | "
             f"{fmt_rate(count / median(seconds))} | {fmt_rate(count / min(seconds))} |"
         )
     print(
-        f"\nProducing the topic (TickWriter, one producer, JSON): {produced:,} ticks + "
-        f"{beats * TICK_PARTITIONS:,} heartbeats in {produce_s:.2f} s "
-        f"({fmt_rate(messages / produce_s)} messages/s, one run).\n"
+        f"\nProducing the topic (TickWriter, one producer, JSON): {inputs.produced:,} ticks + "
+        f"{inputs.beats * TICK_PARTITIONS:,} heartbeats in {inputs.produce_s:.2f} s "
+        f"({fmt_rate(inputs.messages / inputs.produce_s)} messages/s, one run).\n"
     )
+
+
+def report_cases(cases: list[Case]) -> dict[tuple[str, int], float]:
+    """The replay table; returns the median ticks/s of each (case, workers)."""
     print(
         "| replay | workers | ticks | median time | ticks/s (median) | ticks/s (best) "
         "| ticks/s per worker | target per worker | of target | CPU s / wall s | rows written |"
@@ -497,65 +395,62 @@ def main() -> None:
         rate = case.ticks / seconds
         medians[(case.name, case.workers)] = rate
         per_worker = rate / case.workers
-        label = {
-            "kafka": "topic -> flow -> ClickHouse",
-            "file": "Parquet file -> flow -> ClickHouse",
-            "kafka-2sym": "topic, 2 symbols on 2 partitions (contrast)",
-        }[case.name]
         print(
-            f"| {label} | {case.workers} | {case.ticks:,} | {seconds:.2f} s | {fmt_rate(rate)} "
-            f"| {fmt_rate(case.ticks / min(case.seconds))} | {fmt_rate(per_worker)} "
-            f"| {case.target:,.0f} | {per_worker / case.target:.0%} "
+            f"| {LABELS[case.name]} | {case.workers} | {case.ticks:,} | {seconds:.2f} s "
+            f"| {fmt_rate(rate)} | {fmt_rate(case.ticks / min(case.seconds))} "
+            f"| {fmt_rate(per_worker)} | {case.target:,.0f} | {per_worker / case.target:.0%} "
             f"| {median(case.cpu) / seconds:.2f} | {sum(case.rows.values()):,} |"
         )
+    return medians
+
+
+def report_ratios(medians: dict[tuple[str, int], float], broker_rate: float) -> None:
     print("\nRatios of medians:\n")
     print("| ratio | value |")
     print("|---|---:|")
-    nan = math.nan
-    k1, k2 = medians.get(("kafka", 1), nan), medians.get(("kafka", 2), nan)
-    f1, f2 = medians.get(("file", 1), nan), medians.get(("file", 2), nan)
-    s1, s2 = medians.get(("kafka-2sym", 1), nan), medians.get(("kafka-2sym", 2), nan)
+
+    def rate(name: str, workers: int) -> float:
+        return medians.get((name, workers), math.nan)
+
     ratios = [
-        ("topic replay, 2 workers / 1 worker", k2 / k1),
-        ("file replay, 2 workers / 1 worker", f2 / f1),
-        ("file replay / topic replay (1 worker)", f1 / k1),
-        ("topic replay (1 worker) / broker alone", k1 / broker_rate),
-        ("2 symbols on 2 partitions, 2 workers / 1 worker", s2 / s1),
+        ("topic replay, 2 workers / 1 worker", rate("kafka", 2) / rate("kafka", 1)),
+        ("file replay, 2 workers / 1 worker", rate("file", 2) / rate("file", 1)),
+        ("file replay / topic replay (1 worker)", rate("file", 1) / rate("kafka", 1)),
+        ("topic replay (1 worker) / broker alone", rate("kafka", 1) / broker_rate),
+        (
+            "2 symbols on 2 partitions, 2 workers / 1 worker",
+            rate("kafka-2sym", 2) / rate("kafka-2sym", 1),
+        ),
     ]
-    ratios = [(name, value) for name, value in ratios if math.isfinite(value)]
     for name, value in ratios:
-        print(f"| {name} | {value:.2f}× |")
+        if math.isfinite(value):
+            print(f"| {name} | {value:.2f}× |")
+
+
+def report_rows_and_fills(cases: list[Case]) -> None:
     print("\nRows written per run (count by table for the run id, as inserted):\n")
     tables = sorted({t for case in cases for t in case.rows})
     print("| replay | workers | " + " | ".join(tables) + " |")
     print("|---|---:|" + "---:|" * len(tables))
     for case in cases:
-        print(
-            f"| {case.name} | {case.workers} | "
-            + " | ".join(f"{case.rows.get(t, 0):,}" for t in tables)
-            + " |"
-        )
+        counts = " | ".join(f"{case.rows.get(t, 0):,}" for t in tables)
+        print(f"| {case.name} | {case.workers} | {counts} |")
     digests = {d for case in cases if case.name in ("kafka", "file") for d in case.fills}
     if digests:
-        notes.append(
-            "Fills (ts, side, quantity, price) of every one-symbol run, topic or file, 1 or 2 "
+        print(
+            "\nFills (ts, side, quantity, price) of every one-symbol run, topic or file, 1 or 2 "
             + (
                 f"workers: identical ({next(iter(digests))[0]:,} fills)."
                 if len(digests) == 1
-                else f"NOT identical across runs: {sorted(digests)}."
+                else f"workers: NOT identical across runs: {sorted(digests)}."
             )
         )
     two_digests = {d for case in cases if case.name == "kafka-2sym" for d in case.fills}
     if two_digests:
-        notes.append(
-            "Two-symbol runs, 1 vs 2 workers: "
+        print(
+            "\nTwo-symbol runs, 1 vs 2 workers: "
             + ("identical fills." if len(two_digests) == 1 else f"different fills {two_digests}.")
         )
-    for note in notes:
-        print(f"\n{note}")
-    if profile_out:
-        print()
-        print(profile_out)
 
 
 def one_or_many(value: float) -> str:
