@@ -30,11 +30,11 @@ def child_processes(pid: int) -> list[int]:
     return found
 
 
-def test_serve_runs_flow_and_feed_beside_the_api_and_stops_on_sigint(tmp_path: Path) -> None:
+def start_serve(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """`strikeflow serve --feed` on a fresh data directory, its output in serve.log."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("STRIKEFLOW_")}
     env["STRIKEFLOW_DATA_DIR"] = str(tmp_path)
     env["STRIKEFLOW_SINK_MAX_SECONDS"] = "0.2"
-    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -43,6 +43,12 @@ def test_serve_runs_flow_and_feed_beside_the_api_and_stops_on_sigint(tmp_path: P
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+    return process, log
+
+
+def test_serve_runs_flow_and_feed_beside_the_api_and_stops_on_sigint(tmp_path: Path) -> None:
+    port = free_port()
+    process, log = start_serve(tmp_path, port)
     url = f"http://127.0.0.1:{port}"
     token_file = tmp_path / "api-token"
     try:
