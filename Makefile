@@ -1,12 +1,13 @@
 # The two entry points: `make demo` runs the main job, `make test` runs the whole suite.
 # Both bootstrap their own environment: uv (from PyPI, via pip) and the locked packages;
-# `make test` also installs the Debian packages some tests drive (Chromium, docker-compose).
+# `make test` also installs the Debian packages some tests drive (Chromium, docker-compose,
+# Prometheus).
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-DEBIAN_PACKAGES := chromium docker-compose
+DEBIAN_PACKAGES := chromium docker-compose prometheus
 
 .PHONY: demo test lint typecheck env system-packages bench
 

@@ -31,16 +31,18 @@ from api.routers import (
     configs,
     control,
     health,
+    metrics,
     records,
     session,
 )
+from api.timing import RequestTiming
 from api.ws import router as ws_router
 from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
 
 TAGS = [
-    {"name": "health", "description": "Liveness and readiness."},
+    {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
     {"name": "session", "description": "Browser login: a session cookie for a token."},
     {
         "name": "control",
@@ -98,10 +100,26 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    for module in (health, session, control, commands, configs, records, analytics, backtests):
-        app.include_router(module.router)
+    routers = [
+        module.router
+        for module in (
+            health,
+            metrics,
+            session,
+            control,
+            commands,
+            configs,
+            records,
+            analytics,
+            backtests,
+        )
+    ]
+    for router in routers:
+        app.include_router(router)
     app.include_router(ws_router)
     guard(app, settings)
+    # outermost: refused requests are timed too, under the route they asked for
+    app.add_middleware(RequestTiming, routes=[r for router in routers for r in router.routes])
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -20,6 +20,9 @@ SCHEMA_VERSION = 41
 GRID_WIDTH = 24
 
 DATASOURCE_REF: dict[str, str] = {"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID}
+# The pipeline's own metrics (sinks/metrics.py), scraped by Prometheus.
+PROMETHEUS_UID = "strikeflow-prometheus"
+PROMETHEUS_REF: dict[str, str] = {"type": "prometheus", "uid": PROMETHEUS_UID}
 
 ColumnKind = Literal["time", "number", "string", "bool", "date"]
 PanelType = Literal["timeseries", "stat", "table", "barchart", "piechart"]
@@ -115,6 +118,61 @@ class Panel:
 
 
 @dataclass(frozen=True, slots=True)
+class Series:
+    """One PromQL expression of a metric panel and how its series are named in the legend."""
+
+    expr: str
+    legend: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPanel:
+    """A panel over Prometheus: one or more PromQL expressions.
+
+    tests/dashboards/test_pipeline_queries.py evaluates every expression in a real Prometheus
+    that scraped a running strikeflow; `expect_series` says whether it must return series there
+    (a counter of rare events, such as insert retries, has none until the first one).
+    """
+
+    title: str
+    type: Literal["timeseries", "stat"]
+    series: tuple[Series, ...]
+    unit: str | None = None
+    width: int = 12
+    height: int = 8
+    description: str = ""
+    expect_series: bool = True
+
+    def to_json(self, panel_id: int, grid: Mapping[str, int]) -> dict[str, Any]:
+        defaults: dict[str, Any] = {} if self.unit is None else {"unit": self.unit}
+        targets = [
+            {
+                "refId": chr(ord("A") + index),
+                "datasource": dict(PROMETHEUS_REF),
+                "expr": series.expr,
+                "legendFormat": series.legend or "__auto",
+                "range": True,
+            }
+            for index, series in enumerate(self.series)
+        ]
+        return {
+            "id": panel_id,
+            "type": self.type,
+            "title": self.title,
+            "description": self.description,
+            "datasource": dict(PROMETHEUS_REF),
+            "gridPos": dict(grid),
+            "targets": targets,
+            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "options": {
+                "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}
+            }
+            if self.type == "timeseries"
+            else {},
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """A collapsible section header spanning the dashboard's width."""
 
@@ -169,18 +227,24 @@ class Dashboard:
     title: str
     description: str
     variables: tuple[Variable, ...]
-    items: tuple[Panel | Row, ...]
+    items: tuple[Panel | MetricPanel | Row, ...]
     time_from: str = "now-6h"
     refresh: str = "30s"
     tags: tuple[str, ...] = ("strikeflow",)
 
     @property
     def panels(self) -> tuple[Panel, ...]:
+        """The panels over ClickHouse."""
         return tuple(item for item in self.items if isinstance(item, Panel))
 
-    def layout(self) -> list[tuple[Panel | Row, dict[str, int]]]:
+    @property
+    def metric_panels(self) -> tuple[MetricPanel, ...]:
+        """The panels over Prometheus."""
+        return tuple(item for item in self.items if isinstance(item, MetricPanel))
+
+    def layout(self) -> list[tuple[Panel | MetricPanel | Row, dict[str, int]]]:
         """Place items left to right, wrapping at the grid's width; a row starts a new line."""
-        placed: list[tuple[Panel | Row, dict[str, int]]] = []
+        placed: list[tuple[Panel | MetricPanel | Row, dict[str, int]]] = []
         x = y = line_height = 0
         for item in self.items:
             if isinstance(item, Row):

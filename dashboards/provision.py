@@ -14,9 +14,12 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from dashboards.model import DATASOURCE_TYPE, DATASOURCE_UID
+from dashboards.model import DATASOURCE_TYPE, DATASOURCE_UID, PROMETHEUS_UID
 
 DATASOURCE_NAME = "strikeflow ClickHouse"
+PROMETHEUS_NAME = "strikeflow Prometheus"
+# The compose file's Prometheus, as Grafana's container reaches it.
+PROMETHEUS_URL = "http://prometheus:9090"
 FOLDER_UID = "strikeflow"
 FOLDER_TITLE = "strikeflow"
 # Where the compose file mounts dashboards/json inside the Grafana container.
@@ -80,6 +83,19 @@ def datasource(server: ClickHouseServer) -> dict[str, Any]:
     }
 
 
+def prometheus_datasource(url: str = PROMETHEUS_URL) -> dict[str, Any]:
+    """The Pipeline dashboard's datasource: the Prometheus that scrapes the flow and the API."""
+    return {
+        "name": PROMETHEUS_NAME,
+        "type": "prometheus",
+        "uid": PROMETHEUS_UID,
+        "access": "proxy",
+        "isDefault": False,
+        "url": url,
+        "jsonData": {"httpMethod": "POST", "timeInterval": "5s"},
+    }
+
+
 def datasource_provisioning(server: ClickHouseServer = ClickHouseServer()) -> dict[str, Any]:
     """Grafana's datasource provisioning document (apiVersion 1)."""
     entry = {
@@ -88,7 +104,8 @@ def datasource_provisioning(server: ClickHouseServer = ClickHouseServer()) -> di
         "editable": False,
         "secureJsonData": {"password": f"${GRAFANA_PASSWORD_ENV}"},
     }
-    return {"apiVersion": 1, "datasources": [entry]}
+    prometheus = {**prometheus_datasource(), "orgId": 1, "editable": False}
+    return {"apiVersion": 1, "datasources": [entry, prometheus]}
 
 
 def dashboard_provider() -> dict[str, Any]:

@@ -9,6 +9,9 @@ provisions these uids from files: Grafana refuses API writes to provisioned item
 server adds (Grafana migrates stored dashboards to its own schema version and fills in
 defaults) do not count, or every publish to a newer Grafana would rewrite every dashboard.
 
+The Pipeline dashboard reads Prometheus: it is published, with a Prometheus datasource, only
+when Prometheus' URL (as Grafana reaches it) is given.
+
 Secrets are write-only in Grafana: the datasource password is sent when the datasource is
 created or when the server reports none, and is otherwise left as it is.
 
@@ -28,8 +31,14 @@ from typing import Any
 import httpx
 
 from dashboards.definitions import dashboards
-from dashboards.model import DATASOURCE_UID
-from dashboards.provision import FOLDER_TITLE, FOLDER_UID, ClickHouseServer, datasource
+from dashboards.model import DATASOURCE_UID, PROMETHEUS_UID
+from dashboards.provision import (
+    FOLDER_TITLE,
+    FOLDER_UID,
+    ClickHouseServer,
+    datasource,
+    prometheus_datasource,
+)
 
 # Fields Grafana owns on a stored dashboard: its database id, its revision and the schema
 # version it migrated the model to.
@@ -134,6 +143,20 @@ def _publish_datasource(
         summary.unchanged.append(item)
 
 
+def _publish_prometheus(api: Grafana, url: str, summary: PublishSummary) -> None:
+    item = f"datasource:{PROMETHEUS_UID}"
+    wanted = prometheus_datasource(url)
+    existing = api.find(f"datasources/uid/{PROMETHEUS_UID}")
+    if existing is None:
+        api.call("POST", "datasources", wanted)
+        summary.created.append(item)
+    elif not contains(existing, wanted):
+        api.call("PUT", f"datasources/uid/{PROMETHEUS_UID}", wanted)
+        summary.updated.append(item)
+    else:
+        summary.unchanged.append(item)
+
+
 def _publish_folder(api: Grafana, summary: PublishSummary) -> None:
     item = f"folder:{FOLDER_UID}"
     existing = api.find(f"folders/{FOLDER_UID}")
@@ -181,21 +204,28 @@ def publish(
     server: ClickHouseServer,
     password: str | None = None,
     models: Sequence[dict[str, Any]] | None = None,
+    prometheus_url: str | None = None,
     timeout: float = 10.0,
 ) -> PublishSummary:
     """Create or update the datasource, the folder and the dashboards; report what changed.
 
     `url` is Grafana's base URL (a sub-path such as https://host/grafana is kept), `token` a
     service account token with rights to manage datasources, folders and dashboards, `server`
-    how Grafana reaches ClickHouse, `password` that ClickHouse user's password.
+    how Grafana reaches ClickHouse, `password` that ClickHouse user's password, and
+    `prometheus_url` how it reaches Prometheus (without it, the Pipeline dashboard is left out).
     """
     api = Grafana(url, token, timeout)
     try:
         api.call("GET", "frontend/settings")  # fails early, with the URL, when unreachable
         summary = PublishSummary()
         _publish_datasource(api, server, password, summary)
+        if prometheus_url is not None:
+            _publish_prometheus(api, prometheus_url, summary)
         _publish_folder(api, summary)
-        for model in models if models is not None else [d.to_json() for d in dashboards()]:
+        if models is None:
+            chosen = [d for d in dashboards() if prometheus_url is not None or not d.metric_panels]
+            models = [d.to_json() for d in chosen]
+        for model in models:
             _publish_dashboard(api, model, summary)
         return summary
     finally:

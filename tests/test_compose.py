@@ -234,7 +234,7 @@ def test_images_are_pinned() -> None:
             continue
         image = service["image"]
         _, _, tag = image.rpartition(":")
-        assert re.match(r"\d+\.\d+", tag), f"{name}: {image} is not pinned to a version"
+        assert re.match(r"v?\d+\.\d+", tag), f"{name}: {image} is not pinned to a version"
 
 
 def test_dependencies_wait_for_health_or_completion() -> None:
@@ -275,7 +275,7 @@ def test_grafana_mounts_the_generated_provisioning_and_pins_the_plugin() -> None
 
 def test_grafana_reaches_clickhouse_as_its_read_only_user() -> None:
     """Grafana cannot run here: its datasource, ClickHouse's users.d and both environments agree."""
-    (source,) = datasource_provisioning()["datasources"]
+    source = datasource_provisioning()["datasources"][0]
     settings = source["jsonData"]
     assert settings["host"] in SERVICES
     clickhouse = SERVICES[settings["host"]]
@@ -292,6 +292,30 @@ def test_grafana_reaches_clickhouse_as_its_read_only_user() -> None:
     assert secret == password_env
     assert SERVICES["grafana"]["environment"][secret] == clickhouse["environment"][password_env]
     assert settings["defaultDatabase"] == clickhouse["environment"]["CLICKHOUSE_DB"]
+
+
+def test_prometheus_scrapes_the_flow_and_the_api_where_they_listen() -> None:
+    """Prometheus' own behaviour is tested in tests/dashboards/test_pipeline_queries.py; here
+    its compose service, its scrape config and Grafana's datasource agree."""
+    prometheus = SERVICES["prometheus"]
+    mounts = dict(volume.split(":")[:2] for volume in prometheus["volumes"])
+    config_path = next(host for host, inside in mounts.items() if inside.endswith(".yml"))
+    config = yaml.safe_load((ROOT / config_path).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    flow_target = jobs["strikeflow-flow"]["static_configs"][0]["targets"][0]
+    api_target = jobs["strikeflow-api"]["static_configs"][0]["targets"][0]
+    assert flow_target == f"flow:{SERVICES['flow']['ports'][0].split(':')[1]}"
+    assert SERVICES["flow"]["environment"]["BYTEWAX_DATAFLOW_API_ENABLED"] == "true"
+    assert api_target == f"api:{SERVICES['api']['ports'][0].split(':')[1]}"
+    # The API needs the token: the command writes the one the API gets where the config reads it.
+    token_file = jobs["strikeflow-api"]["authorization"]["credentials_file"]
+    assert token_file in " ".join(prometheus["command"])
+    assert Path(token_file).parent.as_posix() in mounts.values()
+    api_token = SERVICES["api"]["environment"]["STRIKEFLOW_API_TOKEN"]
+    assert prometheus["environment"]["STRIKEFLOW_API_TOKEN"] == api_token
+    source = datasource_provisioning()["datasources"][1]
+    port = prometheus["ports"][0].split(":")[1]
+    assert source["url"] == f"http://prometheus:{port}"
 
 
 def test_app_services_reach_clickhouse_with_the_servers_credentials() -> None:

@@ -47,6 +47,13 @@ def publish_command(
             "[default: STRIKEFLOW_CLICKHOUSE_DSN]"
         ),
     ] = None,
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option(
+            help="How Grafana reaches the Prometheus that scrapes strikeflow; without it the "
+            "Pipeline dashboard is not published"
+        ),
+    ] = None,
 ) -> None:
     """Create or update the datasource, folder and dashboards in a running Grafana (idempotent)."""
     # Deferred: the Grafana client would slow `strikeflow --help`.
@@ -78,7 +85,9 @@ def publish_command(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     try:
-        summary = publish(url, token, server=server, password=password)
+        summary = publish(
+            url, token, server=server, password=password, prometheus_url=prometheus_url
+        )
     except GrafanaError as exc:
         console.print(f"[red]Grafana refused the publication: {exc}[/red]")
         raise typer.Exit(1) from exc

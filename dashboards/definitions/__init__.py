@@ -20,10 +20,18 @@ from dashboards.definitions.analytics import analytics
 from dashboards.definitions.backtests import backtests
 from dashboards.definitions.control_center import control_center
 from dashboards.definitions.greeks import greeks_and_risk
+from dashboards.definitions.pipeline import pipeline
 from dashboards.definitions.signal_feed import signal_feed
 from dashboards.model import Dashboard
 
 
 def dashboards() -> tuple[Dashboard, ...]:
     """Every dashboard, in the order they are listed."""
-    return (control_center(), signal_feed(), analytics(), greeks_and_risk(), backtests())
+    return (
+        control_center(),
+        signal_feed(),
+        analytics(),
+        greeks_and_risk(),
+        backtests(),
+        pipeline(),
+    )

@@ -9,12 +9,16 @@ The Bytewax adapter is `flows.stages.inputs.BatchKafkaSource`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from sinks.kafka.admin import topic_partitions
+from sinks.metrics import CONSUMER_LAG
+
+LAG_EVERY_SECONDS = 1.0  # how often a reader publishes its lag
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,8 @@ class PartitionReader:
         self.done = False
         self._consumer = Consumer(config)
         self._consumer.assign([TopicPartition(topic, partition, offset)])
+        self._lag = CONSUMER_LAG.labels(topic, str(partition))
+        self._lag_at = 0.0
 
     def read(self) -> RawBatch | None:
         """The next batch, an empty end-of-partition batch, or None when nothing arrived."""
@@ -79,6 +85,9 @@ class PartitionReader:
             self.done = True
             return RawBatch(self._topic, self._partition, eof=True)
         messages = self._consumer.consume(self._batch_size, self._poll_seconds)
+        if (now := time.monotonic()) >= self._lag_at:
+            self._lag_at = now + LAG_EVERY_SECONDS
+            self._publish_lag(len(messages))
         if any(message.error() is not None for message in messages):
             messages = self._without_errors(messages)
         if messages:
@@ -103,6 +112,15 @@ class PartitionReader:
         if self.done:
             return RawBatch(self._topic, self._partition, eof=True)
         return None
+
+    def _publish_lag(self, batch: int) -> None:
+        """The partition's high watermark (as the last fetch saw it: no broker round trip) minus
+        the next offset to read once this batch is read."""
+        _, high = self._consumer.get_watermark_offsets(
+            TopicPartition(self._topic, self._partition), cached=True
+        )
+        if high >= 0:
+            self._lag.set(max(high - self.offset - batch, 0))
 
     def _without_errors(self, messages: list[Message]) -> list[Message]:
         """The messages before the end of the partition, without transient errors."""

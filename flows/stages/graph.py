@@ -25,6 +25,7 @@ from flows.accounts.state import AccountParams, Outputs
 from flows.sources.decode import Decoded, decode_commands, decode_option_quotes, decode_ticks
 from flows.sources.file import FILE_CHANNEL
 from flows.sources.kafka import RawBatch
+from flows.stages import observe
 from flows.stages.inputs import BatchKafkaSource, TickFileSource
 from flows.stages.market import ChannelState, MarketOutput, MarketParams, market_step
 from flows.stages.rows import (
@@ -310,6 +311,10 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         decoded = op.merge("market_in", decoded, _option_input(flow, spec))
     stages = trading_stages(spec, _channels(spec), decoded, commands)
     market_out, account_out, table_rows = stages.market, stages.accounts, stages.table_rows
+    op.inspect("observe_market", market_out, observe.market)
+    op.inspect("observe_accounts", account_out, observe.accounts)
+    if control_dead is not None:
+        op.inspect("observe_control_dead", control_dead, observe.control_dead)
     batches = gather(
         "gather_rows",
         table_rows,

@@ -17,6 +17,7 @@ from schemas.tables import Rows
 from sinks.clickhouse.arrow import SCHEMAS
 from sinks.clickhouse.client import connect
 from sinks.clickhouse.writer import Writer
+from sinks.metrics import SINK_QUEUE
 
 
 class _Partition(StatefulSinkPartition[list[Rows], None]):
@@ -27,9 +28,10 @@ class _Partition(StatefulSinkPartition[list[Rows], None]):
     makes Bytewax's recovery snapshot a promise that those rows are stored.
     """
 
-    def __init__(self, writer: Writer, name: str):
+    def __init__(self, writer: Writer, name: str, table: str):
         self._writer = writer
         self._queue: queue.Queue[list[Rows] | None] = queue.Queue()
+        self._waiting = SINK_QUEUE.labels(table)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -42,6 +44,7 @@ class _Partition(StatefulSinkPartition[list[Rows], None]):
             except BaseException as error:  # handed to the worker thread, which raises it
                 self._error = error
             finally:
+                self._waiting.dec()
                 self._queue.task_done()
         self._queue.task_done()
 
@@ -51,6 +54,7 @@ class _Partition(StatefulSinkPartition[list[Rows], None]):
 
     def write_batch(self, items: list[list[Rows]]) -> None:
         self._raise_failure()
+        self._waiting.inc()
         self._queue.put([rows for collected in items for rows in collected])
 
     def snapshot(self) -> None:
@@ -81,4 +85,4 @@ class ClickHouseSink(FixedPartitionedSink[list[Rows], None]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
         writer = Writer(lambda: connect(self.dsn, self.database))
-        return _Partition(writer, name=f"clickhouse-{for_part}")
+        return _Partition(writer, name=f"clickhouse-{for_part}", table=for_part)

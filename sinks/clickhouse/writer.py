@@ -11,6 +11,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalErr
 
 from schemas.tables import Rows, concat
 from sinks.clickhouse.arrow import to_arrow
+from sinks.metrics import INSERT_RETRIES, INSERT_SECONDS, ROWS_WRITTEN
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,14 @@ class Writer:
     def _insert(self, rows: Rows) -> None:
         table = to_arrow(rows)
         delay = self.first_delay
+        started = time.perf_counter()
         for attempt in range(1, self.attempts + 1):
             try:
                 if self._client is None:
                     self._client = self._connect()
                 self._client.insert_arrow(rows.table, table)
+                INSERT_SECONDS.labels(rows.table).observe(time.perf_counter() - started)
+                ROWS_WRITTEN.labels(rows.table).inc(len(rows))
                 return
             except (OperationalError, ClickHouseError, OSError) as error:
                 if attempt == self.attempts or not _transient(error):
@@ -58,6 +62,7 @@ class Writer:
                 log.warning(
                     "insert into %s failed (%s); retrying in %.1fs", rows.table, error, delay
                 )
+                INSERT_RETRIES.labels(rows.table).inc()
                 self.close()
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_delay)

@@ -102,8 +102,12 @@ def test_datasource_provisioning_has_the_documented_shape() -> None:
     """Grafana cannot run here: the file is checked against Grafana's and the plugin's docs."""
     document = load_yaml(DATASOURCES_FILE)
     assert document["apiVersion"] == 1
-    (source,) = document["datasources"]
+    source, prometheus = document["datasources"]
     assert source["type"] == DATASOURCE_TYPE
+    assert source["isDefault"]
+    assert not prometheus["isDefault"]
+    assert prometheus["type"] == "prometheus"
+    assert prometheus["url"].startswith("http://")
     assert source["access"] == "proxy"
     assert source["name"]
     assert source["uid"]
@@ -129,14 +133,18 @@ def test_dashboard_provider_has_the_documented_shape() -> None:
     assert provider["folderUid"]
 
 
-def test_every_datasource_reference_is_the_provisioned_datasource() -> None:
-    """Grafana cannot run here: a panel with another uid would show 'datasource not found'."""
-    (source,) = load_yaml(DATASOURCES_FILE)["datasources"]
-    expected = {"type": source["type"], "uid": source["uid"]}
+def test_every_datasource_reference_is_a_provisioned_datasource() -> None:
+    """Grafana cannot run here: a panel with another uid would show 'datasource not found'.
+    A dashboard reads one datasource: ClickHouse, or Prometheus for the Pipeline."""
+    provisioned = [
+        {"type": source["type"], "uid": source["uid"]}
+        for source in load_yaml(DATASOURCES_FILE)["datasources"]
+    ]
     for dashboard in committed_dashboards():
         refs = list(datasource_refs(dashboard))
         assert refs, dashboard["uid"]
-        assert all(ref == expected for ref in refs), dashboard["uid"]
+        assert refs[0] in provisioned, dashboard["uid"]
+        assert all(ref == refs[0] for ref in refs), dashboard["uid"]
 
 
 # -- dashboard models ----------------------------------------------------------------------------
@@ -152,7 +160,7 @@ def test_every_variable_a_query_uses_is_declared_before_it_is_used() -> None:
             declared.append(variable["name"])
         for panel in panels_of(dashboard):
             for target in panel.get("targets", []):
-                used = referenced_variables(target["rawSql"])
+                used = referenced_variables(target.get("rawSql") or target["expr"])
                 assert used <= set(declared), f"{dashboard['uid']} {panel['title']!r}: {used}"
 
 
@@ -160,8 +168,8 @@ def test_targets_are_sql_queries_in_the_format_their_panel_reads() -> None:
     """Grafana cannot run here: the target fields follow the plugin's src/types/sql.ts."""
     for dashboard in committed_dashboards():
         for panel in panels_of(dashboard):
-            if panel["type"] == "row":
-                continue
+            if panel["type"] == "row" or panel["datasource"]["type"] == "prometheus":
+                continue  # Prometheus panels: tests/dashboards/test_pipeline_queries.py
             (target,) = panel["targets"]
             assert target["editorType"] == "sql"
             if panel["type"] == "timeseries":

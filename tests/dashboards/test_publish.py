@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from dashboards.definitions import dashboards
-from dashboards.model import DATASOURCE_UID
+from dashboards.model import DATASOURCE_UID, PROMETHEUS_UID
 from dashboards.provision import FOLDER_TITLE, FOLDER_UID, ClickHouseServer
 from dashboards.publish import GrafanaError, publish
 
@@ -30,7 +30,8 @@ pytestmark = pytest.mark.integration
 
 TOKEN = "glsa_test_token"
 SERVER = ClickHouseServer(host="clickhouse", port=9000, username="grafana")
-MODELS = [dashboard.to_json() for dashboard in dashboards()]
+# Without a Prometheus URL, the Pipeline dashboard (Prometheus) is left out.
+MODELS = [dashboard.to_json() for dashboard in dashboards() if not dashboard.metric_panels]
 UIDS = [model["uid"] for model in MODELS]
 EVERYTHING = [f"datasource:{DATASOURCE_UID}", f"folder:{FOLDER_UID}"] + [
     f"dashboard:{uid}" for uid in UIDS
@@ -238,6 +239,24 @@ def test_first_publish_creates_everything_through_the_documented_calls(
         assert request.body["dashboard"] == model
         assert request.body["folderUid"] == FOLDER_UID
         assert request.body["overwrite"] is True
+
+
+def test_with_prometheus_its_datasource_and_the_pipeline_dashboard_are_published(
+    grafana: tuple[FakeGrafana, str],
+) -> None:
+    """Grafana cannot run here: the stand-in records the calls the publisher makes."""
+    state, url = grafana
+    summary = publish(
+        url, TOKEN, server=SERVER, password="secret", prometheus_url="http://prom:9090"
+    )
+
+    assert f"datasource:{PROMETHEUS_UID}" in summary.created
+    assert "dashboard:strikeflow-pipeline" in summary.created
+    (prometheus,) = [w.body for w in state.writes() if w.body.get("uid") == PROMETHEUS_UID]
+    assert prometheus["type"] == "prometheus"
+    assert prometheus["url"] == "http://prom:9090"
+    again = publish(url, TOKEN, server=SERVER, password="secret", prometheus_url="http://prom:9090")
+    assert not again.changed
 
 
 def test_second_publish_sends_no_writes(grafana: tuple[FakeGrafana, str]) -> None:

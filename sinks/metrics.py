@@ -1,0 +1,85 @@
+"""What a strikeflow process tells Prometheus about its pipeline.
+
+The metrics live in prometheus_client's default registry, so they are served wherever that
+registry is: by the API at `/metrics` (`strikeflow serve`, the flow in the same process), and by
+Bytewax's own endpoint when the flow runs alone (`BYTEWAX_DATAFLOW_API_ENABLED=true`, port
+3030), beside Bytewax's metrics. They count what happened in this process; Prometheus adds the
+processes up.
+
+Event-time delays (`*_delay_seconds`) compare the wall clock with event times: live, where a
+tick's event time is when the feed stamped it, they are the pipeline's lag; on a replay of old
+data they only say how old the data is.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Seconds from a few milliseconds (the flow's own work) to a minute (a stalled partition).
+DELAY_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+TICKS_IN = Counter(
+    "strikeflow_ticks_in",
+    "Usable ticks and option quotes read by the flow, by input channel (topic:partition, or file).",
+    ["channel"],
+)
+DEAD_LETTERS = Counter(
+    "strikeflow_dead_letters",
+    "Messages sent to the dead-letter topic instead of being used, by the topic they came from.",
+    ["source"],
+)
+CONSUMER_LAG = Gauge(
+    "strikeflow_consumer_lag_messages",
+    "Messages of a partition not yet read by the flow: the broker's high watermark minus the "
+    "next offset to read (as last seen by the consumer).",
+    ["topic", "partition"],
+)
+WATERMARK_DELAY = Gauge(
+    "strikeflow_watermark_delay_seconds",
+    "Wall clock minus a channel's event-time watermark after its latest batch: how far behind "
+    "real time the merge of the channels can be.",
+    ["channel"],
+)
+DECISIONS = Counter(
+    "strikeflow_decisions",
+    "Orchestrator decisions made, by account shard and verdict.",
+    ["shard", "verdict"],
+)
+FILLS = Counter("strikeflow_fills", "Paper fills booked, by account shard.", ["shard"])
+DECISION_DELAY = Histogram(
+    "strikeflow_decision_delay_seconds",
+    "Wall clock when a decision is made minus the event time of the tick that caused it: "
+    "tick-to-decision latency when the feed stamps ticks as it sends them.",
+    buckets=DELAY_BUCKETS,
+)
+ROWS_WRITTEN = Counter(
+    "strikeflow_rows_written", "Rows inserted into ClickHouse, by table.", ["table"]
+)
+INSERT_RETRIES = Counter(
+    "strikeflow_insert_retries",
+    "ClickHouse inserts retried after a transient failure, by table.",
+    ["table"],
+)
+INSERT_SECONDS = Histogram(
+    "strikeflow_insert_seconds",
+    "Time of one successful ClickHouse insert, retries included, by table.",
+    ["table"],
+    buckets=DELAY_BUCKETS,
+)
+SINK_QUEUE = Gauge(
+    "strikeflow_sink_queue_batches",
+    "Batches handed to a ClickHouse sink partition and not yet written, by table.",
+    ["table"],
+)
+API_REQUESTS = Histogram(
+    "strikeflow_api_request_seconds",
+    "Time to answer an API request, by method, route template and status code.",
+    ["method", "route", "status"],
+    buckets=REQUEST_BUCKETS,
+)
+
+
+def seconds_behind(event_ms: int, now: int) -> float:
+    """How far `event_ms` lies behind the wall clock `now` (both epoch ms), never negative."""
+    return max(now - event_ms, 0) / 1000
