@@ -16,10 +16,16 @@ from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.client import Client
+from hypothesis import settings as hypothesis_settings
 
 from api.runtime.broker import EmbeddedBroker
 from schemas.settings import Settings, Topics
 from sinks.clickhouse.client import connect, migrate
+
+# Property tests check results, not speed: Hypothesis' 200 ms deadline per example turns a
+# loaded machine (CI on 2 shared cores) into failures ("FlakyFailure: DeadlineExceeded").
+hypothesis_settings.register_profile("strikeflow", deadline=None)
+hypothesis_settings.load_profile("strikeflow")
 
 
 @pytest.fixture(scope="session")

@@ -128,8 +128,9 @@ def test_the_flow_alone_serves_its_metrics_on_bytewax_endpoint(
         "STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
         "BYTEWAX_DATAFLOW_API_ENABLED": "true",
         "BYTEWAX_DATAFLOW_API_PORT": str(port),
-        # Bytewax writes the graph it serves there (by default into the working directory).
-        "BYTEWAX_DATAFLOW_API_CACHE_PATH": str(tmp_path / "dataflow.json"),
+        # Bytewax writes the graph it serves (dataflow.json) there, by default into the
+        # working directory.
+        "BYTEWAX_DATAFLOW_API_CACHE_PATH": str(tmp_path),
     }
     for field in type(settings.topics).model_fields:
         env[f"STRIKEFLOW_TOPIC_{field.upper()}"] = getattr(settings.topics, field)
