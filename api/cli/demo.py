@@ -49,6 +49,7 @@ def run_demo(settings: Settings, days: int, workers: int) -> dict[str, Any]:
     from flows.sim.simulator import SimParams
     from flows.stages.graph import build_flow
     from sinks.clickhouse.client import connect, migrate
+    from sinks.store.fingerprint import run_fingerprint
     from sinks.store.rows import insert
     from sinks.store.summary import run_counts
 
@@ -72,6 +73,7 @@ def run_demo(settings: Settings, days: int, workers: int) -> dict[str, Any]:
     counts = run_counts(client, LIVE_RUN)
     results = [account_result(client, LIVE_RUN, config) for config in configs]
     summary = run_summary(LIVE_RUN, counts, configs, results)
+    summary["fingerprint"] = run_fingerprint(client, LIVE_RUN)
     report = write_report(
         settings.data_dir / "reports", "demo", results, f"simulated {SESSION_DAY}"
     )
