@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from bytewax.dataflow import Dataflow
 
+from flows.runs.shutdown import stop_on_signals
 from flows.stages.graph import FlowSpec, build_flow
 from schemas.common import LIVE_RUN, TradingStatus
 from schemas.config import AlgorithmConfig
@@ -57,7 +58,9 @@ def flow() -> Dataflow:
         )
     ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
     configs, status = load_accounts(settings)
-    return build_flow(live_spec(settings, bootstrap, configs, initial_status=status))
+    spec = live_spec(settings, bootstrap, configs, initial_status=status)
+    spec.stop = stop_on_signals("live flow")
+    return build_flow(spec)
 
 
 def load_accounts(settings: Settings) -> tuple[list[AlgorithmConfig], dict[str, TradingStatus]]:
