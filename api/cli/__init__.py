@@ -11,6 +11,7 @@ import typer
 from api.cli import (
     backtest,
     broker,
+    configs,
     dashboards,
     db,
     demo,
@@ -24,5 +25,17 @@ from api.cli import (
 app = typer.Typer(no_args_is_help=True, help="strikeflow: streaming paper trading for options.")
 
 # In the order `strikeflow --help` has always listed them (commands, then groups).
-for group in (db, schemas, broker, dashboards, pricing, feed, backtest, demo, fingerprint, serve):
+for group in (
+    db,
+    schemas,
+    broker,
+    dashboards,
+    pricing,
+    feed,
+    backtest,
+    demo,
+    fingerprint,
+    configs,
+    serve,
+):
     group.register(app)
