@@ -10,6 +10,7 @@ at once (status 130 / 143), for a flow that cannot drain.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -37,3 +38,19 @@ def stop_on_signals(what: str, stop: threading.Event | None = None) -> threading
     for number in SIGNALS:
         signal.signal(number, handle)
     return event
+
+
+def exit_with_status_if(failed: threading.Event, status: int) -> None:
+    """Make the process exit with `status` if `failed` is set when it ends normally.
+
+    `python -m bytewax.run` returns 0 once the flow has drained; a flow stopped for a failure
+    (e.g. a broker that lost its history) must not look like a clean stop to a supervisor.
+    """
+
+    def check() -> None:
+        if failed.is_set():
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+
+    atexit.register(check)
