@@ -61,6 +61,12 @@ def _float_array(x: ArrayLike) -> FloatArray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _flat(x: ArrayLike) -> tuple[tuple[int, ...], FloatArray]:
+    """The shape, and the values as a 1-d array: in-place steps need arrays, not 0-d scalars."""
+    array = _float_array(x)
+    return array.shape, array.reshape(-1)
+
+
 def _deliver(result: FloatArray, out: FloatArray | None) -> FloatArray:
     if out is None:
         return result
@@ -99,51 +105,73 @@ def _reduce(x: FloatArray, k: FloatArray) -> tuple[FloatArray, FloatArray, Float
 
 def exp(x: ArrayLike, out: FloatArray | None = None) -> FloatArray:
     """e^x, elementwise (fdlibm e_exp.c; error < 1 ulp)."""
-    x = _float_array(x)
+    shape, x = _flat(x)
     with np.errstate(all="ignore"):
-        finite = np.where(np.isnan(x), 0.0, np.clip(x, -746.0, 710.0))
-        k = np.rint(finite * _INV_LN2)
+        # The common case skips the clipping and NaN passes: |x| < 708 keeps 2^k normal.
+        ordinary = bool(np.all(np.abs(x) < 708.0))
+        finite = x if ordinary else np.where(np.isnan(x), 0.0, np.clip(x, -746.0, 710.0))
+        k = finite * _INV_LN2
+        np.rint(k, out=k)
         r, hi, lo = _reduce(finite, k)
         t = r * r
-        c = r - t * _poly(t, _EXP_P)
-        y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-        result = _scale(y, k.astype(np.int64))
-        result = np.where(np.isnan(x), x, result)
-    return _deliver(result, out)
+        c = _poly(t, _EXP_P)
+        c *= t
+        np.subtract(r, c, out=c)
+        y = r * c
+        y /= 2.0 - c
+        np.subtract(lo, y, out=y)
+        y -= hi
+        np.subtract(1.0, y, out=y)
+        ki = k.astype(np.int64)
+        if ordinary:
+            y *= _two_to(ki)
+            return _deliver(y.reshape(shape), out)
+        result = np.where(np.isnan(x), x, _scale(y, ki))
+    return _deliver(result.reshape(shape), out)
 
 
 def log(x: ArrayLike, out: FloatArray | None = None) -> FloatArray:
     """Natural logarithm, elementwise (fdlibm e_log.c; error < 1 ulp). log(0) = -inf,
     log(negative) = NaN."""
-    x = _float_array(x)
+    shape, x = _flat(x)
     with np.errstate(all="ignore"):
-        subnormal = (x > 0.0) & (x < 2.2250738585072014e-308)
-        m = np.where(subnormal, x * 18014398509481984.0, x)  # 2^54 makes it normal
-        bits = np.abs(m).view(np.int64)
-        k = (bits >> 52) - 1023 - np.where(subnormal, 54, 0)
+        # The common case (positive, normal, finite) skips the special-value passes.
+        ordinary = bool(np.all((x >= 2.2250738585072014e-308) & (x <= 1.7976931348623157e308)))
+        if ordinary:
+            bits = x.view(np.int64)
+            k = (bits >> 52) - 1023
+        else:
+            subnormal = (x > 0.0) & (x < 2.2250738585072014e-308)
+            m = np.where(subnormal, x * 18014398509481984.0, x)  # 2^54 makes it normal
+            bits = np.abs(m).view(np.int64)
+            k = (bits >> 52) - 1023 - np.where(subnormal, 54, 0)
         mantissa = bits & _MANTISSA
         # Normalise into [sqrt(2)/2, sqrt(2)) at fdlibm's threshold, high mantissa word 0x6a09c.
         high = mantissa >> 32
         upper = high >= 0x6A09C
-        k = k + upper
-        f = (mantissa | np.where(upper, 1022 << 52, 1023 << 52)).view(np.float64) - 1.0
+        k += upper
+        mantissa |= np.where(upper, 1022 << 52, 1023 << 52)
+        f = mantissa.view(np.float64) - 1.0
         s = f / (2.0 + f)
         z = s * s
         w = z * z
         lg1, lg2, lg3, lg4, lg5, lg6, lg7 = _LOG_LG
-        t1 = w * (lg2 + w * (lg4 + w * lg6))
-        t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)))
-        r = t2 + t1
+        r = _poly(w, (lg2, lg4, lg6))
+        r *= w
+        t2 = _poly(w, (lg1, lg3, lg5, lg7))
+        t2 *= z
+        r += t2
         dk = k.astype(np.float64)
         hfsq = 0.5 * f * f
         # fdlibm's two forms: the one with f²/2 is the more accurate where |f| is largest.
         with_hfsq = dk * _LN2_HI - ((hfsq - (s * (hfsq + r) + dk * _LN2_LO)) - f)
         without = dk * _LN2_HI - ((s * (f - r) - dk * _LN2_LO) - f)
         result = np.where((high > 0x6147A) & (high < 0x6B851), with_hfsq, without)
-        result = np.where(x > 0.0, result, np.where(x == 0.0, -np.inf, np.nan))
-        result = np.where(np.isinf(x) & (x > 0), np.inf, result)
-        result = np.where(np.isnan(x), x, result)
-    return _deliver(result, out)
+        if not ordinary:
+            result = np.where(x > 0.0, result, np.where(x == 0.0, -np.inf, np.nan))
+            result = np.where(np.isinf(x) & (x > 0), np.inf, result)
+            result = np.where(np.isnan(x), x, result)
+    return _deliver(result.reshape(shape), out)
 
 
 def expm1(x: ArrayLike, out: FloatArray | None = None) -> FloatArray:
