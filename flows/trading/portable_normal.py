@@ -171,16 +171,25 @@ def _erfc_near_one(x: FloatArray) -> FloatArray:
     return np.where(x >= 0.0, (1.0 - _ERX) - ratio, 1.0 + (_ERX + ratio))
 
 
-def _erfc_tail(x: FloatArray) -> FloatArray:
+def _erfc_tail(x: FloatArray, ratio: FloatArray) -> FloatArray:
     """1.25 <= |x| < 28: exp(-x² - 0.5625 + R/S) / |x|, with x² split so that its rounding
     does not reach the exponent (z is |x| with its low 32 bits cleared, so z·z is exact)."""
     ax = np.abs(x)
-    s = 1.0 / (ax * ax)
-    inner = ax < 1.0 / 0.35
-    ratio = np.where(inner, _poly(s, _RA) / _poly(s, _SA), _poly(s, _RB) / _poly(s, _SB))
     z = (ax.view(np.int64) & ~_LOW_WORD).view(np.float64)
     r = exp(-z * z - 0.5625) * exp((z - ax) * (z + ax) + ratio)
     return np.where(x > 0.0, r / ax, 2.0 - r / ax)
+
+
+def _erfc_inner_tail(x: FloatArray) -> FloatArray:
+    """1.25 <= |x| < 1/0.35."""
+    s = 1.0 / (x * x)
+    return _erfc_tail(x, _poly(s, _RA) / _poly(s, _SA))
+
+
+def _erfc_outer_tail(x: FloatArray) -> FloatArray:
+    """1/0.35 <= |x| < 28 (and x > -6, below which erfc rounds to 2)."""
+    s = 1.0 / (x * x)
+    return _erfc_tail(x, _poly(s, _RB) / _poly(s, _SB))
 
 
 def erfc(x: ArrayLike, out: FloatArray | None = None) -> FloatArray:
@@ -193,7 +202,8 @@ def erfc(x: ArrayLike, out: FloatArray | None = None) -> FloatArray:
         for region, evaluate in (
             (ax < 0.84375, _erfc_small),
             ((ax >= 0.84375) & (ax < 1.25), _erfc_near_one),
-            ((ax >= 1.25) & (ax < 28.0) & (flat > -6.0), _erfc_tail),
+            ((ax >= 1.25) & (ax < 1.0 / 0.35), _erfc_inner_tail),
+            ((ax >= 1.0 / 0.35) & (ax < 28.0) & (flat > -6.0), _erfc_outer_tail),
         ):
             index = np.flatnonzero(region)
             if index.size:
