@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli.common import console
 from schemas.settings import Settings
 
 
@@ -24,15 +25,19 @@ def fingerprint(
         raise typer.BadParameter(f"--day {day!r} is not a date (YYYY-MM-DD)") from None
     # Deferred: the ClickHouse driver would slow `strikeflow --help`.
     from sinks.clickhouse.client import connect, migrate
-    from sinks.store.fingerprint import run_fingerprint
+    from sinks.store.fingerprint import fingerprint_and_rows
 
     settings = Settings()
     client = connect(settings.dsn, settings.clickhouse_database)
     try:
         migrate(client)
-        print(run_fingerprint(client, run, on, settings.exchange_timezone))
+        value, rows = fingerprint_and_rows(client, run, on, settings.exchange_timezone)
     finally:
         client.close()
+    if rows == 0:
+        console.print(f"run {run} has no rows" + (f" on {on}" if on else ""))
+        raise typer.Exit(1)
+    print(value)
 
 
 def register(app: typer.Typer) -> None:

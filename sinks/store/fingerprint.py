@@ -46,7 +46,15 @@ def run_fingerprint(
 ) -> str:
     """Hex SHA-256 of run `run_id`'s output rows; with `day`, only rows whose event time falls
     on that date in `timezone` (one live trading day)."""
+    return fingerprint_and_rows(client, run_id, day, timezone)[0]
+
+
+def fingerprint_and_rows(
+    client: Client, run_id: str, day: date | None = None, timezone: str = "UTC"
+) -> tuple[str, int]:
+    """`run_fingerprint`, and how many rows it covers (0: no such run, or day)."""
     digest = hashlib.sha256()
+    total = 0
     where = "run_id = {run:String}"
     parameters: dict[str, Any] = {"run": run_id}
     if day is not None:
@@ -58,6 +66,7 @@ def run_fingerprint(
             f"SELECT count() FROM {table} FINAL WHERE {where}", parameters=parameters
         ).result_rows[0][0]
         digest.update(f"{table}\0{count}\0".encode())
+        total += count
         if count == 0:
             continue
         query = (
@@ -71,4 +80,4 @@ def run_fingerprint(
             for batch in stream:
                 for line in batch.column(0).to_pylist():
                     digest.update(line if isinstance(line, bytes) else line.encode())
-    return digest.hexdigest()
+    return digest.hexdigest(), total
