@@ -77,9 +77,9 @@ def test_the_demo_trades_a_session_and_prints_its_summary(tmp_path: Path) -> Non
     day = run_cli(["fingerprint", "--run", "live", "--day", "2026-11-23"], tmp_path)
     assert re.fullmatch(r"[0-9a-f]{64}", day.stdout.strip())
     assert day.stdout.strip() != summary["fingerprint"]  # the session's day, not the run
-    none = run_cli(["fingerprint", "--run", "live", "--day", "2026-11-24"], tmp_path)
+    none = run_cli(["fingerprint", "--run", "live", "--day", "2026-12-25"], tmp_path)
     assert none.returncode == 1
-    assert "run live has no rows on 2026-11-24" in none.stderr
+    assert "run live has no rows on 2026-12-25" in none.stderr
     bad = run_cli(["fingerprint", "--run", "live", "--day", "23/11/2026"], tmp_path)
     assert bad.returncode == 2
     assert "is not a date" in bad.stderr
