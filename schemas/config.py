@@ -306,6 +306,8 @@ class BacktestRun(BaseModel):
     metrics: Metrics = Field(default_factory=dict)
     error: Text = ""
     report_path: Annotated[str, Field(max_length=1000)] = ""
+    # SHA-256 of the run's output rows (sinks/store/fingerprint.py); "" until it completes.
+    fingerprint: Annotated[str, Field(pattern=r"^([0-9a-f]{64})?$")] = ""
     created_ts: EventTime
     updated_ts: EventTime
 

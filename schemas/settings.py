@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -132,6 +132,17 @@ class Settings(BaseSettings):
             "ticks travel in batches of this span (latency) instead of one by one (overhead).",
         ),
     ] = 2.0
+    on_history_loss: Literal["stop", "reset"] = Field(
+        default="stop",
+        description="When the broker's history went backwards (restarted empty): stop the live "
+        "flow (exit status 3) or read the new history from its start.",
+    )
+    broker_down_alert_seconds: Annotated[
+        float, Field(gt=0, description="Seconds without the broker before an ALERT line.")
+    ] = 60.0
+    broker_log_interval_seconds: Annotated[
+        float, Field(gt=0, description="A repeated Kafka client log line is said once per this.")
+    ] = 30.0
     sink_max_batches: Annotated[
         int, Field(ge=1, description="Row batches gathered per table before a write.")
     ] = 64

@@ -8,10 +8,34 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import backtest, broker, dashboards, db, demo, feed, pricing, schemas, serve
+from api.cli import (
+    backtest,
+    broker,
+    configs,
+    dashboards,
+    db,
+    demo,
+    feed,
+    fingerprint,
+    pricing,
+    schemas,
+    serve,
+)
 
 app = typer.Typer(no_args_is_help=True, help="strikeflow: streaming paper trading for options.")
 
 # In the order `strikeflow --help` has always listed them (commands, then groups).
-for group in (db, schemas, broker, dashboards, pricing, feed, backtest, demo, serve):
+for group in (
+    db,
+    schemas,
+    broker,
+    dashboards,
+    pricing,
+    feed,
+    backtest,
+    demo,
+    fingerprint,
+    configs,
+    serve,
+):
     group.register(app)

@@ -120,6 +120,7 @@ def replay(
     progress bar on the console unless `quiet`."""
     # Deferred: the flow would slow `strikeflow --help` (see the module docstring).
     from flows.runs.backtest import Source, run_backtest
+    from flows.runs.shutdown import stop_on_signals
 
     source = Source(file=file, symbol=symbol, from_ts=window[0], to_ts=window[1])
     with Progress(
@@ -142,6 +143,7 @@ def replay(
                 task, completed=done, total=total or None
             ),
             report_dir=settings.data_dir / "reports",
+            stop=stop_on_signals("backtest"),  # Ctrl-C: recorded as cancelled, exit 0
         )
 
 

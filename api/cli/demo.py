@@ -45,10 +45,12 @@ def run_demo(settings: Settings, days: int, workers: int) -> dict[str, Any]:
     from flows.runs.live import live_spec
     from flows.runs.report import write_report
     from flows.runs.results import account_result
+    from flows.runs.shutdown import stop_on_signals
     from flows.sim.feed import MARKET_CHAINS, feed_writer, simulated_sessions
     from flows.sim.simulator import SimParams
     from flows.stages.graph import build_flow
     from sinks.clickhouse.client import connect, migrate
+    from sinks.store.fingerprint import run_fingerprint
     from sinks.store.rows import insert
     from sinks.store.summary import run_counts
 
@@ -67,11 +69,13 @@ def run_demo(settings: Settings, days: int, workers: int) -> dict[str, Any]:
         del writer  # its producer must go before the broker does
         console.print(f"simulated {stats.ticks:,} ticks of {', '.join(SYMBOLS)}; trading them live")
         spec = live_spec(settings, bootstrap, configs, bounded=True)
+        spec.stop = stop_on_signals("demo")  # Ctrl-C: the flow ends, the summary still prints
         cli_main(build_flow(spec), workers_per_process=workers)  # type: ignore[no-untyped-call]
         gc.collect()  # the flow's Kafka clients, before the broker stops
     counts = run_counts(client, LIVE_RUN)
     results = [account_result(client, LIVE_RUN, config) for config in configs]
     summary = run_summary(LIVE_RUN, counts, configs, results)
+    summary["fingerprint"] = run_fingerprint(client, LIVE_RUN)
     report = write_report(
         settings.data_dir / "reports", "demo", results, f"simulated {SESSION_DAY}"
     )

@@ -71,6 +71,8 @@ def print_summary(console: Console, summary: dict[str, Any], title: str) -> None
     totals.add_row("PnL", f"{summary['pnl']:,.2f}")
     totals.add_row("final equity", f"{summary['final_equity']:,.2f}")
     totals.add_row("max drawdown", f"{summary['max_drawdown']:.2%}")
+    if "fingerprint" in summary:
+        totals.add_row("fingerprint", summary["fingerprint"])
     console.print(totals)
     accounts = Table(title="accounts")
     for column in ("account", "trades", "PnL", "final equity", "max drawdown"):
@@ -98,6 +100,7 @@ def backtest_json(result: BacktestResult) -> dict[str, Any]:
         "status": result.run.status.value,
         "ticks": result.run.ticks,
         "report": result.run.report_path,
+        "fingerprint": result.run.fingerprint,
         "accounts": [
             {
                 "account_id": r.account_id,
@@ -120,3 +123,4 @@ def print_backtest(console: Console, result: BacktestResult) -> None:
         values = r.metrics.values()
         table.add_row(str(rank), r.account_id, *(f"{values[n]:,.4f}" for n in RANKING_METRICS))
     console.print(table)
+    console.print(f"fingerprint: {result.run.fingerprint}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
@@ -18,6 +19,7 @@ from schemas.trading import DailyPerformance
 from sinks.store.analytics import daily_performance, rejections_by_rule, strategy_activity
 from sinks.store.configs import latest_configs
 from sinks.store.filters import RunFilter
+from sinks.store.fingerprint import run_fingerprint
 from sinks.store.runs import backtest_run
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -123,6 +125,38 @@ async def run_metrics(
     account: Account = None,
 ) -> RunMetricsResponse:
     result = await run_in_threadpool(_metrics, found, run_id, account)
+    if result is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id}")
+    return result
+
+
+class RunFingerprint(BaseModel):
+    run_id: RunId
+    day: TradingDay | None = Field(description="The trading day it covers; null: the whole run.")
+    fingerprint: str = Field(description="SHA-256 (hex) of the run's output rows, canonical order.")
+
+
+def _fingerprint(found: Services, run_id: str, day: date | None) -> RunFingerprint | None:
+    if _run_configs(found, run_id) is None:
+        return None
+    zone = found.settings.exchange_timezone
+    value = run_fingerprint(found.clickhouse, run_id, day, zone)
+    return RunFingerprint(run_id=run_id, day=day, fingerprint=value)
+
+
+@router.get(
+    "/runs/{run_id}/fingerprint",
+    summary="SHA-256 over the run's output rows: equal rows, equal fingerprint",
+    responses=error_response(404, "No such run."),
+)
+async def fingerprint(
+    found: ServicesDep,
+    run_id: Annotated[RunId, Path(description="'live', or a backtest's run id.")],
+    day: Annotated[
+        TradingDay | None, Query(description="Only this trading day (exchange time zone).")
+    ] = None,
+) -> RunFingerprint:
+    result = await run_in_threadpool(_fingerprint, found, run_id, day)
     if result is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id}")
     return result

@@ -22,7 +22,7 @@ from bytewax.run import cli_main
 
 from api.runtime.broker import EmbeddedBroker
 from flows.runs.demo import SESSION_DAY, SYMBOLS, TICKS_PER_MINUTE
-from flows.runs.live import live_spec, load_accounts
+from flows.runs.live import broker_watch, live_spec, load_accounts
 from flows.sim.feed import (
     MARKET_CHAINS,
     FeedStoppedError,
@@ -66,6 +66,7 @@ class LiveFlow:
             self._settings, self._bootstrap, self._configs, initial_status=self._status
         )
         spec.stop = self._stop
+        spec.watch = broker_watch(self._settings, self._stop)
         flow = build_flow(spec)
         self._thread = threading.Thread(target=self._run, args=(flow,), name="live-flow")
         self._thread.start()

@@ -28,6 +28,7 @@ from schemas.common import RunStatus, wall_clock_ms
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.settings import Settings
 from sinks.clickhouse.client import connect, migrate
+from sinks.store.fingerprint import run_fingerprint
 from sinks.store.rows import insert
 
 
@@ -119,6 +120,7 @@ def run_backtest(
         progress=1.0 if not cancelled else progress.run.progress,
         metrics=metrics,
         report_path=report,
+        fingerprint=run_fingerprint(client, run_id),
     )
     client.close()
     return BacktestResult(run=run, accounts=results)

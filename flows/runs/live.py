@@ -14,8 +14,12 @@ run the same graph on the bundled broker.
 
 from __future__ import annotations
 
+import threading
+
 from bytewax.dataflow import Dataflow
 
+from flows.runs.shutdown import exit_with_status_if, stop_on_signals
+from flows.sources.broker_watch import HISTORY_LOST_STATUS, BrokerWatch
 from flows.stages.graph import FlowSpec, build_flow
 from schemas.common import LIVE_RUN, TradingStatus
 from schemas.config import AlgorithmConfig
@@ -57,7 +61,21 @@ def flow() -> Dataflow:
         )
     ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
     configs, status = load_accounts(settings)
-    return build_flow(live_spec(settings, bootstrap, configs, initial_status=status))
+    spec = live_spec(settings, bootstrap, configs, initial_status=status)
+    spec.stop = stop_on_signals("live flow")
+    spec.watch = broker_watch(settings, spec.stop)
+    exit_with_status_if(spec.watch.history_lost, HISTORY_LOST_STATUS)
+    return build_flow(spec)
+
+
+def broker_watch(settings: Settings, stop: threading.Event | None) -> BrokerWatch:
+    """The live readers' guard against a broker that lost its history or went away."""
+    return BrokerWatch(
+        on_history_loss=settings.on_history_loss,
+        down_alert_seconds=settings.broker_down_alert_seconds,
+        log_interval=settings.broker_log_interval_seconds,
+        stop=stop,
+    )
 
 
 def load_accounts(settings: Settings) -> tuple[list[AlgorithmConfig], dict[str, TradingStatus]]:

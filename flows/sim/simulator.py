@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from flows.trading.portable_math import exp
 from flows.trading.ticks import Floats, Int64s, TickColumns
 
 SESSION_OPEN = time(9, 30)
@@ -143,10 +144,10 @@ def simulate_symbol(
     log_returns = -0.5 * tick_var * step_years + np.sqrt(tick_var * step_years) * noise
     jumps = rng.random(n) < params.jumps_per_day / max(n, 1)
     log_returns[jumps] += rng.normal(0.0, params.jump_size, int(jumps.sum()))
-    mid = price * np.exp(np.cumsum(log_returns))
+    mid = price * exp(np.cumsum(log_returns))
 
     vol_now = np.sqrt(tick_var)
-    open_widening = 1.0 + 2.0 * np.exp(-minute_of_tick / 15.0)
+    open_widening = 1.0 + 2.0 * exp(-minute_of_tick / 15.0)
     half_spread = mid * params.spread_bps / 20_000 * open_widening * (vol_now / np.sqrt(theta))
     bid = np.floor((mid - half_spread) * 100) / 100
     ask = np.maximum(np.ceil((mid + half_spread) * 100) / 100, bid + 0.01)

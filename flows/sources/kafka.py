@@ -13,8 +13,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
+from flows.sources.broker_watch import BrokerWatch, probe_last_read
 from sinks.kafka.admin import topic_partitions
 from sinks.metrics import CONSUMER_LAG
 
@@ -66,6 +67,7 @@ class PartitionReader:
         batch_size: int,
         poll_seconds: float,
         stop: threading.Event | None,
+        watch: BrokerWatch | None = None,
     ):
         self._stop = stop
         self._topic = topic
@@ -74,16 +76,53 @@ class PartitionReader:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self.done = False
-        self._consumer = Consumer(config)
+        self._watch = watch
+        self._config = config
+        self._consumer = Consumer({**config, **(watch.consumer_config() if watch else {})})
         self._consumer.assign([TopicPartition(topic, partition, offset)])
         self._lag = CONSUMER_LAG.labels(topic, str(partition))
         self._lag_at = 0.0
+        self._last_ts: int | None = None  # Kafka timestamp of the last message read
+        self._outages = 0  # the watch's outage count this reader has checked after
+        if watch is not None and offset > 0:
+            self._check_history()  # resumed: is the message before `offset` still there?
+
+    def _check_history(self) -> bool:
+        """Whether the broker still has the message this reader read last (unchanged); on a loss
+        of history, act on the watch's policy (`flows.sources.broker_watch`). False also when
+        the broker cannot answer: the check is repeated later."""
+        assert self._watch is not None
+        verdict = probe_last_read(
+            self._config, self._topic, self._partition, self.offset, self._last_ts
+        )
+        if verdict is None:
+            return False
+        self._watch.reachable()
+        if verdict:
+            return True
+        channel = f"{self._topic}[{self._partition}]"
+        if self._watch.history_went_backwards(channel, self.offset):
+            self._last_ts = None
+            self.offset = OFFSET_BEGINNING
+            self._consumer.assign([TopicPartition(self._topic, self._partition, OFFSET_BEGINNING)])
+        elif self._watch.stop is None:
+            raise RuntimeError(f"{channel}: the broker's history went backwards; stopping")
+        else:
+            self.done = True
+        return True
 
     def read(self) -> RawBatch | None:
         """The next batch, an empty end-of-partition batch, or None when nothing arrived."""
         if self._stop is not None and self._stop.is_set():
             self.done = True
             return RawBatch(self._topic, self._partition, eof=True)
+        if self._watch is not None and self._watch.outages != self._outages and self.offset > 0:
+            # The broker was away: it may have come back without the history read so far.
+            if not self._check_history():
+                return None
+            self._outages = self._watch.outages
+            if self.done:
+                return RawBatch(self._topic, self._partition, eof=True)
         messages = self._consumer.consume(self._batch_size, self._poll_seconds)
         if (now := time.monotonic()) >= self._lag_at:
             self._lag_at = now + LAG_EVERY_SECONDS
@@ -101,6 +140,7 @@ class PartitionReader:
                 else [m.offset() for m in messages]  # type: ignore[misc]
             )
             self.offset = last + 1
+            self._last_ts = messages[-1].timestamp()[1]
             return RawBatch(
                 self._topic,
                 self._partition,
@@ -131,6 +171,9 @@ class PartitionReader:
                 kept.append(message)
             elif error.code() == KafkaError._PARTITION_EOF:
                 self.done = True
+                break
+            elif error.code() == KafkaError._AUTO_OFFSET_RESET and self._watch is not None:
+                self._check_history()  # the offset is out of range: where librdkafka would jump
                 break
             elif error.fatal():
                 raise RuntimeError(f"consuming {self._topic}[{self._partition}]: {error}")

@@ -22,6 +22,7 @@ import bytewax.operators as op
 from bytewax.dataflow import Dataflow, Stream
 
 from flows.accounts.state import AccountParams, Outputs
+from flows.sources.broker_watch import BrokerWatch
 from flows.sources.decode import Decoded, decode_commands, decode_option_quotes, decode_ticks
 from flows.sources.file import FILE_CHANNEL
 from flows.sources.kafka import RawBatch
@@ -72,6 +73,7 @@ class FlowSpec:
     initial_status: dict[str, TradingStatus] = field(default_factory=dict)  # by account
 
     option_start_offsets: list[int] | None = None
+    watch: BrokerWatch | None = None  # the Kafka readers' broker checks (live flows)
 
     @property
     def shards(self) -> list[str]:
@@ -120,6 +122,7 @@ def _market_topic(
         batch_size=settings.batch_size,
         poll_seconds=settings.poll_ms / 1000,
         stop=spec.stop,
+        watch=spec.watch,
     )
     return op.input(step, flow, source)
 
@@ -161,7 +164,11 @@ def _control_input(flow: Dataflow, spec: FlowSpec) -> tuple[Stream[Any], Stream[
         "control",
         flow,
         BatchKafkaSource(
-            spec.bootstrap, spec.settings.topics.control, batch_size=100, stop=spec.stop
+            spec.bootstrap,
+            spec.settings.topics.control,
+            batch_size=100,
+            stop=spec.stop,
+            watch=spec.watch,
         ),
     )
     decoded = op.map("decode_control", raw, decode_commands)

@@ -13,6 +13,7 @@ from pathlib import Path
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from confluent_kafka import OFFSET_BEGINNING
 
+from flows.sources.broker_watch import BrokerWatch
 from flows.sources.decode import Decoded
 from flows.sources.file import FILE_CHANNEL, FileChunks, open_tick_file
 from flows.sources.kafka import PartitionReader, RawBatch, reader_config
@@ -41,8 +42,9 @@ class BatchKafkaSource(FixedPartitionedSource[RawBatch, int]):
 
     `bounded=True` stops each partition at its end (a backtest or the demo); otherwise the source
     tails the topic forever (live). Setting `stop` ends every partition as if it had reached its
-    end (a cancelled backtest). Partitions are listed when the flow starts, so the partition
-    count must not change under a recovery store.
+    end (a cancelled backtest). `watch` (live) guards against a broker that lost its history
+    and quiets one that is down (`flows.sources.broker_watch`). Partitions are listed when the
+    flow starts, so the partition count must not change under a recovery store.
     """
 
     def __init__(
@@ -56,8 +58,10 @@ class BatchKafkaSource(FixedPartitionedSource[RawBatch, int]):
         poll_seconds: float = 0.001,
         config: dict[str, str | int | bool] | None = None,
         stop: threading.Event | None = None,
+        watch: BrokerWatch | None = None,
     ):
         self.stop = stop
+        self.watch = watch
         self.bootstrap = bootstrap
         self.topic = topic
         self.bounded = bounded
@@ -82,7 +86,14 @@ class BatchKafkaSource(FixedPartitionedSource[RawBatch, int]):
             offset = OFFSET_BEGINNING
         config = reader_config(self.bootstrap, self.bounded, self.config)
         reader = PartitionReader(
-            config, topic, partition, offset, self.batch_size, self.poll_seconds, self.stop
+            config,
+            topic,
+            partition,
+            offset,
+            self.batch_size,
+            self.poll_seconds,
+            self.stop,
+            self.watch,
         )
         return _KafkaPartition(reader)
 

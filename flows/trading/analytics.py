@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from flows.trading.portable_math import expm1, log, scalar
 from schemas.common import money
 from schemas.metrics import RunMetrics
 
@@ -319,8 +320,10 @@ def _cagr(final: float, starting_equity: float, span_days: float) -> float:
     if span_days < 1:
         return 0.0
     # In logs, so that a huge annualised figure is capped instead of overflowing.
-    log_growth = (math.log(final) - math.log(starting_equity)) * DAYS_PER_YEAR / span_days
-    return RATIO_CAP if log_growth > math.log1p(RATIO_CAP) else math.expm1(log_growth)
+    log_growth = (scalar(log, final) - scalar(log, starting_equity)) * DAYS_PER_YEAR / span_days
+    # The portable log and expm1: the C library's differ between machines in the last bit.
+    cap = scalar(log, 1.0 + RATIO_CAP)
+    return RATIO_CAP if log_growth > cap else scalar(expm1, log_growth)
 
 
 def _daily_return_ratios(

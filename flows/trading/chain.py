@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from flows.trading.portable_math import exp, log, power
 from flows.trading.pricing import (
     FloatArray,
     Greeks,
@@ -216,9 +217,9 @@ def implied_vol_surface(
     moneyness). Arguments broadcast.
     """
     t = np.asarray(years, dtype=np.float64)
-    forward = np.multiply(spot, np.exp((params.rate - params.dividend) * t))
-    moneyness = np.log(np.divide(strike, forward))
-    term = (np.maximum(t, _ONE_DAY_YEARS) / _TERM_REFERENCE_YEARS) ** params.term_slope
+    forward = np.multiply(spot, exp((params.rate - params.dividend) * t))
+    moneyness = log(np.divide(strike, forward))
+    term = power(np.maximum(t, _ONE_DAY_YEARS) / _TERM_REFERENCE_YEARS, params.term_slope)
     vol = base_vol(symbol, params) * term + params.skew * moneyness + params.smile * moneyness**2
     result: FloatArray = np.maximum(vol, params.min_vol)
     return result
@@ -234,10 +235,10 @@ def _quotes(
 ) -> tuple[FloatArray, FloatArray]:
     """Bid and ask around the model price by the spread model of `ChainParams`."""
     t = np.asarray(years, dtype=np.float64)
-    forward = np.multiply(spot, np.exp((params.rate - params.dividend) * t))
+    forward = np.multiply(spot, exp((params.rate - params.dividend) * t))
     with np.errstate(divide="ignore", invalid="ignore"):
         # At expiry the standardised moneyness is infinite (or 0/0 at the money): widest wings.
-        z = np.abs(np.log(np.divide(strike, forward))) / (iv * np.sqrt(t))
+        z = np.abs(log(np.divide(strike, forward))) / (iv * np.sqrt(t))
     wings = 1.0 + params.wing_spread * np.minimum(np.nan_to_num(z, nan=4.0), 4.0)
     short_dated = 1.0 + params.short_dated_spread * np.maximum(0.0, 1.0 - t * 365.0 / 7.0)
     spread = np.maximum(params.min_spread, params.relative_spread * mid) * wings * short_dated

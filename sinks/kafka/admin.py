@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from sinks.kafka.client_logs import client_log_config
+
 
 def admin(bootstrap: str, **config: str | int) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap, **config})
@@ -24,7 +26,8 @@ def producer(bootstrap: str, **config: str | int) -> Producer:
         "enable.idempotence": False,
     }
     settings.update(config)
-    return Producer(settings)
+    # librdkafka's repeated lines (a broker that is down) said once, then periodically.
+    return Producer({**settings, **client_log_config()})
 
 
 def topic_partitions(bootstrap: str, topic: str, timeout: float = 10.0) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,11 @@ def test_backtest_launched_over_http_completes_with_metrics(api: Api) -> None:
     assert run["status"] == "completed", run["error"]
     assert run["progress"] == 1.0
     assert run["ticks"] == 2000
+    assert re.fullmatch(r"[0-9a-f]{64}", run["fingerprint"])
+    shown = api.http.get("/analytics/runs/bt-http/fingerprint", headers=api.auth)
+    assert shown.json() == {"run_id": "bt-http", "day": None, "fingerprint": run["fingerprint"]}
+    missing = api.http.get("/analytics/runs/bt-none/fingerprint", headers=api.auth)
+    assert missing.status_code == 404
     assert run["metrics"]["bt-fast.trade_count"] > 0
     assert run["source"] == "file:aapl.csv"  # the server's own paths are not shown
     assert not Path(run["report_path"]).is_absolute()

@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flows.trading.indicators.chunks import FloatArray, as_chunk, smooth
+from flows.trading.portable_math import log
 
 
 def _squared_log_returns(last_price: float | None, values: FloatArray) -> tuple[FloatArray, int]:
@@ -16,7 +17,7 @@ def _squared_log_returns(last_price: float | None, values: FloatArray) -> tuple[
         ratios, first = values[1:] / values[:-1], 1
     else:
         ratios, first = values / np.concatenate(([last_price], values[:-1])), 0
-    log_returns = np.log(ratios)
+    log_returns = log(ratios)
     squared: FloatArray = log_returns * log_returns
     return squared, first
 

@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr
 
+from flows.trading.portable_math import exp, log
+from flows.trading.portable_normal import ndtr
 from flows.trading.pricing.contracts import (
     BLOCK,
     INV_SQRT_2PI,
@@ -92,7 +93,7 @@ def _greeks_block(contracts: Contracts, sign: Operand, out: Greeks, scratch: Flo
     _d1_d2(contracts, carry, total_vol, half_total_vol, d1, d2)
     np.multiply(d1, d1, out=density)
     np.multiply(density, -0.5, out=density)
-    np.exp(density, out=density)
+    exp(density, out=density)
     np.multiply(density, INV_SQRT_2PI, out=density)
     _cumulative_normals(sign, d1, d2)
     _spot_and_vol_greeks(contracts, sign, out, scratch)
@@ -113,12 +114,12 @@ def _discount(
         np.multiply(dividend, years, out=disc_q)
         np.subtract(strike_pv, disc_q, out=carry)
         np.negative(disc_q, out=disc_q)
-        np.exp(disc_q, out=disc_q)  # e^(-qT)
+        exp(disc_q, out=disc_q)  # e^(-qT)
         np.negative(strike_pv, out=strike_pv)
     else:
         np.multiply(rate, years, out=carry)
         np.negative(carry, out=strike_pv)
-    np.exp(strike_pv, out=strike_pv)
+    exp(strike_pv, out=strike_pv)
     np.multiply(strike_pv, strike, out=strike_pv)  # K·e^(-rT)
 
 
@@ -135,7 +136,7 @@ def _d1_d2(
     `half_total_vol` may be the row of d2: it is read before d2 is written.
     """
     np.divide(contracts.spot, contracts.strike, out=d1)
-    np.log(d1, out=d1)
+    log(d1, out=d1)
     np.add(d1, carry, out=d1)
     np.divide(d1, total_vol, out=d1)
     np.add(d1, half_total_vol, out=d1)
@@ -209,14 +210,12 @@ def _settle_degenerate(
     """
     spot, strike, years, rate, vol, dividend = contracts
     t = np.broadcast_to(years, index.shape)
-    forward_moneyness = np.log(np.divide(spot, strike)) + np.multiply(
-        np.subtract(rate, dividend), t
-    )
+    forward_moneyness = log(np.divide(spot, strike)) + np.multiply(np.subtract(rate, dividend), t)
     # The 0/1 step in N(w·d), with its midpoint exactly at the money (the limit as vol -> 0).
     step = np.sign(np.multiply(sign, forward_moneyness)) * 0.5 + 0.5
-    disc_q = np.exp(-np.multiply(dividend, t))
+    disc_q = exp(-np.multiply(dividend, t))
     spot_leg = np.multiply(spot, disc_q) * step
-    strike_leg = np.multiply(strike, np.exp(-np.multiply(rate, t))) * step
+    strike_leg = np.multiply(strike, exp(-np.multiply(rate, t))) * step
     drift = np.multiply(dividend, spot_leg) - np.multiply(rate, strike_leg)
     expired = t == 0.0
     valid = (t >= 0.0) & (np.broadcast_to(vol, index.shape) >= 0.0)

@@ -22,8 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr, ndtri
 
+from flows.trading.portable_math import exp, log
+from flows.trading.portable_normal import ndtr, ndtri
 from flows.trading.pricing.contracts import BLOCK, EPS, INV_SQRT_2PI, FloatArray
 
 BoolArray = NDArray[np.bool_]
@@ -210,12 +211,12 @@ def _normalise(
     price (and for in-the-money options the forward and strike legs it is the difference of)
     carries; it limits how well the price determines vol.
     """
-    x = np.log(s / k) + (r - q) * t
-    b_in = p / (np.sqrt(s * k) * np.exp(-0.5 * (r + q) * t))
+    x = log(s / k) + (r - q) * t
+    b_in = p / (np.sqrt(s * k) * exp(-0.5 * (r + q) * t))
     in_the_money = np.where(c, x > 0.0, x < 0.0)
     half = 0.5 * np.abs(x)
-    b_max = np.exp(-half)  # bound of the out-of-the-money call at x = -|x|
-    intrinsic = np.where(in_the_money, np.exp(half) - b_max, 0.0)
+    b_max = exp(-half)  # bound of the out-of-the-money call at x = -|x|
+    intrinsic = np.where(in_the_money, exp(half) - b_max, 0.0)
     beta = b_in - intrinsic
     bounds = np.where(
         ~np.isfinite(beta),  # years or rates so large that the normalisation overflows
@@ -224,7 +225,7 @@ def _normalise(
             beta <= 0.0, IV_BELOW_INTRINSIC, np.where(beta >= b_max, IV_ABOVE_UPPER_BOUND, IV_OK)
         ),
     )
-    noise = _ROUNDING * (b_in + np.where(in_the_money, np.exp(half) + b_max, 0.0)) + _UNDERFLOW
+    noise = _ROUNDING * (b_in + np.where(in_the_money, exp(half) + b_max, 0.0)) + _UNDERFLOW
     return x, beta, noise, bounds
 
 
@@ -251,8 +252,8 @@ def _solve_normalised(
     Returns s, the resolution of s (how far a price error of `noise` plus the evaluation's own
     rounding moves it), and whether the iteration converged.
     """
-    b_max = np.exp(0.5 * x)
-    b_min = np.exp(-0.5 * x)
+    b_max = exp(0.5 * x)
+    b_min = exp(-0.5 * x)
     s_c = np.sqrt(-2.0 * x)
     b_c = 0.5 * b_max - b_min * ndtr(-s_c)  # N(d1) = 1/2 at the inflection point
     v_c = INV_SQRT_2PI * b_max  # vega there
@@ -272,7 +273,7 @@ def _solve_normalised(
         xi, bi = x[index], beta[index]
         if which == _LOWER:
             # Exponent-dominated: ln b(s) ≈ ln b_l - x²/2·(1/s² - 1/s_l²), matched at s_l.
-            guess = 1.0 / np.sqrt(1.0 / s_l[index] ** 2 + 2.0 * np.log(b_l[index] / bi) / xi**2)
+            guess = 1.0 / np.sqrt(1.0 / s_l[index] ** 2 + 2.0 * log(b_l[index] / bi) / xi**2)
             low, high = np.zeros(index.size), s_l[index]
         elif which == _MIDDLE:
             guess = s_c[index] + (bi - b_c[index]) / v_c[index]
@@ -285,7 +286,7 @@ def _solve_normalised(
         problem = _Problem(
             x=xi,
             beta=bi,
-            log_beta=np.log(bi) if which == _LOWER else bi,
+            log_beta=log(bi) if which == _LOWER else bi,
             gap_beta=b_max[index] - bi,
             b_max=b_max[index],
             b_min=b_min[index],
@@ -335,14 +336,14 @@ def _objective(
     x, beta, log_beta, gap_beta, b_max, b_min, _ = problem
     h = x / s
     t = 0.5 * s
-    vega = INV_SQRT_2PI * np.exp(-0.5 * (h * h + t * t))
+    vega = INV_SQRT_2PI * exp(-0.5 * (h * h + t * t))
     curvature = h * h / s - 0.5 * t  # b''(s) / b'(s)
     n2 = ndtr(h - t)
     if region == _UPPER:
         n1_low = ndtr(-h - t)  # 1 - N(d1), without the cancellation near b_max
         gap = b_max * n1_low + b_min * n2
         root_above = gap > gap_beta
-        g = np.log(gap_beta) - np.log(gap)
+        g = log(gap_beta) - log(gap)
         g1 = vega / gap
         g2 = g1 * (curvature + g1)
         legs = b_max + b_min * n2  # bounds the legs' sum without computing N(d1)
@@ -353,7 +354,7 @@ def _objective(
     legs = b_max * n1 + b_min * n2
     if region == _MIDDLE:
         return b - beta, vega, vega * curvature, vega, root_above, legs
-    log_b = np.log(b)
+    log_b = log(b)
     g = 1.0 / log_b - 1.0 / log_beta
     ratio = vega / b
     g1 = -ratio / (log_b * log_b)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,19 @@ def test_the_demo_trades_a_session_and_prints_its_summary(tmp_path: Path) -> Non
     )
     assert 0 <= summary["max_drawdown"] < 1
     assert Path(summary["report"]).is_file()
+    assert re.fullmatch(r"[0-9a-f]{64}", summary["fingerprint"])
+    again = run_cli(["fingerprint", "--run", "live"], tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.strip() == summary["fingerprint"]
+    day = run_cli(["fingerprint", "--run", "live", "--day", "2026-11-23"], tmp_path)
+    assert re.fullmatch(r"[0-9a-f]{64}", day.stdout.strip())
+    assert day.stdout.strip() != summary["fingerprint"]  # the session's day, not the run
+    none = run_cli(["fingerprint", "--run", "live", "--day", "2026-12-25"], tmp_path)
+    assert none.returncode == 1
+    assert "run live has no rows on 2026-12-25" in none.stderr
+    bad = run_cli(["fingerprint", "--run", "live", "--day", "23/11/2026"], tmp_path)
+    assert bad.returncode == 2
+    assert "is not a date" in bad.stderr
 
 
 def write_ticks_csv(path: Path, rows: int = 3000) -> None:
@@ -130,8 +144,11 @@ def test_a_file_backtest_with_a_sweep_is_ranked_and_repeatable(tmp_path: Path) -
     assert returns == sorted(returns, reverse=True)
     assert all(a["trades"] for a in result["accounts"])
     assert Path(result["report"]).is_file()
+    assert re.fullmatch(r"[0-9a-f]{64}", result["fingerprint"])
     second = run_cli(args, tmp_path)
     assert json.loads(second.stdout) == result  # same inputs, same run id, same numbers
+    stored = run_cli(["fingerprint", "--run", result["run_id"]], tmp_path)
+    assert stored.stdout.strip() == result["fingerprint"]
 
 
 def test_a_replayed_file_is_backtested_by_time_range_from_the_topic(

@@ -1,5 +1,6 @@
 """A run killed with SIGKILL mid-way and resumed from Bytewax recovery writes exactly the rows
-of an uninterrupted run (ClickHouse collapses the replayed epoch's rows)."""
+of an uninterrupted run (ClickHouse collapses the replayed epoch's rows), so its fingerprint
+is the uninterrupted run's too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
@@ -40,7 +42,8 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def _dump(data_dir: Path, env: dict[str, str]) -> dict[str, list[list[str]]]:
+def _dump(data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Every table of the live run, and `fingerprint`, read from another process."""
     done = _run(
         [
             sys.executable,
@@ -53,7 +56,7 @@ def _dump(data_dir: Path, env: dict[str, str]) -> dict[str, list[list[str]]]:
         env,
     )
     assert done.returncode == 0, done.stderr
-    result: dict[str, list[list[str]]] = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
@@ -84,4 +87,7 @@ def test_a_run_killed_and_resumed_equals_an_uninterrupted_run(
     expected = _dump(whole_dir, env)
     assert expected["auto_decisions"]
     assert len(partial["market_ticks"]) < len(expected["market_ticks"]), "the kill came too late"
-    assert _dump(crash_dir, env) == expected
+    resumed_rows = _dump(crash_dir, env)
+    assert partial["fingerprint"] != expected["fingerprint"]
+    assert resumed_rows["fingerprint"] == expected["fingerprint"]
+    assert resumed_rows == expected

@@ -23,6 +23,7 @@ from schemas.config import (
 from schemas.settings import Settings
 from schemas.trading import DeadLetter, Decision, Signal
 from sinks.clickhouse.client import connect, migrate
+from sinks.store.fingerprint import run_fingerprint
 from tests.flows_support import feed_session, json_values, read_topic, table_rows
 
 pytestmark = pytest.mark.integration
@@ -107,11 +108,13 @@ def test_one_worker_and_two_workers_write_the_same_rows(settings: Settings, ch: 
     other = connect(two.dsn, two.clickhouse_database)
     try:
         one_worker, two_workers = table_rows(ch, "live"), table_rows(other, "live")
+        fingerprints = run_fingerprint(ch, "live"), run_fingerprint(other, "live")
     finally:
         other.command(f"DROP DATABASE `{two.clickhouse_database}`")
         other.close()
     assert one_worker["auto_decisions"]
     assert one_worker == two_workers
+    assert fingerprints[0] == fingerprints[1]
 
 
 def _without_run(rows: dict[str, list[tuple[Any, ...]]], run_id: str) -> dict[str, list[Any]]:
