@@ -33,6 +33,7 @@ class AccountResult:
     ts: np.ndarray = field(repr=False)
     equity: np.ndarray = field(repr=False)
     starting_equity: float = 0.0
+    invested: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
     excursions: list[Excursion] = field(default_factory=list, repr=False)
 
 
@@ -74,7 +75,7 @@ def account_result(client: Client, run_id: str, config: AlgorithmConfig) -> Acco
         trade_pnls=[t.pnl for t in trades],
         spans=[(t.entry_ts, t.exit_ts) for t in trades],
         traded_notional=sum(f.price * f.quantity * f.multiplier for f in fills),
-        invested=[t in invested for t in ts.tolist()],
+        invested=np.array([t in invested for t in ts.tolist()], dtype=bool),
     )
     metrics = with_research_metrics(metrics, ts, equity, config.starting_cash, activity)
     marks = _instrument_marks([s for s in snapshots if s.instrument != ""])
@@ -86,6 +87,7 @@ def account_result(client: Client, run_id: str, config: AlgorithmConfig) -> Acco
         ts,
         equity,
         starting_equity=config.starting_cash,
+        invested=np.asarray(activity.invested, dtype=bool),
         excursions=excursions(trades, marks, multipliers),
     )
 
