@@ -32,6 +32,7 @@ from api.routers import (
     control,
     health,
     records,
+    research,
     session,
 )
 from api.ws import router as ws_router
@@ -98,7 +99,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    for module in (health, session, control, commands, configs, records, analytics, backtests):
+    for module in (
+        health,
+        session,
+        control,
+        commands,
+        configs,
+        records,
+        analytics,
+        backtests,
+        research,
+    ):
         app.include_router(module.router)
     app.include_router(ws_router)
     guard(app, settings)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flows.runs.results import AccountResult, BacktestResult
+from clickhouse_connect.driver.client import Client
+
+from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
 from flows.trading.research.monte_carlo import monte_carlo
 from flows.trading.research.walk_forward import AccountSeries, walk_forward, window_figures
 from flows.trading.research.windows import WalkForwardPlan, walk_forward_windows
-from schemas.config import AlgorithmConfig
+from schemas.config import AlgorithmConfig, BacktestRun
 
 
 def swept_parameters(configs: Sequence[AlgorithmConfig]) -> list[dict[str, Any]]:
@@ -105,3 +107,9 @@ def monte_carlo_report(
             seed,
         )
     return report
+
+
+def stored_backtest(client: Client, run: BacktestRun) -> BacktestResult:
+    """A finished run's accounts read back from the store, as `run_backtest` returned them."""
+    results = [account_result(client, run.run_id, config) for config in run.configs()]
+    return BacktestResult(run=run, accounts=deflated(results))
