@@ -10,8 +10,8 @@ runs each after a warm-up run, in one process:
 - single: `run_backtest` with one moving-average cross (fast 20, slow 200) over the file;
 - walk-forward: `run_backtest` with the 20 combinations fast 10..50 x slow 100..400 as
   accounts of one pass, then `walk_forward_report` over 10 rolling windows (training 30 % of
-  the range, then ten test windows of a tenth of the rest), objective Sharpe; the selection step is also timed
-  alone.
+  the range, then ten test windows of a tenth of the rest), objective Sharpe; the selection
+  step is also timed alone.
 The issue's target: the walk-forward takes less time than 3 single backtests of the same data.
 """
 
