@@ -114,7 +114,9 @@ def backtest(
     result = replay(
         settings, configs, file, symbol, window, bootstrap, run_id, workers, quiet=as_json
     )
-    reports = research_reports(result, configs, plan, objective, monte_carlo, seed)
+    reports = research_reports(
+        result, configs, plan, objective, monte_carlo, seed, settings.data_dir / "reports"
+    )
     if as_json:
         print(json.dumps({**backtest_json(result), **reports}))
         return

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -68,9 +70,12 @@ def research_reports(
     objective: Objective,
     simulations: int,
     seed: int,
+    report_dir: Path,
 ) -> dict[str, Any]:
-    """`walk_forward` and `monte_carlo` for `--json`: only those asked for."""
+    """`walk_forward` and `monte_carlo` for `--json` (only those asked for), and
+    `research_report`, the path of their page in `report_dir`."""
     from flows.runs.research import monte_carlo_report, walk_forward_report
+    from flows.runs.research_report import write_research_report
 
     reports: dict[str, Any] = {}
     if plan is not None:
@@ -82,6 +87,9 @@ def research_reports(
         reports["monte_carlo"] = monte_carlo_report(
             result, simulations, seed, reports.get("walk_forward")
         )
+    if reports:
+        page = write_research_report(report_dir, result.run.run_id, reports)
+        reports["research_report"] = str(page)
     return reports
 
 
@@ -92,21 +100,22 @@ def _day(ts: int) -> str:
 def print_walk_forward(console: Console, report: dict[str, Any]) -> None:
     """The windows with the chosen parameters over time, then out of sample vs in sample."""
     table = Table(title=f"walk-forward: {report['objective']}, {report['combinations']} combos")
-    for column in ("test from", "test to", "chosen", "IS return", "IS sharpe", "OOS return"):
+    for column in ("test from", "test to", "chosen", "IS score", "IS return", "OOS return"):
         table.add_column(column, justify="left" if column == "chosen" else "right")
     for row in report["windows"]:
         table.add_row(
             _day(row["test_from"]),
             _day(row["test_to"]),
             ", ".join(f"{k}={v}" for k, v in row["parameters"].items()) or row["chosen"],
+            f"{row['score']:.2f}",
             f"{row['in_sample']['total_return']:.2%}",
-            f"{row['in_sample']['sharpe']:.2f}",
             f"{row['out_of_sample']['total_return']:.2%}",
         )
     console.print(table)
     summary = Table(title="out of sample (stitched) vs the in-sample best")
-    for column in ("run", "total_return", "sharpe", "max_drawdown", "psr", "deflated_sharpe"):
-        summary.add_column(column, justify="left" if column == "run" else "right")
+    summary.add_column("run", no_wrap=True, max_width=30, overflow="ellipsis")
+    for column in ("total_return", "max_drawdown", "psr", "deflated_sharpe", "sqn"):
+        summary.add_column(column, justify="right")
     best = report["in_sample_best"]
     for name, metrics in (
         ("out of sample", report["out_of_sample"]),
@@ -115,10 +124,10 @@ def print_walk_forward(console: Console, report: dict[str, Any]) -> None:
         summary.add_row(
             name,
             f"{metrics['total_return']:.2%}",
-            f"{metrics['sharpe']:.2f}",
             f"{metrics['max_drawdown']:.2%}",
             f"{metrics['psr']:.3f}",
             f"{metrics['deflated_sharpe']:.3f}",
+            f"{metrics['sqn']:.2f}",
         )
     console.print(summary)
     efficiency = report["efficiency"]
@@ -127,25 +136,30 @@ def print_walk_forward(console: Console, report: dict[str, Any]) -> None:
 
 
 def print_monte_carlo(console: Console, report: dict[str, Any]) -> None:
-    """Percentiles 5/50/95 per account and resampling."""
+    """Percentiles per account and resampling: final equity 5/50/95, drawdowns 50/95."""
     first = next(iter(report.values()))
     table = Table(
-        title=f"Monte Carlo of trades: {first['simulations']:,} runs, seed {first['seed']}"
+        title=f"Monte Carlo of trades: {first['simulations']:,} runs, seed {first['seed']}",
+        box=box.SIMPLE_HEAD,
     )
-    for column in ("account", "method", "final equity", "max drawdown", "longest dd (days)"):
-        table.add_column(column, justify="left" if column in ("account", "method") else "right")
+    table.add_column("account", no_wrap=True, max_width=22, overflow="ellipsis")
+    table.add_column("method")
+    for column in ("final p5", "p50", "p95", "max dd p50", "p95", "longest dd (d) p95"):
+        table.add_column(column, justify="right")
     for account, found in report.items():
         for method in ("bootstrap", "reshuffle"):
-            figures = found[method]
+            final = found[method]["final_equity"]
+            drawdown = found[method]["max_drawdown"]
+            longest = found[method]["longest_drawdown_days"]
             table.add_row(
                 account,
                 method,
-                " / ".join(f"{v:,.0f}" for v in figures["final_equity"].values()),
-                " / ".join(f"{v:.1%}" for v in figures["max_drawdown"].values()),
-                " / ".join(f"{v:.1f}" for v in figures["longest_drawdown_days"].values()),
+                *(f"{final[p]:,.0f}" for p in ("p5", "p50", "p95")),
+                f"{drawdown['p50']:.1%}",
+                f"{drawdown['p95']:.1%}",
+                f"{longest['p95']:.2f}",
             )
     console.print(table)
-    console.print("(each cell: 5th / 50th / 95th percentile)")
 
 
 def print_research(console: Console, reports: dict[str, Any]) -> None:
@@ -153,3 +167,5 @@ def print_research(console: Console, reports: dict[str, Any]) -> None:
         print_walk_forward(console, reports["walk_forward"])
     if "monte_carlo" in reports:
         print_monte_carlo(console, reports["monte_carlo"])
+    if "research_report" in reports:
+        console.print(f"research report: {reports['research_report']}")

@@ -44,6 +44,7 @@ class WalkForwardWindow(BaseModel):
     test_to: int
     chosen: str = Field(description="The account (combination) chosen on the training window.")
     parameters: dict[str, Any] = Field(description="Its swept strategy parameters.")
+    score: float = Field(description="Its objective on the training window (the best).")
     in_sample: dict[str, float] = Field(description="Its metrics on the training window.")
     out_of_sample: dict[str, float] = Field(description="Its metrics on the test window.")
 

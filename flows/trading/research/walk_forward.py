@@ -162,11 +162,13 @@ def objective_value(part: Slice, objective: str) -> float:
 
 def choose(
     accounts: Sequence[AccountSeries], window: Window, objective: str
-) -> tuple[int, list[Slice]]:
-    """The index of the best account on the training window, and every account's slice."""
+) -> tuple[int, float, list[Slice]]:
+    """The index of the best account on the training window, its score, and every account's
+    slice of the window."""
     parts = [slice_of(a, window.train_from, window.train_to) for a in accounts]
     scores = [objective_value(part, objective) for part in parts]
-    return int(np.argmax(scores)), parts  # argmax keeps the first of equal scores
+    best = int(np.argmax(scores))  # argmax keeps the first of equal scores
+    return best, scores[best], parts
 
 
 def walk_forward(
@@ -181,7 +183,7 @@ def walk_forward(
     stitched = Stitched(level=starting)
     rows, in_sample_annual = [], []
     for window in windows:
-        best, train_parts = choose(accounts, window, objective)
+        best, score, train_parts = choose(accounts, window, objective)
         chosen = accounts[best]
         in_sample = train_parts[best].metrics()
         samples = [part.sharpe_sample() for part in train_parts]
@@ -205,6 +207,7 @@ def walk_forward(
                 "test_to": window.test_to,
                 "chosen": chosen.account_id,
                 "parameters": dict(chosen.parameters),
+                "score": score,
                 "in_sample": window_figures(in_sample),
                 "out_of_sample": window_figures(test_part.metrics()),
             }
