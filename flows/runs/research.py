@@ -15,7 +15,13 @@ from clickhouse_connect.driver.client import Client
 
 from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
 from flows.trading.research.monte_carlo import monte_carlo
-from flows.trading.research.walk_forward import AccountSeries, walk_forward, window_figures
+from flows.trading.research.walk_forward import (
+    AccountSeries,
+    objective_value,
+    slice_of,
+    walk_forward,
+    window_figures,
+)
 from flows.trading.research.windows import WalkForwardPlan, walk_forward_windows
 from schemas.config import AlgorithmConfig, BacktestRun
 
@@ -63,9 +69,9 @@ def walk_forward_report(
     accounts = [account_series(r, parameters[_order(r, configs)]) for r in ordered]
     start, end = event_time_range(result.accounts)
     report = walk_forward(accounts, walk_forward_windows(start, end, plan), objective)
-    best = max(
-        result.accounts, key=lambda r: (float(getattr(r.metrics, objective)), -_order(r, configs))
-    )
+    # The same score as in the windows, over the whole range; ties to the first in sweep order.
+    scores = [objective_value(slice_of(a, start, end), objective) for a in accounts]
+    best = ordered[scores.index(max(scores))]
     report["plan"] = {"train_ms": plan.train_ms, "test_ms": plan.test_ms, "anchored": plan.anchored}
     report["in_sample_best"] = {
         "account_id": best.account_id,
