@@ -33,6 +33,7 @@ from api.routers import (
     health,
     metrics,
     records,
+    research,
     session,
 )
 from api.timing import RequestTiming
@@ -112,6 +113,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             records,
             analytics,
             backtests,
+            research,
         )
     ]
     for router in routers:

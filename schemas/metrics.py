@@ -36,9 +36,23 @@ class RunMetrics(BaseModel):
     calmar: Finite = Field(description="cagr / max_drawdown.")
     final_equity: Finite = Field(description="Equity at the last snapshot, currency.")
     commissions: Finite = Field(description="Commissions paid, currency.")
+    # Research metrics (`flows.trading.research.metrics`): 0 in runs recorded before them.
+    psr: Finite = Field(0.0, description="Probabilistic Sharpe ratio against a Sharpe of 0.")
+    deflated_sharpe: Finite = Field(
+        0.0, description="PSR against the expected best Sharpe of the sweep's trials."
+    )
+    sqn: Finite = Field(0.0, description="System Quality Number of the round trips.")
+    omega: Finite = Field(0.0, description="Period gains / period losses (threshold 0).")
+    cvar_95: Finite = Field(0.0, description="Mean of the worst 5 % of period returns.")
+    tail_ratio: Finite = Field(0.0, description="|95th| / |5th| percentile of period returns.")
+    ulcer_index: Finite = Field(0.0, description="Root mean square drawdown, fraction.")
+    avg_holding_hours: Finite = Field(0.0, description="Mean time in a round trip, hours.")
+    max_holding_hours: Finite = Field(0.0, description="Longest round trip, hours.")
+    turnover: Finite = Field(0.0, description="Traded notional / mean equity.")
+    longest_flat_hours: Finite = Field(0.0, description="Longest time without a position, hours.")
 
     # What a reader needs to print a value: "ratio" as a percentage, "money" in currency,
-    # "count" as an integer, "days", and "number" as it is.
+    # "count" as an integer, "days", "hours", and "number" as it is.
     UNITS: ClassVar[dict[str, str]] = {
         "win_rate": "ratio",
         "profit_factor": "number",
@@ -55,6 +69,17 @@ class RunMetrics(BaseModel):
         "calmar": "number",
         "final_equity": "money",
         "commissions": "money",
+        "psr": "ratio",
+        "deflated_sharpe": "ratio",
+        "sqn": "number",
+        "omega": "number",
+        "cvar_95": "ratio",
+        "tail_ratio": "number",
+        "ulcer_index": "ratio",
+        "avg_holding_hours": "hours",
+        "max_holding_hours": "hours",
+        "turnover": "number",
+        "longest_flat_hours": "hours",
     }
 
     def values(self) -> dict[str, float]:

@@ -17,6 +17,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli.common import bootstrap_servers, console
+from api.cli.research import (
+    AnchoredOption,
+    MonteCarloOption,
+    Objective,
+    ObjectiveOption,
+    SeedOption,
+    WalkForwardOption,
+    print_research,
+    research_reports,
+    walk_forward_plan,
+)
 from api.cli.summary import backtest_json, print_backtest
 from flows.runs.sweep import parse_sweep, sweep_configs
 from schemas.common import to_epoch_ms
@@ -86,10 +97,16 @@ def backtest(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print metrics and trades as JSON.")
     ] = False,
+    walk_forward: WalkForwardOption = None,
+    anchored: AnchoredOption = False,
+    objective: ObjectiveOption = Objective.SHARPE,
+    monte_carlo: MonteCarloOption = 0,
+    seed: SeedOption = 0,
 ) -> None:
     """Replay a range of the ticks topic (or a file) through the flow with a config."""
     settings = Settings()
     configs = swept(load_configs(config), sweep)
+    plan = walk_forward_plan(walk_forward, anchored)
     window = (epoch_ms(from_, "--from"), epoch_ms(to, "--to"))
     if file is not None and not file.exists():
         raise typer.BadParameter(f"--file {file} does not exist")
@@ -97,10 +114,14 @@ def backtest(
     result = replay(
         settings, configs, file, symbol, window, bootstrap, run_id, workers, quiet=as_json
     )
+    reports = research_reports(
+        result, configs, plan, objective, monte_carlo, seed, settings.data_dir / "reports"
+    )
     if as_json:
-        print(json.dumps(backtest_json(result)))
+        print(json.dumps({**backtest_json(result), **reports}))
         return
     print_backtest(Console(), result)
+    print_research(Console(), reports)
     console.print(f"report: {result.run.report_path}")
 
 

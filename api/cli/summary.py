@@ -94,7 +94,8 @@ def ranked(result: BacktestResult) -> list[AccountResult]:
 
 
 def backtest_json(result: BacktestResult) -> dict[str, Any]:
-    """The run, and each account's metrics and trades, best first."""
+    """The run, and each account's metrics and trades (with their excursions, see
+    `flows.trading.research.excursions`), best first."""
     return {
         "run_id": result.run.run_id,
         "status": result.run.status.value,
@@ -105,7 +106,10 @@ def backtest_json(result: BacktestResult) -> dict[str, Any]:
             {
                 "account_id": r.account_id,
                 "metrics": r.metrics.values(),
-                "trades": [t.model_dump(mode="json") for t in r.trades],
+                "trades": [
+                    {**t.model_dump(mode="json"), **e.as_dict()}
+                    for t, e in zip(r.trades, r.excursions, strict=True)
+                ],
             }
             for r in ranked(result)
         ],

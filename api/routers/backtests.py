@@ -26,7 +26,7 @@ from api.deps import (
 from api.jobs import JobConflictError, shown
 from api.routers.common import unprocessable
 from flows.runs.backtest import Source, default_run_id
-from flows.runs.results import account_result
+from flows.runs.results import account_result, deflated
 from flows.runs.sweep import sweep_configs
 from schemas.common import AccountId, EventTime, RunId, RunStatus, Symbol
 from schemas.config import AlgorithmConfig, BacktestRun
@@ -86,10 +86,21 @@ class BacktestRequest(BaseModel):
         return self
 
 
+class TradeExcursion(BaseModel):
+    """How far a round trip's price went against (mae) and for (mfe) it while open: currency,
+    and fractions of the entry price (see flows/trading/research/excursions.py)."""
+
+    mae: float
+    mfe: float
+    mae_pct: float
+    mfe_pct: float
+
+
 class AccountOutcome(BaseModel):
     account_id: AccountId
     metrics: RunMetrics
     trades: list[Trade]
+    excursions: list[TradeExcursion] = Field(description="One per trade, in the same order.")
 
 
 class BacktestResult(BaseModel):
@@ -229,9 +240,15 @@ async def read_backtest(found: ServicesDep, run_id: RunPath) -> BacktestRun:
 
 def _outcomes(found: Services, run: BacktestRun) -> list[AccountOutcome]:
     configs = run.configs()
-    results = [account_result(found.clickhouse, run.run_id, config) for config in configs]
+    results = deflated([account_result(found.clickhouse, run.run_id, config) for config in configs])
     return [
-        AccountOutcome(account_id=r.account_id, metrics=r.metrics, trades=r.trades) for r in results
+        AccountOutcome(
+            account_id=r.account_id,
+            metrics=r.metrics,
+            trades=r.trades,
+            excursions=[TradeExcursion(**e.as_dict()) for e in r.excursions],
+        )
+        for r in results
     ]
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from bytewax.run import cli_main
 from clickhouse_connect.driver.client import Client
 
-from flows.runs.results import BacktestResult, account_result
+from flows.runs.results import BacktestResult, account_result, deflated
 from flows.sources.kafka import offsets_for_time
 from flows.stages.graph import FlowSpec, build_flow
 from schemas.common import RunStatus, wall_clock_ms
@@ -101,7 +101,7 @@ def run_backtest(
         client.close()
         raise
     progress.finish()
-    results = [account_result(client, run_id, config) for config in configs]
+    results = deflated([account_result(client, run_id, config) for config in configs])
     metrics = {
         key: value
         for result in results

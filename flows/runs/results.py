@@ -11,9 +11,17 @@ from clickhouse_connect.driver.client import Client
 
 from flows.trading.analytics import run_metrics
 from flows.trading.portfolio import FillRequest, apply_fill, new_book
+from flows.trading.research.excursions import Excursion, PriceSeries, excursions
+from flows.trading.research.metrics import (
+    AccountActivity,
+    SharpeSample,
+    deflate,
+    return_grid,
+    with_research_metrics,
+)
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.metrics import RunMetrics
-from schemas.trading import Fill, Trade
+from schemas.trading import Fill, PositionSnapshot, Trade
 from sinks.store.runs import account_history
 
 
@@ -24,6 +32,9 @@ class AccountResult:
     trades: list[Trade]
     ts: np.ndarray = field(repr=False)
     equity: np.ndarray = field(repr=False)
+    starting_equity: float = 0.0
+    invested: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+    excursions: list[Excursion] = field(default_factory=list, repr=False)
 
 
 @dataclass(slots=True)
@@ -60,4 +71,50 @@ def account_result(client: Client, run_id: str, config: AlgorithmConfig) -> Acco
         exposure,
         commissions=round(sum(f.commission for f in fills), 2),
     )
-    return AccountResult(config.account_id, metrics, trades, ts, equity)
+    activity = AccountActivity(
+        trade_pnls=[t.pnl for t in trades],
+        spans=[(t.entry_ts, t.exit_ts) for t in trades],
+        traded_notional=sum(f.price * f.quantity * f.multiplier for f in fills),
+        invested=np.array([t in invested for t in ts.tolist()], dtype=bool),
+    )
+    metrics = with_research_metrics(metrics, ts, equity, config.starting_cash, activity)
+    marks = _instrument_marks([s for s in snapshots if s.instrument != ""])
+    multipliers = {f.instrument: f.multiplier for f in fills}
+    return AccountResult(
+        config.account_id,
+        metrics,
+        trades,
+        ts,
+        equity,
+        starting_equity=config.starting_cash,
+        invested=np.asarray(activity.invested, dtype=bool),
+        excursions=excursions(trades, marks, multipliers),
+    )
+
+
+def _instrument_marks(rows: Sequence[PositionSnapshot]) -> dict[str, PriceSeries]:
+    """Each instrument's marks in its position snapshots, by time."""
+    by_instrument: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        by_instrument.setdefault(row.instrument, []).append((row.ts, row.mark_price))
+    series = {}
+    for instrument, points in by_instrument.items():
+        points.sort()
+        series[instrument] = PriceSeries(
+            np.array([p[0] for p in points], dtype=np.int64),
+            np.array([p[1] for p in points], dtype=np.float64),
+        )
+    return series
+
+
+def deflated(results: list[AccountResult]) -> list[AccountResult]:
+    """The accounts with `deflated_sharpe` against the best of all of them: the accounts of one
+    run are the trials of its sweep (see `flows.trading.research.metrics.deflate`)."""
+    samples = [
+        SharpeSample.of(return_grid(r.ts, r.equity, r.starting_equity).returns) for r in results
+    ]
+    for result, metrics in zip(
+        results, deflate([r.metrics for r in results], samples), strict=True
+    ):
+        result.metrics = metrics
+    return results

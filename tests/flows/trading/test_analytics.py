@@ -25,9 +25,11 @@ from flows.trading.analytics import (
     trading_day,
 )
 from schemas.common import MAX_TS_MS, MIN_TS_MS
+from schemas.metrics import RunMetrics
 from schemas.trading import DailyPerformance
 
 NEW_YORK = ZoneInfo("America/New_York")
+RESEARCH_METRICS = list(RunMetrics.model_fields)[list(RunMetrics.model_fields).index("psr") :]
 
 
 def ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
@@ -289,6 +291,8 @@ def test_run_metrics_on_a_hand_made_equity_curve() -> None:
         "trade_count": 5.0,
         "final_equity": 115.0,
         "commissions": 0.0,
+        # filled in by flows.trading.research.metrics.with_research_metrics
+        **dict.fromkeys(RESEARCH_METRICS, 0.0),
     }
 
 
