@@ -29,9 +29,12 @@ from api.routers import (
     backtests,
     commands,
     configs,
+    console,
     control,
+    files,
     health,
     records,
+    series,
     session,
 )
 from api.ws import router as ws_router
@@ -98,9 +101,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    for module in (health, session, control, commands, configs, records, analytics, backtests):
+    routers = (health, session, control, commands, configs, records, analytics, series, backtests)
+    for module in (*routers, files):
         app.include_router(module.router)
     app.include_router(ws_router)
+    console.mount(app)
     guard(app, settings)
 
     @app.exception_handler(Exception)

@@ -1,0 +1,104 @@
+// Live feed: signals, decisions, fills and alerts from the WebSocket, with their reasons.
+// Rendering happens once per animation frame for everything that arrived since the last one,
+// and the table keeps the newest BUFFER rows, so an hour of trading costs what a minute does.
+import { stream } from "../lib/api.js";
+import { el, fmt, replace } from "../lib/dom.js";
+
+const BUFFER = 500;
+const KINDS = ["signal", "decision", "fill", "alert"];
+
+function cells(event) {
+  const d = event.data;
+  const symbol = d.symbol || d.underlying || "";
+  switch (event.kind) {
+    case "decision": return [symbol, `${d.side} ${d.quantity} ${d.instrument}`, fmt.number(d.price),
+      el("span", { class: d.approved ? "ok" : "error" }, d.approved ? "approved" : "rejected"),
+      d.rule, fmt.number(d.observed), fmt.number(d.limit), d.reason];
+    case "signal": return [symbol, `${d.direction} ${d.strategy}`, fmt.number(d.price),
+      `strength ${fmt.number(d.strength)}`, "", "", "", d.reason];
+    case "fill": return [symbol, `${d.side} ${d.quantity} ${d.instrument}`, fmt.number(d.price),
+      `pnl ${fmt.money(d.realised_pnl)}`, d.reason, "", "", ""];
+    default: return ["", d.severity, "", d.kind, "", fmt.number(d.value), fmt.number(d.threshold), d.message];
+  }
+}
+
+function row(event) {
+  const [symbol, what, price, verdict, rule, observed, limit, reason] = cells(event);
+  return el("tr", { "data-kind": event.kind },
+    el("td", {}, fmt.clock(event.data.ts)), el("td", {}, event.kind), el("td", {}, event.data.account_id),
+    el("td", {}, symbol), el("td", {}, what), el("td", { class: "num" }, price), el("td", {}, verdict),
+    el("td", {}, rule), el("td", { class: "num" }, observed), el("td", { class: "num" }, limit),
+    el("td", { class: "wrap" }, reason));
+}
+
+export function mount(container) {
+  // counters a benchmark reads (benchmarks/console_speed.py): arrivals, rows drawn, frames
+  const stats = window.feedStats = { received: 0, rendered: 0, dropped: 0, frames: 0, maxPending: 0, frameGaps: [] };
+  const body = el("tbody", { id: "feed-rows" });
+  const connection = el("span", { class: "muted", id: "feed-status" }, "connecting…");
+  const counter = el("span", { class: "muted", id: "feed-count" });
+  const kinds = KINDS.map((kind) => el("input", { type: "checkbox", checked: true, value: kind, id: `kind-${kind}` }));
+  const account = el("input", { type: "text", placeholder: "account,…", id: "feed-account", "aria-label": "Accounts" });
+  const symbol = el("input", { type: "text", placeholder: "symbol,…", id: "feed-symbol", "aria-label": "Symbols" });
+  const pause = el("button", { type: "button", id: "feed-pause" }, "Pause");
+  let pending = [];
+  let paused = false;
+  let frame = 0;
+  let lastFrame = 0;
+
+  const socket = stream({}, (event) => {
+    stats.received += 1;
+    pending.push(event);
+    if (pending.length > BUFFER) { // only the newest BUFFER could be shown anyway
+      stats.dropped += pending.length - BUFFER;
+      pending = pending.slice(-BUFFER);
+    }
+    stats.maxPending = Math.max(stats.maxPending, pending.length);
+    if (!paused && !frame) frame = requestAnimationFrame(draw);
+  }, (text) => { connection.textContent = text; });
+
+  function draw(now) {
+    frame = 0;
+    if (lastFrame) stats.frameGaps.push(now - lastFrame);
+    if (stats.frameGaps.length > 10000) stats.frameGaps.splice(0, 5000);
+    lastFrame = now;
+    stats.frames += 1;
+    const batch = pending;
+    pending = [];
+    const fragment = document.createDocumentFragment();
+    for (let i = batch.length - 1; i >= 0; i -= 1) fragment.append(row(batch[i]));
+    body.prepend(fragment);
+    while (body.childElementCount > BUFFER) body.lastElementChild.remove();
+    stats.rendered += batch.length;
+    counter.textContent = `${body.childElementCount} rows shown (newest ${BUFFER} kept) · ${stats.received} received`;
+  }
+
+  function applyFilters() {
+    const list = (input) => input.value.split(",").map((s) => s.trim()).filter(Boolean);
+    const chosen = kinds.filter((k) => k.checked).map((k) => k.value);
+    if (socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ kinds: chosen.length ? chosen : KINDS, accounts: list(account), symbols: list(symbol) }));
+    }
+    pending = [];
+    body.replaceChildren();
+  }
+
+  pause.addEventListener("click", () => {
+    paused = !paused;
+    pause.textContent = paused ? "Resume" : "Pause";
+    pause.setAttribute("aria-pressed", String(paused));
+    connection.textContent = paused ? "paused: new events wait (the newest 500 are kept)" : "connected";
+    if (!paused && pending.length && !frame) frame = requestAnimationFrame(draw);
+  });
+  const filterForm = el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); applyFilters(); } },
+    kinds.map((box) => el("label", {}, box, ` ${box.value}`)), account, symbol,
+    el("button", { type: "submit" }, "Filter"), pause, connection);
+  socket.addEventListener("open", () => { connection.textContent = "connected"; });
+
+  replace(container, el("h1", {}, "Live feed"), filterForm, counter,
+    el("div", { class: "scroll" }, el("table", { id: "feed" },
+      el("thead", {}, el("tr", {}, ["Time (UTC)", "Kind", "Account", "Symbol", "What", "Price", "Verdict", "Rule", "Observed", "Limit", "Reason"]
+        .map((h, i) => el("th", { scope: "col", class: [5, 8, 9].includes(i) ? "num" : undefined }, h)))),
+      body)));
+  return () => { if (frame) cancelAnimationFrame(frame); socket.close(); };
+}
