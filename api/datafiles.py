@@ -87,7 +87,7 @@ async def save_upload(root: Path, name: str, chunks: AsyncIterator[bytes]) -> Da
             async for chunk in chunks:
                 size += len(chunk)
                 if size > MAX_UPLOAD_BYTES:
-                    raise UploadError(413, f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MiB")
+                    raise UploadError(413, f"the file is larger than {MAX_UPLOAD_BYTES:,} bytes")
                 handle.write(chunk)
         if size == 0:
             raise UploadError(422, "the file is empty")

@@ -63,7 +63,8 @@ def rejections_over_time(
     """Rejected decisions per rule per bucket of `bucket_seconds`, by bucket then rule."""
     where = rows.where()
     result = client.query(
-        "SELECT toUnixTimestamp64Milli(toStartOfInterval(ts, INTERVAL {bucket:UInt32} SECOND))"
+        # toStartOfInterval drops the milliseconds' type (DateTime64 -> DateTime)
+        "SELECT toUnixTimestamp(toStartOfInterval(ts, INTERVAL {bucket:UInt32} SECOND)) * 1000"
         " AS bucket, rule, count() AS n"
         f" FROM auto_decisions FINAL WHERE {where.sql} AND NOT approved"
         " GROUP BY bucket, rule ORDER BY bucket, rule",
