@@ -22,6 +22,12 @@ export function parseSweep(text) {
 
 const utcMs = (value) => (value ? Date.parse(`${value}Z`) : undefined); // datetime-local, read as UTC
 
+const tallTable = (...args) => {
+  const found = table(...args);
+  found.classList.add("tall");
+  return found;
+};
+
 export function mount(container) {
   const configSelect = el("select", { id: "bt-config", name: "config", "aria-label": "Config" });
   const prefix = el("input", { type: "text", id: "bt-account", name: "account", "aria-label": "Account id of the run", placeholder: "account id (default bt-<config>)" });
@@ -133,7 +139,7 @@ export function mount(container) {
     const ranked = [...result.accounts].sort((a, b) => b.metrics.total_return - a.metrics.total_return);
     const equityBox = el("div", { class: "chart", id: "bt-equity" });
     const drawdownBox = el("div", { class: "chart small", id: "bt-drawdown" });
-    const trades = ranked.flatMap((a) => a.trades).sort((a, b) => a.entry_ts - b.entry_ts).slice(0, 300);
+    const trades = ranked.flatMap((a) => a.trades).sort((a, b) => a.entry_ts - b.entry_ts).slice(0, 200);
     replace(resultBox,
       el("h2", {}, `Results of ${runId} (${result.status}), best total return first`),
       table(["#", "Account", ["Total return", true], ["Sharpe", true], ["Max drawdown", true], ["Trades", true], ["Win rate", true], ["Profit factor", true], ["Final equity", true]],
@@ -142,8 +148,8 @@ export function mount(container) {
           num(fmt.pct(a.metrics.max_drawdown)), num(fmt.int(a.metrics.trade_count)), num(fmt.pct(a.metrics.win_rate)),
           num(fmt.number(a.metrics.profit_factor)), num(fmt.money(a.metrics.final_equity)))), { id: "ranked" }),
       el("h2", {}, "Equity"), equityBox, el("h2", {}, "Drawdown (%)"), drawdownBox,
-      el("h2", {}, `Trades (${trades.length} shown)`),
-      table(["Account", "Instrument", "Direction", ["Qty", true], "Entry (UTC)", ["Entry", true], "Exit (UTC)", ["Exit", true], ["PnL", true]],
+      el("h2", {}, `Trades (the first ${trades.length})`),
+      tallTable(["Account", "Instrument", "Direction", ["Qty", true], "Entry (UTC)", ["Entry", true], "Exit (UTC)", ["Exit", true], ["PnL", true]],
         trades.map((t) => el("tr", {}, el("td", {}, t.account_id), el("td", {}, t.instrument), el("td", {}, t.direction),
           num(fmt.int(t.quantity)), el("td", {}, fmt.time(t.entry_ts)), num(fmt.number(t.entry_price)),
           el("td", {}, fmt.time(t.exit_ts)), num(fmt.number(t.exit_price)), signed(t.pnl)))));

@@ -12,6 +12,8 @@ const ACTIONS = [
   ["stop", "Stop", true],
   ["kill-switch", "Kill", true],
 ];
+// columns a 390 px phone leaves out, so the state, equity and the buttons fit
+const NARROW_HIDDEN = new Set([4, 6, 7, 8, 9, 10]);
 const HEADERS = [
   "Account", "State", ["Equity", true], ["PnL total", true], ["PnL day", true], ["Open", true],
   ["Exposure", true], ["Δ delta", true], ["Γ gamma", true], ["ν vega", true], ["Θ theta", true],
@@ -50,7 +52,9 @@ export function mount(container) {
   replace(container,
     el("h1", {}, "Control center"), status,
     el("div", { class: "scroll" }, el("table", { id: "accounts" },
-      el("thead", {}, el("tr", {}, HEADERS.map((h) => (Array.isArray(h) ? el("th", { class: "num", scope: "col" }, h[0]) : el("th", { scope: "col" }, h))))),
+      el("thead", {}, el("tr", {}, HEADERS.map((h, i) => el("th", {
+        scope: "col", class: [Array.isArray(h) ? "num" : "", NARROW_HIDDEN.has(i) ? "hide-narrow" : ""].join(" ").trim() || undefined,
+      }, Array.isArray(h) ? h[0] : h)))),
       body)),
     el("h2", {}, "Latest alerts"), alerts);
 
@@ -126,7 +130,10 @@ export function mount(container) {
           num(fmt.number(found.delta || 0)), num(fmt.number(found.gamma || 0)),
           num(fmt.number(found.vega || 0)), num(fmt.number(found.theta || 0)),
         ];
-        values.forEach((cell, index) => row.cells[index].replaceWith(cell));
+        values.forEach((cell, index) => {
+          if (NARROW_HIDDEN.has(index)) cell.classList.add("hide-narrow");
+          row.cells[index].replaceWith(cell);
+        });
         row.cells = values;
       }
       status.textContent = `${accounts.length} accounts · updated ${new Date().toLocaleTimeString()}`;

@@ -33,7 +33,7 @@ function row(event) {
 
 export function mount(container) {
   // counters a benchmark reads (benchmarks/console_speed.py): arrivals, rows drawn, frames
-  const stats = window.feedStats = { received: 0, rendered: 0, dropped: 0, frames: 0, maxPending: 0, frameGaps: [] };
+  const stats = window.feedStats = { received: 0, rendered: 0, dropped: 0, frames: 0, maxPending: 0, frameGaps: [], ages: [], drawMs: [] };
   const body = el("tbody", { id: "feed-rows" });
   const connection = el("span", { class: "muted", id: "feed-status" }, "connecting…");
   const counter = el("span", { class: "muted", id: "feed-count" });
@@ -70,6 +70,12 @@ export function mount(container) {
     body.prepend(fragment);
     while (body.childElementCount > BUFFER) body.lastElementChild.remove();
     stats.rendered += batch.length;
+    // how old the newest drawn event is (wall clock minus its event time): a page that falls
+    // behind shows ages that grow
+    if (batch.length) stats.ages.push(Date.now() - batch[batch.length - 1].data.ts);
+    if (stats.ages.length > 10000) stats.ages.splice(0, 5000);
+    stats.drawMs.push(performance.now() - now); // this frame's own script time
+    if (stats.drawMs.length > 10000) stats.drawMs.splice(0, 5000);
     counter.textContent = `${body.childElementCount} rows shown (newest ${BUFFER} kept) · ${stats.received} received`;
   }
 
@@ -97,6 +103,8 @@ export function mount(container) {
 
   replace(container, el("h1", {}, "Live feed"), filterForm, counter,
     el("div", { class: "scroll" }, el("table", { id: "feed" },
+      el("colgroup", {}, ["time", "kind", "account", "symbol", "what", "price", "verdict", "rule", "value", "value", "reason"]
+        .map((name) => el("col", { class: name }))),
       el("thead", {}, el("tr", {}, ["Time (UTC)", "Kind", "Account", "Symbol", "What", "Price", "Verdict", "Rule", "Observed", "Limit", "Reason"]
         .map((h, i) => el("th", { scope: "col", class: [5, 8, 9].includes(i) ? "num" : undefined }, h)))),
       body)));
