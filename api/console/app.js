@@ -78,9 +78,8 @@ document.getElementById("logout").addEventListener("click", async () => {
   showLogin();
 });
 
-// Any call answered 401 (a restart of the server forgets sessions) brings back the login.
-window.addEventListener("unhandledrejection", (event) => {
-  if (event.reason instanceof ApiError && event.reason.status === 401) showLogin("the session ended: log in again");
+window.addEventListener("session-ended", () => {
+  if (login.hidden) showLogin("the session ended (or the server restarted): log in again");
 });
 
 window.addEventListener("hashchange", () => { if (login.hidden) route(); });

@@ -106,3 +106,26 @@ def test_an_upload_over_the_limit_is_refused_and_leaves_nothing(
     uploads = api.settings.data_dir / "uploads"
     assert not (uploads / "huge.csv").exists()
     assert not [p for p in uploads.iterdir() if p.name.startswith(".upload-")]
+
+
+def test_the_console_is_served_at_the_root_without_credentials_and_locked_down(api: Api) -> None:
+    root = api.anonymous.get("/", follow_redirects=False)
+    assert root.status_code == 307
+    assert root.headers["location"] == "/console/"
+    page = api.anonymous.get("/console/")
+    assert page.status_code == 200
+    assert '<script type="module" src="app.js">' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "connect-src 'self'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    script = api.anonymous.get("/console/pages/control.js")
+    assert script.status_code == 200
+    assert "javascript" in script.headers["content-type"]
+    chart = api.anonymous.get("/console/vendor/lightweight-charts.standalone.production.js")
+    assert chart.status_code == 200
+    assert "Lightweight Charts" in chart.text[:300]
+    # the console's files are public; nothing beside them is
+    assert api.anonymous.get("/console/../positions").status_code in (401, 404)
+    assert api.anonymous.get("/consoles/").status_code == 401
+    assert api.anonymous.get("/console/missing.js").status_code == 404

@@ -32,6 +32,8 @@ export async function request(method, path, body, options = {}) {
     }
   }
   const answer = await fetch(path, init);
+  // a restarted server forgets sessions: any 401 brings back the login (app.js)
+  if (answer.status === 401 && path !== "/session") window.dispatchEvent(new Event("session-ended"));
   if (answer.status === 204) return null;
   const text = await answer.text();
   let data = null;

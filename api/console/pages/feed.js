@@ -22,13 +22,29 @@ function cells(event) {
   }
 }
 
+// One row is cloned from a template and filled with textContent: several times cheaper than
+// building eleven cells from scratch, which matters at hundreds of events a second.
+const TEMPLATE = (() => {
+  const tr = document.createElement("tr");
+  ["", "", "", "", "", "num", "", "", "num", "num", "wrap"].forEach((name) => {
+    const td = document.createElement("td");
+    if (name) td.className = name;
+    tr.append(td);
+  });
+  return tr;
+})();
+
 function row(event) {
-  const [symbol, what, price, verdict, rule, observed, limit, reason] = cells(event);
-  return el("tr", { "data-kind": event.kind },
-    el("td", {}, fmt.clock(event.data.ts)), el("td", {}, event.kind), el("td", {}, event.data.account_id),
-    el("td", {}, symbol), el("td", {}, what), el("td", { class: "num" }, price), el("td", {}, verdict),
-    el("td", {}, rule), el("td", { class: "num" }, observed), el("td", { class: "num" }, limit),
-    el("td", { class: "wrap" }, reason));
+  const tr = TEMPLATE.cloneNode(true);
+  tr.dataset.kind = event.kind;
+  const values = [fmt.clock(event.data.ts), event.kind, event.data.account_id, ...cells(event)];
+  const tds = tr.children;
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i];
+    if (value instanceof Node) tds[i].append(value);
+    else if (value !== undefined && value !== null) tds[i].textContent = value;
+  }
+  return tr;
 }
 
 export function mount(container) {
