@@ -73,7 +73,10 @@ def check_name(name: str) -> None:
 
 async def save_upload(root: Path, name: str, chunks: AsyncIterator[bytes]) -> DataFile:
     """Write the streamed body to `root/uploads/name`; refuse a taken name (409) or a body over
-    `MAX_UPLOAD_BYTES` (413), leaving nothing behind."""
+    `MAX_UPLOAD_BYTES` (413), leaving nothing behind.
+
+    The chunks (64 KiB from uvicorn) are written from the event loop: a local write of that
+    size costs microseconds, less than handing each one to a thread."""
     check_name(name)
     folder = root / "uploads"
     folder.mkdir(parents=True, exist_ok=True)

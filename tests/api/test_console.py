@@ -178,6 +178,21 @@ def test_an_invalid_edit_shows_the_fields_message_and_changes_nothing(
     shoot(page, "configs-invalid-1280")
 
 
+def test_a_valid_edit_is_a_new_version_shown_with_its_diff(page: Page, served: Served) -> None:
+    go(page, "configs")
+    page.get_by_role("button", name=f"Edit {ACCOUNT}").click()
+    page.fill("#config-form input[name='strategy.slow']", "6")
+    page.click("#save-config")
+    expect(page.locator("#config-status")).to_contain_text(f"{ACCOUNT}: version 2 saved")
+    diff = page.locator("#config-diff tbody tr")
+    expect(diff).to_have_count(1)
+    expect(diff).to_contain_text("strategy.slow")
+    assert diff.locator("td").all_inner_texts() == ["strategy.slow", "5", "6"]
+    versions = served.http.get(f"/configs/{ACCOUNT}/versions").json()
+    assert [v["strategy"]["slow"] for v in versions] == [5, 6]
+    shoot(page, "configs-diff-1280")
+
+
 def progress_of(page: Page, run_id: str) -> tuple[str, float]:
     row = page.locator(f"#runs tr[data-run='{run_id}']")
     value = row.locator("progress").evaluate("bar => bar.value")

@@ -28,6 +28,44 @@ const tallTable = (...args) => {
   return found;
 };
 
+// The runs with their progress, and what can be done with each.
+function runsTable(runs, cancel, showResult) {
+  return runs.length ? table(
+    ["Run", "Status", "Progress", ["Ticks", true], ["Accounts", true], "Source", "Created (UTC)", ""],
+    runs.map((r) => el("tr", { "data-run": r.run_id, "data-status": r.status },
+      el("td", {}, r.run_id), el("td", { class: r.status === "failed" ? "error" : r.status === "completed" ? "ok" : "pending" }, r.status),
+      el("td", {}, el("progress", { class: "progress", max: 1, value: r.progress, "aria-label": `progress of ${r.run_id}` }), ` ${fmt.pct(r.progress)}`),
+      num(fmt.int(r.ticks)), num(String(r.accounts.length)), el("td", {}, r.source),
+      el("td", {}, fmt.time(r.created_ts)),
+      el("td", {}, el("div", { class: "buttons" },
+        ACTIVE.has(r.status) ? el("button", { type: "button", class: "danger", "aria-label": `Cancel ${r.run_id}`, onclick: () => cancel(r.run_id) }, "Cancel") : null,
+        r.status === "completed" || r.status === "cancelled" ? el("button", { type: "button", "aria-label": `Results of ${r.run_id}`, onclick: () => showResult(r.run_id) }, "Results") : null,
+        r.error ? el("span", { class: "error" }, r.error) : null)))),
+    { id: "runs" }) : el("p", { class: "muted" }, "No backtests yet.");
+}
+
+// A finished run: its accounts ranked by total return, boxes for the charts, the trades.
+function resultView(runId, result) {
+  const ranked = [...result.accounts].sort((a, b) => b.metrics.total_return - a.metrics.total_return);
+  const equityBox = el("div", { class: "chart", id: "bt-equity" });
+  const drawdownBox = el("div", { class: "chart small", id: "bt-drawdown" });
+  const trades = ranked.flatMap((a) => a.trades).sort((a, b) => a.entry_ts - b.entry_ts).slice(0, 200);
+  const node = el("div", {},
+    el("h2", {}, `Results of ${runId} (${result.status}), best total return first`),
+    table(["#", "Account", ["Total return", true], ["Sharpe", true], ["Max drawdown", true], ["Trades", true], ["Win rate", true], ["Profit factor", true], ["Final equity", true]],
+      ranked.map((a, i) => el("tr", { "data-account": a.account_id },
+        num(String(i + 1)), el("td", {}, a.account_id), signed(a.metrics.total_return, fmt.pct), num(fmt.number(a.metrics.sharpe)),
+        num(fmt.pct(a.metrics.max_drawdown)), num(fmt.int(a.metrics.trade_count)), num(fmt.pct(a.metrics.win_rate)),
+        num(fmt.number(a.metrics.profit_factor)), num(fmt.money(a.metrics.final_equity)))), { id: "ranked" }),
+    el("h2", {}, "Equity"), equityBox, el("h2", {}, "Drawdown (%)"), drawdownBox,
+    el("h2", {}, `Trades (the first ${trades.length})`),
+    tallTable(["Account", "Instrument", "Direction", ["Qty", true], "Entry (UTC)", ["Entry", true], "Exit (UTC)", ["Exit", true], ["PnL", true]],
+      trades.map((t) => el("tr", {}, el("td", {}, t.account_id), el("td", {}, t.instrument), el("td", {}, t.direction),
+        num(fmt.int(t.quantity)), el("td", {}, fmt.time(t.entry_ts)), num(fmt.number(t.entry_price)),
+        el("td", {}, fmt.time(t.exit_ts)), num(fmt.number(t.exit_price)), signed(t.pnl)))));
+  return { node, equityBox, drawdownBox };
+}
+
 export function mount(container) {
   const configSelect = el("select", { id: "bt-config", name: "config", "aria-label": "Config" });
   const prefix = el("input", { type: "text", id: "bt-account", name: "account", "aria-label": "Account id of the run", placeholder: "account id (default bt-<config>)" });
@@ -101,18 +139,7 @@ export function mount(container) {
   async function refresh() {
     const runs = await get("/backtests?limit=20");
     if (!alive) return [];
-    replace(runsBox, runs.length ? table(
-      ["Run", "Status", "Progress", ["Ticks", true], ["Accounts", true], "Source", "Created (UTC)", ""],
-      runs.map((r) => el("tr", { "data-run": r.run_id, "data-status": r.status },
-        el("td", {}, r.run_id), el("td", { class: r.status === "failed" ? "error" : r.status === "completed" ? "ok" : "pending" }, r.status),
-        el("td", {}, el("progress", { class: "progress", max: 1, value: r.progress, "aria-label": `progress of ${r.run_id}` }), ` ${fmt.pct(r.progress)}`),
-        num(fmt.int(r.ticks)), num(String(r.accounts.length)), el("td", {}, r.source),
-        el("td", {}, fmt.time(r.created_ts)),
-        el("td", {}, el("div", { class: "buttons" },
-          ACTIVE.has(r.status) ? el("button", { type: "button", class: "danger", "aria-label": `Cancel ${r.run_id}`, onclick: () => cancel(r.run_id) }, "Cancel") : null,
-          r.status === "completed" || r.status === "cancelled" ? el("button", { type: "button", "aria-label": `Results of ${r.run_id}`, onclick: () => showResult(r.run_id) }, "Results") : null,
-          r.error ? el("span", { class: "error" }, r.error) : null)))),
-      { id: "runs" }) : el("p", { class: "muted" }, "No backtests yet."));
+    replace(runsBox, runsTable(runs, cancel, showResult));
     return runs;
   }
 
@@ -136,23 +163,8 @@ export function mount(container) {
     const [result, series] = await Promise.all([
       get(`/backtests/${encodeURIComponent(runId)}/result`), get(`/series/equity${query({ run: runId, points: 1000 })}`),
     ]);
-    const ranked = [...result.accounts].sort((a, b) => b.metrics.total_return - a.metrics.total_return);
-    const equityBox = el("div", { class: "chart", id: "bt-equity" });
-    const drawdownBox = el("div", { class: "chart small", id: "bt-drawdown" });
-    const trades = ranked.flatMap((a) => a.trades).sort((a, b) => a.entry_ts - b.entry_ts).slice(0, 200);
-    replace(resultBox,
-      el("h2", {}, `Results of ${runId} (${result.status}), best total return first`),
-      table(["#", "Account", ["Total return", true], ["Sharpe", true], ["Max drawdown", true], ["Trades", true], ["Win rate", true], ["Profit factor", true], ["Final equity", true]],
-        ranked.map((a, i) => el("tr", { "data-account": a.account_id },
-          num(String(i + 1)), el("td", {}, a.account_id), signed(a.metrics.total_return, fmt.pct), num(fmt.number(a.metrics.sharpe)),
-          num(fmt.pct(a.metrics.max_drawdown)), num(fmt.int(a.metrics.trade_count)), num(fmt.pct(a.metrics.win_rate)),
-          num(fmt.number(a.metrics.profit_factor)), num(fmt.money(a.metrics.final_equity)))), { id: "ranked" }),
-      el("h2", {}, "Equity"), equityBox, el("h2", {}, "Drawdown (%)"), drawdownBox,
-      el("h2", {}, `Trades (the first ${trades.length})`),
-      tallTable(["Account", "Instrument", "Direction", ["Qty", true], "Entry (UTC)", ["Entry", true], "Exit (UTC)", ["Exit", true], ["PnL", true]],
-        trades.map((t) => el("tr", {}, el("td", {}, t.account_id), el("td", {}, t.instrument), el("td", {}, t.direction),
-          num(fmt.int(t.quantity)), el("td", {}, fmt.time(t.entry_ts)), num(fmt.number(t.entry_price)),
-          el("td", {}, fmt.time(t.exit_ts)), num(fmt.number(t.exit_price)), signed(t.pnl)))));
+    const { node, equityBox, drawdownBox } = resultView(runId, result);
+    replace(resultBox, node);
     if (charts) charts.remove();
     charts = new EquityCharts(equityBox, drawdownBox);
     charts.update(series);

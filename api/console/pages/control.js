@@ -44,6 +44,50 @@ function latestDays(daily) {
   return latest;
 }
 
+// Send a command (asking for a reason first if it is drastic) and show the flow's verdict.
+async function send(account, action, drastic, verdictCell, refresh) {
+  let reason = "";
+  if (drastic) {
+    reason = await askReason(`${action} ${account}: why?`);
+    if (reason === null) return;
+  }
+  verdictCell.className = "pending";
+  verdictCell.textContent = `${action}: sent…`;
+  try {
+    const outcome = await command(account, action, reason);
+    if (outcome.status === "applied") {
+      verdictCell.className = "ok";
+      verdictCell.textContent = `${action} applied → ${outcome.state ? outcome.state.status : ""}`;
+    } else if (outcome.status === "rejected") {
+      verdictCell.className = "error";
+      verdictCell.textContent = `${action} refused: ${outcome.reason}`;
+    } else {
+      verdictCell.className = "pending";
+      verdictCell.textContent = `${action} pending (the flow has not applied it yet)`;
+    }
+  } catch (error) {
+    verdictCell.className = "error";
+    verdictCell.textContent = `${action} refused: ${error.message}`;
+  }
+  refresh();
+}
+
+// The account's cells, from its config, applied state, positions summary and latest day.
+function accountCells(config, state, found, day) {
+  const equity = found.equity ?? (state ? state.equity : config.starting_cash);
+  return [
+    el("td", {}, config.account_id, config.enabled ? "" : " (disabled)"),
+    el("td", {}, stateBadge(state ? state.status : "stopped")),
+    num(fmt.money(equity)),
+    signed(equity - config.starting_cash),
+    day ? signed(day.pnl) : num("—"),
+    num(fmt.int(state ? state.open_positions : 0)),
+    num(fmt.money(found.exposure || 0)),
+    num(fmt.number(found.delta || 0)), num(fmt.number(found.gamma || 0)),
+    num(fmt.number(found.vega || 0)), num(fmt.number(found.theta || 0)),
+  ];
+}
+
 export function mount(container) {
   const body = el("tbody");
   const alerts = el("div");
@@ -58,33 +102,6 @@ export function mount(container) {
       body)),
     el("h2", {}, "Latest alerts"), alerts);
 
-  async function send(account, action, drastic, verdictCell) {
-    let reason = "";
-    if (drastic) {
-      reason = await askReason(`${action} ${account}: why?`);
-      if (reason === null) return;
-    }
-    verdictCell.className = "pending";
-    verdictCell.textContent = `${action}: sent…`;
-    try {
-      const outcome = await command(account, action, reason);
-      if (outcome.status === "applied") {
-        verdictCell.className = "ok";
-        verdictCell.textContent = `${action} applied → ${outcome.state ? outcome.state.status : ""}`;
-      } else if (outcome.status === "rejected") {
-        verdictCell.className = "error";
-        verdictCell.textContent = `${action} refused: ${outcome.reason}`;
-      } else {
-        verdictCell.className = "pending";
-        verdictCell.textContent = `${action} pending (the flow has not applied it yet)`;
-      }
-    } catch (error) {
-      verdictCell.className = "error";
-      verdictCell.textContent = `${action} refused: ${error.message}`;
-    }
-    refresh();
-  }
-
   function rowFor(account) {
     let row = rows.get(account);
     if (row) return row;
@@ -94,7 +111,7 @@ export function mount(container) {
       el("button", {
         type: "button", class: drastic ? "danger" : undefined, "data-action": action,
         "aria-label": `${label} ${account}`,
-        onclick: () => send(account, action, drastic, verdict),
+        onclick: () => send(account, action, drastic, verdict, refresh),
       }, label)));
     const tr = el("tr", { "data-account": account }, cells, el("td", {}, buttons), el("td", { class: "wrap" }, verdict));
     row = { tr, cells };
@@ -115,21 +132,8 @@ export function mount(container) {
       const accounts = [...new Set([...configs.map((c) => c.account_id), ...byState.keys()])].sort();
       for (const config of configs) {
         const state = byState.get(config.account_id);
-        const found = money.get(config.account_id) || {};
-        const equity = found.equity ?? (state ? state.equity : config.starting_cash);
-        const day = days.get(config.account_id);
         const row = rowFor(config.account_id);
-        const values = [
-          el("td", {}, config.account_id, config.enabled ? "" : " (disabled)"),
-          el("td", {}, stateBadge(state ? state.status : "stopped")),
-          num(fmt.money(equity)),
-          signed(equity - config.starting_cash),
-          day ? signed(day.pnl) : num("—"),
-          num(fmt.int(state ? state.open_positions : 0)),
-          num(fmt.money(found.exposure || 0)),
-          num(fmt.number(found.delta || 0)), num(fmt.number(found.gamma || 0)),
-          num(fmt.number(found.vega || 0)), num(fmt.number(found.theta || 0)),
-        ];
+        const values = accountCells(config, state, money.get(config.account_id) || {}, days.get(config.account_id));
         values.forEach((cell, index) => {
           if (NARROW_HIDDEN.has(index)) cell.classList.add("hide-narrow");
           row.cells[index].replaceWith(cell);

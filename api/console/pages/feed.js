@@ -5,6 +5,9 @@ import { stream } from "../lib/api.js";
 import { el, fmt, replace } from "../lib/dom.js";
 
 const BUFFER = 500;
+// At most ten redraws a second: nobody reads faster, and each redraw costs the browser a
+// style and layout pass over the table whatever the number of new rows.
+const MIN_FRAME_MS = 100;
 const KINDS = ["signal", "decision", "fill", "alert"];
 
 function cells(event) {
@@ -49,7 +52,7 @@ function row(event) {
 
 export function mount(container) {
   // counters a benchmark reads (benchmarks/console_speed.py): arrivals, rows drawn, frames
-  const stats = window.feedStats = { received: 0, rendered: 0, dropped: 0, frames: 0, maxPending: 0, frameGaps: [], ages: [], drawMs: [] };
+  const stats = window.feedStats = { received: 0, rendered: 0, dropped: 0, frames: 0, maxPending: 0, frameGaps: [], drawMs: [], waitMs: [], arrivalAges: [] };
   const body = el("tbody", { id: "feed-rows" });
   const connection = el("span", { class: "muted", id: "feed-status" }, "connecting…");
   const counter = el("span", { class: "muted", id: "feed-count" });
@@ -60,17 +63,28 @@ export function mount(container) {
   let pending = [];
   let paused = false;
   let frame = 0;
+  let timer = 0;
   let lastFrame = 0;
+
+  function schedule() {
+    if (paused || frame || timer) return;
+    const wait = Math.max(0, MIN_FRAME_MS - (performance.now() - lastFrame));
+    timer = setTimeout(() => { timer = 0; frame = requestAnimationFrame(draw); }, wait);
+  }
 
   const socket = stream({}, (event) => {
     stats.received += 1;
+    event.arrived = performance.now();
+    // one arrival in ten: how late events reach the page, to tell the stream's lag from ours
+    if (stats.received % 10 === 0) stats.arrivalAges.push(Date.now() - event.data.ts);
+    if (stats.arrivalAges.length > 10000) stats.arrivalAges.splice(0, 5000);
     pending.push(event);
     if (pending.length > BUFFER) { // only the newest BUFFER could be shown anyway
       stats.dropped += pending.length - BUFFER;
       pending = pending.slice(-BUFFER);
     }
     stats.maxPending = Math.max(stats.maxPending, pending.length);
-    if (!paused && !frame) frame = requestAnimationFrame(draw);
+    schedule();
   }, (text) => { connection.textContent = text; });
 
   function draw(now) {
@@ -86,10 +100,10 @@ export function mount(container) {
     body.prepend(fragment);
     while (body.childElementCount > BUFFER) body.lastElementChild.remove();
     stats.rendered += batch.length;
-    // how old the newest drawn event is (wall clock minus its event time): a page that falls
-    // behind shows ages that grow
-    if (batch.length) stats.ages.push(Date.now() - batch[batch.length - 1].data.ts);
-    if (stats.ages.length > 10000) stats.ages.splice(0, 5000);
+    // how long the oldest event of this frame waited in the page, from its arrival until drawn:
+    // a page that falls behind shows waits that grow
+    if (batch.length) stats.waitMs.push(performance.now() - batch[0].arrived);
+    if (stats.waitMs.length > 10000) stats.waitMs.splice(0, 5000);
     stats.drawMs.push(performance.now() - now); // this frame's own script time
     if (stats.drawMs.length > 10000) stats.drawMs.splice(0, 5000);
     counter.textContent = `${body.childElementCount} rows shown (newest ${BUFFER} kept) · ${stats.received} received`;
@@ -110,7 +124,7 @@ export function mount(container) {
     pause.textContent = paused ? "Resume" : "Pause";
     pause.setAttribute("aria-pressed", String(paused));
     connection.textContent = paused ? "paused: new events wait (the newest 500 are kept)" : "connected";
-    if (!paused && pending.length && !frame) frame = requestAnimationFrame(draw);
+    if (pending.length) schedule();
   });
   const filterForm = el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); applyFilters(); } },
     kinds.map((box) => el("label", {}, box, ` ${box.value}`)), account, symbol,
@@ -124,5 +138,5 @@ export function mount(container) {
       el("thead", {}, el("tr", {}, ["Time (UTC)", "Kind", "Account", "Symbol", "What", "Price", "Verdict", "Rule", "Observed", "Limit", "Reason"]
         .map((h, i) => el("th", { scope: "col", class: [5, 8, 9].includes(i) ? "num" : undefined }, h)))),
       body)));
-  return () => { if (frame) cancelAnimationFrame(frame); socket.close(); };
+  return () => { if (frame) cancelAnimationFrame(frame); clearTimeout(timer); socket.close(); };
 }
