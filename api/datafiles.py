@@ -33,11 +33,13 @@ class DataFile:
 
 
 class UploadError(ValueError):
-    """Why an upload was refused; `status` is the HTTP status to answer with."""
+    """Why an upload was refused; `status` is the HTTP status to answer with, `location` the
+    part of the request at fault for a 422 (("path", "name") or ("body",))."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, location: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.status = status
+        self.location = location
 
 
 def tick_files(root: Path) -> list[DataFile]:
@@ -68,6 +70,7 @@ def check_name(name: str) -> None:
         raise UploadError(
             422,
             "a file name is 1-100 letters, digits, '_', '-' or '.', ending in .csv or .parquet",
+            ("path", "name"),
         )
 
 
@@ -93,7 +96,7 @@ async def save_upload(root: Path, name: str, chunks: AsyncIterator[bytes]) -> Da
                     raise UploadError(413, f"the file is larger than {MAX_UPLOAD_BYTES:,} bytes")
                 handle.write(chunk)
         if size == 0:
-            raise UploadError(422, "the file is empty")
+            raise UploadError(422, "the file is empty", ("body",))
         os.link(temporary, target)  # fails if the name was taken meanwhile, unlike rename
     except FileExistsError:
         raise UploadError(409, f"uploads/{name} exists already; choose another name") from None

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.datafiles import DataFile, UploadError, save_upload, tick_files
 from api.deps import ServicesDep, error_response
+from api.routers.common import unprocessable
 
 router = APIRouter(prefix="/files", tags=["backtests"])
 
@@ -42,7 +43,6 @@ async def list_files(found: ServicesDep) -> list[TickFile]:
     responses={
         **error_response(409, "The name is taken."),
         **error_response(413, "The file is too large."),
-        **error_response(422, "A name that is not allowed, or an empty file."),
     },
 )
 async def upload_file(
@@ -53,5 +53,7 @@ async def upload_file(
     try:
         saved = await save_upload(found.settings.data_dir.resolve(), name, request.stream())
     except UploadError as error:
+        if error.status == 422:  # shaped like FastAPI's own validation errors
+            raise unprocessable(error.location, str(error), name) from None
         raise HTTPException(error.status, str(error)) from None
     return _shown(saved)
