@@ -18,7 +18,7 @@ function cells(event) {
       el("span", { class: d.approved ? "ok" : "error" }, d.approved ? "approved" : "rejected"),
       d.rule, fmt.number(d.observed), fmt.number(d.limit), d.reason];
     case "signal": return [symbol, `${d.direction} ${d.strategy}`, fmt.number(d.price),
-      `strength ${fmt.number(d.strength)}`, "", "", "", d.reason];
+      "", "strength", fmt.number(d.strength), "", d.reason];
     case "fill": return [symbol, `${d.side} ${d.quantity} ${d.instrument}`, fmt.number(d.price),
       `pnl ${fmt.money(d.realised_pnl)}`, d.reason, "", "", ""];
     default: return ["", d.severity, "", d.kind, "", fmt.number(d.value), fmt.number(d.threshold), d.message];
