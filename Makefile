@@ -9,7 +9,7 @@ export UV_PYTHON := $(PYTHON)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 DEBIAN_PACKAGES := chromium docker-compose prometheus
 
-.PHONY: demo test lint typecheck env system-packages bench
+.PHONY: demo test lint typecheck env system-packages bench console-vendor
 
 env:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==0.13.9"
@@ -39,3 +39,10 @@ test: lint typecheck system-packages
 
 bench: env
 	$(UV) run --frozen python benchmarks/run_all.py
+
+# The console's one JavaScript dependency is committed (api/console/vendor/), so a fresh clone
+# works offline; this re-fetches the pinned version from npm's lock file and copies it in.
+console-vendor:
+	cd api/console/vendor && npm ci --ignore-scripts --no-audit --no-fund && \
+	cp node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js . && \
+	cp node_modules/lightweight-charts/LICENSE LICENSE-lightweight-charts

@@ -29,11 +29,14 @@ from api.routers import (
     backtests,
     commands,
     configs,
+    console,
     control,
+    files,
     health,
     metrics,
     records,
     research,
+    series,
     session,
 )
 from api.timing import RequestTiming
@@ -112,13 +115,16 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             configs,
             records,
             analytics,
+            series,
             backtests,
             research,
+            files,
         )
     ]
     for router in routers:
         app.include_router(router)
     app.include_router(ws_router)
+    console.mount(app)
     guard(app, settings)
     # outermost: refused requests are timed too, under the route they asked for
     app.add_middleware(RequestTiming, routes=[r for router in routers for r in router.routes])

@@ -46,8 +46,8 @@ SESSION_COOKIE = "strikeflow_session"
 # typed into it; the spec is the shape of an open-source API, not data. The console adds its
 # page to PUBLIC_PATHS and its assets' folder to PUBLIC_PREFIXES: what a browser needs to show
 # the login, and nothing that carries data.
-PUBLIC_PATHS = frozenset({"/health", "/session", "/openapi.json", "/docs", "/redoc"})
-PUBLIC_PREFIXES: tuple[str, ...] = ()
+PUBLIC_PATHS = frozenset({"/health", "/session", "/openapi.json", "/docs", "/redoc", "/"})
+PUBLIC_PREFIXES: tuple[str, ...] = ("/console/",)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CLOSE_POLICY_VIOLATION = 1008
 SESSION_CAPACITY = 10_000

@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/run_all.py --no-peers         # without installing peers
     .venv/bin/python benchmarks/run_all.py --dry-run          # the commands it would run
 
-The whole set takes about 40 minutes on 2 cores (flow_peers ~15, flow_latency ~13,
+The whole set takes about 42 minutes on 2 cores (flow_peers ~15, flow_latency ~13, console_speed ~2,
 flow_throughput ~8, pricing ~2, indicators <1).
 
 Each benchmark runs in its own process (chdb allows one on-disk engine path per process, and
@@ -43,6 +43,7 @@ BENCHES = (
     Bench("flow_throughput"),
     Bench("flow_peers", peers=("backtrader", "backtesting")),
     Bench("flow_latency"),
+    Bench("console_speed"),
 )
 
 

@@ -57,13 +57,15 @@ def operations(api: Api, methods: tuple[str, ...]) -> list[tuple[str, str]]:
         for method in described:
             if method in methods:
                 concrete = path.replace("{account_id}", "acct").replace("{run_id}", "run")
+                concrete = concrete.replace("{name}", "ticks.csv")
                 found.append((method.upper(), concrete))
     return found
 
 
 def test_every_mutating_endpoint_refuses_without_and_with_a_wrong_token(api: Api) -> None:
     mutating = operations(api, ("post", "put", "delete", "patch"))
-    assert len(mutating) == 11  # 6 commands, create/update/disable config, launch/cancel
+    # 6 commands, create/update/disable config, launch/cancel backtest, upload a tick file
+    assert len(mutating) == 12
     for method, path in mutating:
         missing = api.anonymous.request(method, path, json={})
         assert missing.status_code == 401, (method, path, missing.text)

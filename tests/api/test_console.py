@@ -1,0 +1,267 @@
+"""The web console in a real browser (Debian's Chromium, driven by Playwright) against a real
+`strikeflow serve --feed`: bundled broker, chdb, simulated ticks. The tests of this module run
+in order on one server and one logged-in page, as an operator would: log in, create a config,
+start it, watch its decisions, halt it, try a bad edit, run backtests. Screenshots of every page
+at 1280 and 390 px are kept under test-artifacts/console/ (not committed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.console_browser import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    Served,
+    chromium_path,
+    serve_with_feed,
+)
+from tests.api.test_api_server import eventually
+from tests.flows_support import write_session_file
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+if chromium_path() is None:  # make test installs it (Makefile: system-packages)
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+ACCOUNT = "console-1"
+PAGES = ("control", "feed", "positions", "configs", "backtests", "analytics")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve_with_feed(tmp_path_factory.mktemp("console")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, served: Served) -> Iterator[Page]:
+    """One tab, logged in by the first test; page errors fail the test that caused them."""
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab.set_default_timeout(20_000)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.errors = errors  # type: ignore[attr-defined]
+    yield tab
+    tab.close()
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "page" in request.fixturenames:
+        tab: Any = request.getfixturevalue("page")
+        assert not tab.errors, tab.errors
+
+
+def go(page: Page, name: str) -> None:
+    page.click(f"nav a[href='#/{name}']")
+    expect(page.locator("#page")).to_have_attribute("data-page", name)
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_login_takes_the_token_once_and_keeps_it_out_of_the_page(
+    page: Page, served: Served
+) -> None:
+    page.goto(served.url + "/")
+    assert page.url.endswith("/console/")
+    expect(page.locator("#login")).to_be_visible()
+    page.fill("#token", "not-the-token")
+    page.click("#login button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("invalid token")
+    page.fill("#token", served.token)
+    page.click("#login button[type=submit]")
+    expect(page.locator("#nav")).to_be_visible()
+    expect(page.locator("#login")).to_be_hidden()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "strikeflow_session")
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    assert cookie["value"] != served.token
+    stored = page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]")
+    assert stored == [0, 0, ""]  # the page cannot read the session, and keeps nothing
+    assert served.token not in page.url
+    assert page.locator("#token").input_value() == ""
+
+
+def create_config_in_form(page: Page) -> None:
+    go(page, "configs")
+    page.click("#new-config")
+    form = page.locator("#config-form")
+    form.locator("input[name='account_id']").fill(ACCOUNT)
+    form.locator("input[name='symbols']").fill("AAPL")
+    form.locator("input[name='strategy.fast']").fill("2")
+    form.locator("input[name='strategy.slow']").fill("5")
+    form.locator("input[name='sizing.quantity']").fill("10")
+    # trade at any hour (the feed's session is shifted to now) and without a position cap
+    form.get_by_label("limits.trading_hours: set (unchecked: none)").uncheck()
+    form.get_by_label("limits.max_open_positions: set (unchecked: none)").uncheck()
+    page.click("#save-config")
+    expect(page.locator("#config-status")).to_contain_text(f"{ACCOUNT}: version 1 saved")
+
+
+def test_a_config_made_in_the_form_trades_and_the_kill_switch_halts_it(
+    page: Page, served: Served
+) -> None:
+    create_config_in_form(page)
+    go(page, "control")
+    row = page.locator(f"#accounts tr[data-account='{ACCOUNT}']")
+    row.get_by_role("button", name=f"Start {ACCOUNT}").click()
+    expect(row.locator("td.wrap")).to_contain_text("start applied → running", timeout=30_000)
+    expect(row.locator(".state")).to_have_text("running", timeout=10_000)
+
+    go(page, "feed")
+    page.fill("#feed-account", ACCOUNT)
+    page.uncheck("#kind-signal")
+    page.uncheck("#kind-fill")
+    page.uncheck("#kind-alert")
+    page.click("#page form button[type=submit]")
+    decision = page.locator("#feed-rows tr[data-kind='decision']").first
+    expect(decision).to_contain_text(ACCOUNT, timeout=30_000)
+    expect(decision).to_contain_text("approved")  # the verdict with its rule and reason
+    assert page.locator("#feed-rows tr:not([data-kind='decision'])").count() == 0
+    page.click("#feed-pause")
+    expect(page.locator("#feed-pause")).to_have_text("Resume")
+    shown = page.locator("#feed-rows tr").count()
+    time.sleep(2)
+    assert page.locator("#feed-rows tr").count() == shown  # paused: nothing drawn
+    page.click("#feed-pause")
+
+    go(page, "control")
+    row.get_by_role("button", name=f"Kill {ACCOUNT}").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("Reason").fill("console test halt")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(row.locator("td.wrap")).to_contain_text("kill-switch applied → halted", timeout=30_000)
+    expect(row.locator(".state")).to_have_text("halted", timeout=10_000)
+    state = served.http.get(f"/accounts/{ACCOUNT}/state").json()
+    assert state["status"] == "halted"
+    assert "console test halt" in state["reason"]
+    time.sleep(3)  # the feed keeps ticking: no decision after the halt may be approved
+    approved = served.http.get(
+        "/decisions", params={"account": ACCOUNT, "approved": "true", "limit": 1}
+    ).json()["items"]
+    assert approved
+    assert approved[0]["ts"] <= state["ts"]
+
+
+def test_an_invalid_edit_shows_the_fields_message_and_changes_nothing(
+    page: Page, served: Served
+) -> None:
+    before = served.http.get(f"/configs/{ACCOUNT}/versions").json()
+    go(page, "configs")
+    page.get_by_role("button", name=f"Edit {ACCOUNT}").click()
+    page.fill("#config-form input[name='strategy.fast']", "-3")
+    page.click("#save-config")
+    field = page.locator(".field[data-path='strategy.fast']")
+    expect(field).to_have_class("field invalid")
+    expect(field.locator(".error")).to_contain_text("greater than or equal to 1")
+    assert served.http.get(f"/configs/{ACCOUNT}/versions").json() == before
+    shoot(page, "configs-invalid-1280")
+
+
+def test_a_valid_edit_is_a_new_version_shown_with_its_diff(page: Page, served: Served) -> None:
+    go(page, "configs")
+    page.get_by_role("button", name=f"Edit {ACCOUNT}").click()
+    page.fill("#config-form input[name='strategy.slow']", "6")
+    page.click("#save-config")
+    expect(page.locator("#config-status")).to_contain_text(f"{ACCOUNT}: version 2 saved")
+    diff = page.locator("#config-diff tbody tr")
+    expect(diff).to_have_count(1)
+    expect(diff).to_contain_text("strategy.slow")
+    assert diff.locator("td").all_inner_texts() == ["strategy.slow", "5", "6"]
+    versions = served.http.get(f"/configs/{ACCOUNT}/versions").json()
+    assert [v["strategy"]["slow"] for v in versions] == [5, 6]
+    shoot(page, "configs-diff-1280")
+
+
+def progress_of(page: Page, run_id: str) -> tuple[str, float]:
+    row = page.locator(f"#runs tr[data-run='{run_id}']")
+    value = row.locator("progress").evaluate("bar => bar.value")
+    return str(row.get_attribute("data-status")), float(value)
+
+
+def test_a_swept_backtest_runs_from_the_form_and_a_second_is_cancelled(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    ticks = write_session_file(tmp_path / "ticks-console.parquet", ["AAPL"], 600)
+    go(page, "backtests")
+    page.set_input_files("#bt-upload", str(ticks))
+    expect(page.locator("#bt-file")).to_have_value("uploads/ticks-console.parquet")
+    page.select_option("#bt-config", ACCOUNT)
+    page.fill("#bt-account", "sweep-a")
+    page.fill("#bt-sweep", "fast = 2, 3\nslow = 5, 8")
+    page.click("#bt-launch")
+    first = page.locator("#runs tr").nth(1)
+    expect(first).to_be_visible()
+    run_a = str(first.get_attribute("data-run"))
+    page.fill("#bt-account", "sweep-b")
+    page.fill("#bt-sweep", "fast = 4, 6")
+    page.click("#bt-launch")
+    run_b = eventually(
+        lambda: next(
+            (
+                r["run_id"]
+                for r in served.http.get("/backtests").json()
+                if r["accounts"][0].startswith("sweep-b")
+            ),
+            None,
+        ),
+        what="the second run",
+    )
+    page.get_by_role("button", name=f"Cancel {run_b}").click()  # it waits behind the first
+    expect(page.locator(f"#runs tr[data-run='{run_b}']")).to_have_attribute(
+        "data-status", "cancelled", timeout=30_000
+    )
+    seen: list[tuple[str, float]] = []
+
+    def finished() -> bool | None:
+        seen.append(progress_of(page, run_a))
+        return True if seen[-1][0] in ("completed", "failed") else None
+
+    eventually(finished, timeout=240, what="the swept backtest to finish")
+    assert seen[-1][0] == "completed"
+    assert any(0 < value < 1 or status == "running" for status, value in seen), seen
+    page.get_by_role("button", name=f"Results of {run_a}").click()
+    ranked = page.locator("#ranked tbody tr")
+    expect(page.locator("#bt-result")).not_to_contain_text("results of")  # no error shown
+    expect(ranked).to_have_count(4, timeout=60_000)
+    shown = ranked.locator("td:nth-child(3)").all_inner_texts()  # "▲ +1.20 %", "▼ −0.31 %"
+    returns = [
+        float(text.strip("▲▼· %").replace("−", "-").replace("+", "").replace(",", ""))
+        for text in shown
+    ]
+    assert returns == sorted(returns, reverse=True), shown
+    expect(page.locator("#bt-equity canvas").first).to_be_visible()
+    expect(page.locator("#bt-drawdown canvas").first).to_be_visible()
+    shoot(page, "backtests-result-1280")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_fits_the_screen_and_is_screenshotted(page: Page, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    for name in PAGES:
+        go(page, name)
+        time.sleep(2.5)  # a refresh or two, and the charts drawn
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width + 1, f"{name} is {overflow}px wide at {width}px"
+        shoot(page, f"{name}-{width}")
+    page.set_viewport_size({"width": 1280, "height": 900})
