@@ -48,6 +48,21 @@ TABLE_MODELS: tuple[type[BaseModel], ...] = (
     Fill,
 )
 
+# Tables partitioned by `toYear(ts)` (migration 0003): the sink splits an insert into these by
+# year so no block spans more partitions than the server allows. The other tables are not
+# partitioned. tests/schemas/test_schema_tables.py checks this against the database.
+YEAR_PARTITIONED = frozenset(
+    {
+        "auto_signals",
+        "auto_decisions",
+        "paper_fills",
+        "position_snapshots",
+        "alerts",
+        "market_ticks",
+        "option_greeks",
+    }
+)
+
 # Columns a table has that its model does not: filled by ClickHouse defaults on insert.
 SERVER_DEFAULT_COLUMNS = frozenset({"ingested_at"})
 
@@ -202,6 +217,19 @@ class Rows:
 
     def __len__(self) -> int:
         return len(next(iter(self.data.values()))) if self.data else 0
+
+    def take(self, index: npt.NDArray[np.intp]) -> Rows:
+        """The rows at `index` (positions), in that order."""
+        picked = index.tolist()
+        return Rows(
+            self.table,
+            {
+                name: column[index]
+                if isinstance(column, np.ndarray)
+                else [column[i] for i in picked]
+                for name, column in self.data.items()
+            },
+        )
 
     @classmethod
     def of(cls, records: Sequence[BaseModel]) -> Rows:

@@ -24,6 +24,7 @@ from schemas.config import AlgorithmConfig
 from schemas.settings import Settings
 
 if TYPE_CHECKING:
+    from flows.runs.backtest import Source
     from flows.runs.results import BacktestResult
 
 
@@ -86,17 +87,36 @@ def backtest(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print metrics and trades as JSON.")
     ] = False,
+    store_ticks: Annotated[
+        bool, typer.Option(help="Also copy a file's ticks into market_ticks.")
+    ] = False,
+    all_greeks: Annotated[
+        bool,
+        typer.Option(
+            help="Sample option Greeks of every symbol, not only those traded as options."
+        ),
+    ] = False,
 ) -> None:
     """Replay a range of the ticks topic (or a file) through the flow with a config."""
     settings = Settings()
+    if all_greeks:
+        settings = settings.model_copy(update={"greeks_all_symbols": True})
     configs = swept(load_configs(config), sweep)
     window = (epoch_ms(from_, "--from"), epoch_ms(to, "--to"))
     if file is not None and not file.exists():
         raise typer.BadParameter(f"--file {file} does not exist")
     bootstrap = None if file else bootstrap_servers(settings, "a topic backtest")
-    result = replay(
-        settings, configs, file, symbol, window, bootstrap, run_id, workers, quiet=as_json
-    )
+    # Deferred like the flow (see the module docstring).
+    from flows.runs.backtest import BacktestFailedError, Source
+
+    try:
+        source = Source(
+            file=file, symbol=symbol, from_ts=window[0], to_ts=window[1], store_ticks=store_ticks
+        )
+        result = replay(settings, configs, source, bootstrap, run_id, workers, quiet=as_json)
+    except BacktestFailedError as failure:  # recorded in backtest_runs; one line, no traceback
+        console.print(str(failure), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(backtest_json(result)))
         return
@@ -107,21 +127,17 @@ def backtest(
 def replay(
     settings: Settings,
     configs: list[AlgorithmConfig],
-    file: Path | None,
-    symbol: str | None,
-    window: tuple[int | None, int | None],
+    source: Source,
     bootstrap: str | None,
     run_id: str | None,
     workers: int,
     *,
     quiet: bool,
 ) -> BacktestResult:
-    """Run the backtest of `file`, or of the topic in `window` (UTC ms, end exclusive), with a
-    progress bar on the console unless `quiet`."""
+    """Run the backtest of `source`, with a progress bar on the console unless `quiet`."""
     # Deferred: the flow would slow `strikeflow --help` (see the module docstring).
-    from flows.runs.backtest import Source, run_backtest
+    from flows.runs.backtest import run_backtest
 
-    source = Source(file=file, symbol=symbol, from_ts=window[0], to_ts=window[1])
     with Progress(
         TextColumn("[bold]backtest"),
         BarColumn(),
