@@ -87,6 +87,9 @@ def backtest(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print metrics and trades as JSON.")
     ] = False,
+    adjusted: Annotated[
+        bool, typer.Option(help="Trade a bar file's adjusted close (Yahoo's Adj Close).")
+    ] = False,
     store_ticks: Annotated[
         bool, typer.Option(help="Also copy a file's ticks into market_ticks.")
     ] = False,
@@ -108,12 +111,23 @@ def backtest(
     bootstrap = None if file else bootstrap_servers(settings, "a topic backtest")
     # Deferred like the flow (see the module docstring).
     from flows.runs.backtest import BacktestFailedError, Source
+    from flows.sources.tick_file import TickFileError, read_ticks
 
     try:
         source = Source(
-            file=file, symbol=symbol, from_ts=window[0], to_ts=window[1], store_ticks=store_ticks
+            file=file,
+            symbol=symbol,
+            from_ts=window[0],
+            to_ts=window[1],
+            store_ticks=store_ticks,
+            adjusted=adjusted,
         )
+        if file is not None:  # refused before the progress bar or the engine starts
+            read_ticks(file, source.file_format(settings))
         result = replay(settings, configs, source, bootstrap, run_id, workers, quiet=as_json)
+    except TickFileError as error:  # before the run started: nothing recorded
+        console.print(f"--file: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     except BacktestFailedError as failure:  # recorded in backtest_runs; one line, no traceback
         console.print(str(failure), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None

@@ -23,6 +23,7 @@ from clickhouse_connect.driver.client import Client
 
 from flows.runs.results import BacktestResult, account_result
 from flows.sources.kafka import offsets_for_time
+from flows.sources.tick_file import FileFormat, read_ticks
 from flows.stages.graph import FlowSpec, build_flow
 from schemas.common import RunStatus, wall_clock_ms
 from schemas.config import AlgorithmConfig, BacktestRun
@@ -66,6 +67,13 @@ class Source:
     file: Path | None = None
     symbol: str | None = None  # the symbol of a single-symbol file without a symbol column
     store_ticks: bool = False  # copy a file's ticks into market_ticks (a topic's always are)
+    adjusted: bool = False  # trade a bar file's adjusted close (Adj Close)
+
+    def file_format(self, settings: Settings) -> FileFormat:
+        return FileFormat(
+            symbol=self.symbol, adjusted=self.adjusted, exchange_tz=settings.exchange_timezone
+        )
+
     from_ts: int | None = None
     to_ts: int | None = None
 
@@ -80,6 +88,7 @@ def default_run_id(configs: Sequence[AlgorithmConfig], source: Source, settings:
             "source": source.describe(settings),
             "from": source.from_ts,
             "to": source.to_ts,
+            **({"adjusted": True} if source.adjusted else {}),
         },
         sort_keys=True,
     )
@@ -114,6 +123,8 @@ def run_backtest(
         raise ValueError("account ids must be distinct")
     if source.file is None and bootstrap is None:
         raise ValueError("a topic backtest needs the Kafka bootstrap servers")
+    if source.file is not None:  # a file that cannot be used is refused before anything runs
+        read_ticks(source.file, source.file_format(settings))
     run_id = run_id or default_run_id(configs, source, settings)
     client = connect(settings.dsn, settings.clickhouse_database)
     migrate(client)
@@ -208,7 +219,7 @@ def _spec(
         from_ts=source.from_ts,
         to_ts=source.to_ts,
         tick_file=source.file,
-        file_symbol=source.symbol,
+        file_format=source.file_format(settings),
         read_control=False,
         write_kafka=False,
         progress=progress.count,

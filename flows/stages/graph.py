@@ -25,6 +25,7 @@ from flows.accounts.state import AccountParams, Outputs
 from flows.sources.decode import Decoded, decode_commands, decode_option_quotes, decode_ticks
 from flows.sources.file import FILE_CHANNEL
 from flows.sources.kafka import RawBatch
+from flows.sources.tick_file import FileFormat
 from flows.stages.inputs import BatchKafkaSource, TickFileSource
 from flows.stages.market import ChannelState, MarketOutput, MarketParams, market_step
 from flows.stages.rows import (
@@ -62,7 +63,7 @@ class FlowSpec:
     from_ts: int | None = None
     to_ts: int | None = None
     tick_file: Path | None = None
-    file_symbol: str | None = None
+    file_format: FileFormat = field(default_factory=FileFormat)
     read_control: bool = True
     write_kafka: bool = True
     chain: ChainParams = field(default_factory=ChainParams)
@@ -140,7 +141,7 @@ def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
     if spec.tick_file is not None:
         source = TickFileSource(
             spec.tick_file,
-            symbol=spec.file_symbol,
+            form=spec.file_format,
             chunk=settings.batch_size,
             from_ts=spec.from_ts,
             to_ts=spec.to_ts,
