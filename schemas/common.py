@@ -86,7 +86,7 @@ def datetime_to_ms(value: datetime) -> int:
     return result
 
 
-def _cents(value: float) -> float:
+def cents(value: float) -> float:
     return round(value, 2)
 
 
@@ -98,7 +98,7 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Money = Annotated[
     float,
     Field(allow_inf_nan=False, description="Quote-currency amount, rounded to the cent."),
-    AfterValidator(_cents),
+    AfterValidator(cents),
 ]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
