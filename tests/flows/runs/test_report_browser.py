@@ -70,7 +70,7 @@ def test_the_report_renders_its_chart_and_tables_in_a_browser(tmp_path: Path) ->
     assert "bt-browser" in dom
     assert dom.count("<tr>") >= 3  # header rows, the account, the trade
     assert (tmp_path / "plotly.min.js").is_file()  # beside the page: no CDN
-    assert "<script src=\"http" not in page.read_text()  # nothing fetched from the network
+    assert '<script src="http' not in page.read_text()  # nothing fetched from the network
     assert dom.count("js-plotly-plot") >= 2  # plotly.js ran: the account's charts are drawn
     assert "Monthly returns" in dom
     metrics_row = dom.split('id="metrics"')[1].split("</table>")[0]
