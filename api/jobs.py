@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from clickhouse_connect.driver.client import Client
 
-from flows.runs.backtest import Source, run_backtest
+from flows.runs.backtest import BacktestFailedError, Source, run_backtest
 from schemas.common import RunStatus, wall_clock_ms
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.settings import Settings
@@ -205,12 +205,13 @@ class BacktestJobs:
         is Bytewax's wrapper; this records the cause instead, and covers failures before the
         replay recorded anything."""
         current = backtest_run(self.client, job.run_id) or job.record
+        message = error.cause if isinstance(error, BacktestFailedError) else failure_message(error)
         if current.status in (RunStatus.COMPLETED, RunStatus.CANCELLED):
             return
         failed = current.model_copy(
             update={
                 "status": RunStatus.FAILED,
-                "error": failure_message(error)[:1000],
+                "error": message[:1000],
                 "updated_ts": max(wall_clock_ms(), current.updated_ts + 1),
             }
         )

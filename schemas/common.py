@@ -19,8 +19,10 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringC
 
 from schemas.columns import LOW_CARDINALITY
 
-# Event times outside these bounds are data errors, not history or far-future expiries.
-MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+# Event times outside these bounds are data errors, not history or far-future expiries. History
+# goes back to the epoch: daily bars of US equities start in the 1970s (and ClickHouse's Date
+# type, used for trading days, starts there too).
+MIN_TS_MS = 0  # 1970-01-01T00:00:00Z
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 
 STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
@@ -84,7 +86,7 @@ def datetime_to_ms(value: datetime) -> int:
     return result
 
 
-def _cents(value: float) -> float:
+def cents(value: float) -> float:
     return round(value, 2)
 
 
@@ -96,7 +98,7 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Money = Annotated[
     float,
     Field(allow_inf_nan=False, description="Quote-currency amount, rounded to the cent."),
-    AfterValidator(_cents),
+    AfterValidator(cents),
 ]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
@@ -189,8 +191,8 @@ class RunStatus(StrEnum):
 
 
 def check_date(value: date) -> date:
-    if not date(2000, 1, 1) <= value < date(2100, 1, 1):
-        raise ValueError("date must be between 2000-01-01 and 2099-12-31")
+    if not date(1970, 1, 1) <= value < date(2100, 1, 1):
+        raise ValueError("date must be between 1970-01-01 and 2099-12-31")
     return value
 
 

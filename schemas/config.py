@@ -73,13 +73,21 @@ NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class MovingAverageCross(BaseModel):
-    """Long when the fast SMA crosses above the slow one, flat (or short) when it crosses below."""
+    """Long when the fast SMA crosses above the slow one, flat (or short) when it crosses below.
+
+    `cross` says what a cross is. `touch` (the default): the fast SMA was at or below the slow
+    one and is now above (or at or above and now below), so leaving a tie counts.
+    `strict`: it was strictly below and is now strictly above, as backtesting.py's
+    `crossover` and backtrader's `CrossOver` on consecutive bars, so leaving a tie does not
+    count; use it to reproduce their trades.
+    """
 
     model_config = STRICT
     kind: Literal["ma_cross"] = "ma_cross"
     fast: Window = 10
     slow: Window = 30
     allow_short: bool = False
+    cross: Literal["touch", "strict"] = "touch"
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> Self:

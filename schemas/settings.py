@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     greeks_interval_seconds: Annotated[
         int, Field(ge=1, description="Event-time seconds between option-chain Greek samples.")
     ] = 60
+    greeks_all_symbols: bool = Field(
+        default=False,
+        description="Sample the synthetic chain's Greeks of every symbol, not only of those an "
+        "account trades as options (for dashboards watching chains nobody trades).",
+    )
     greeks_price_move: Annotated[
         float, Field(gt=0, lt=1, description="A price move (fraction) that samples Greeks early.")
     ] = 0.005
@@ -143,6 +148,15 @@ class Settings(BaseSettings):
     broker_log_interval_seconds: Annotated[
         float, Field(gt=0, description="A repeated Kafka client log line is said once per this.")
     ] = 30.0
+    clickhouse_max_partitions_per_insert: Annotated[
+        int,
+        Field(
+            ge=0,
+            description="The server's max_partitions_per_insert_block: the sink splits every "
+            "insert so no block spans more partitions (0: never split). Match it if the server's "
+            "setting is changed.",
+        ),
+    ] = 100
     sink_max_batches: Annotated[
         int, Field(ge=1, description="Row batches gathered per table before a write.")
     ] = 64

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from schemas.columns import Column
-from schemas.common import datetime_to_ms, to_epoch_ms
+from schemas.common import cents, datetime_to_ms, to_epoch_ms
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.market import MarketTick, OptionGreeks
 from schemas.trading import (
@@ -46,6 +46,21 @@ TABLE_MODELS: tuple[type[BaseModel], ...] = (
     MarketTick,
     OptionGreeks,
     Fill,
+)
+
+# Tables partitioned by `toYear(ts)` (migration 0003): the sink splits an insert into these by
+# year so no block spans more partitions than the server allows. The other tables are not
+# partitioned. tests/schemas/test_schema_tables.py checks this against the database.
+YEAR_PARTITIONED = frozenset(
+    {
+        "auto_signals",
+        "auto_decisions",
+        "paper_fills",
+        "position_snapshots",
+        "alerts",
+        "market_ticks",
+        "option_greeks",
+    }
 )
 
 # Columns a table has that its model does not: filled by ClickHouse defaults on insert.
@@ -190,6 +205,46 @@ def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
     return model.model_validate(values)
 
 
+@cache
+def _field_kinds(model: type[BaseModel]) -> tuple[tuple[str, str, Any], ...]:
+    """(name, kind, enum class) per field: kind is money, enum, int, float or other."""
+    kinds: list[tuple[str, str, Any]] = []
+    for name, field in model.model_fields.items():
+        bare, metadata, _ = _unwrap(field.annotation, list(field.metadata))
+        if any(getattr(item, "func", None) is cents for item in metadata):
+            kinds.append((name, "money", None))
+        elif isinstance(bare, type) and issubclass(bare, Enum):
+            kinds.append((name, "enum", bare))
+        elif bare is int or bare is float:
+            kinds.append((name, bare.__name__, None))
+        else:
+            kinds.append((name, "other", None))
+    return tuple(kinds)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(model: type[M], **values: Any) -> M:
+    """A row our own code made, built without validation (validation was most of the cost of
+    a signal-dense backtest's per-event path): the same object validation would give, for
+    values whose types and ranges the code guarantees. Money is rounded to the cent, enums
+    and numpy scalars become what validation makes of them."""
+    for name, kind, enum in _field_kinds(model):
+        if name not in values:
+            continue
+        value = values[name]
+        if kind == "money":
+            values[name] = cents(float(value))
+        elif kind == "enum" and not isinstance(value, enum):
+            values[name] = enum(value)
+        elif kind == "int":
+            values[name] = int(value)
+        elif kind == "float":
+            values[name] = float(value)
+    return model.model_construct(**values)
+
+
 ColumnData = npt.NDArray[Any] | list[Any]  # numpy arrays for the hot tables
 
 
@@ -202,6 +257,19 @@ class Rows:
 
     def __len__(self) -> int:
         return len(next(iter(self.data.values()))) if self.data else 0
+
+    def take(self, index: npt.NDArray[np.intp]) -> Rows:
+        """The rows at `index` (positions), in that order."""
+        picked = index.tolist()
+        return Rows(
+            self.table,
+            {
+                name: column[index]
+                if isinstance(column, np.ndarray)
+                else [column[i] for i in picked]
+                for name, column in self.data.items()
+            },
+        )
 
     @classmethod
     def of(cls, records: Sequence[BaseModel]) -> Rows:

@@ -35,6 +35,7 @@ from schemas.config import AlgorithmConfig
 from schemas.settings import Settings
 
 if TYPE_CHECKING:
+    from flows.runs.backtest import Source
     from flows.runs.results import BacktestResult
 
 
@@ -102,18 +103,51 @@ def backtest(
     objective: ObjectiveOption = Objective.SHARPE,
     monte_carlo: MonteCarloOption = 0,
     seed: SeedOption = 0,
+    adjusted: Annotated[
+        bool, typer.Option(help="Trade a bar file's adjusted close (Yahoo's Adj Close).")
+    ] = False,
+    store_ticks: Annotated[
+        bool, typer.Option(help="Also copy a file's ticks into market_ticks.")
+    ] = False,
+    all_greeks: Annotated[
+        bool,
+        typer.Option(
+            help="Sample option Greeks of every symbol, not only those traded as options."
+        ),
+    ] = False,
 ) -> None:
     """Replay a range of the ticks topic (or a file) through the flow with a config."""
     settings = Settings()
+    if all_greeks:
+        settings = settings.model_copy(update={"greeks_all_symbols": True})
     configs = swept(load_configs(config), sweep)
     plan = walk_forward_plan(walk_forward, anchored)
     window = (epoch_ms(from_, "--from"), epoch_ms(to, "--to"))
     if file is not None and not file.exists():
         raise typer.BadParameter(f"--file {file} does not exist")
     bootstrap = None if file else bootstrap_servers(settings, "a topic backtest")
-    result = replay(
-        settings, configs, file, symbol, window, bootstrap, run_id, workers, quiet=as_json
-    )
+    # Deferred like the flow (see the module docstring).
+    from flows.runs.backtest import BacktestFailedError, Source
+    from flows.sources.tick_file import TickFileError, read_ticks
+
+    try:
+        source = Source(
+            file=file,
+            symbol=symbol,
+            from_ts=window[0],
+            to_ts=window[1],
+            store_ticks=store_ticks,
+            adjusted=adjusted,
+        )
+        if file is not None:  # refused before the progress bar or the engine starts
+            read_ticks(file, source.file_format(settings))
+        result = replay(settings, configs, source, bootstrap, run_id, workers, quiet=as_json)
+    except TickFileError as error:  # before the run started: nothing recorded
+        console.print(f"--file: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except BacktestFailedError as failure:  # recorded in backtest_runs; one line, no traceback
+        console.print(str(failure), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     reports = research_reports(
         result, configs, plan, objective, monte_carlo, seed, settings.data_dir / "reports"
     )
@@ -128,22 +162,18 @@ def backtest(
 def replay(
     settings: Settings,
     configs: list[AlgorithmConfig],
-    file: Path | None,
-    symbol: str | None,
-    window: tuple[int | None, int | None],
+    source: Source,
     bootstrap: str | None,
     run_id: str | None,
     workers: int,
     *,
     quiet: bool,
 ) -> BacktestResult:
-    """Run the backtest of `file`, or of the topic in `window` (UTC ms, end exclusive), with a
-    progress bar on the console unless `quiet`."""
+    """Run the backtest of `source`, with a progress bar on the console unless `quiet`."""
     # Deferred: the flow would slow `strikeflow --help` (see the module docstring).
-    from flows.runs.backtest import Source, run_backtest
+    from flows.runs.backtest import run_backtest
     from flows.runs.shutdown import stop_on_signals
 
-    source = Source(file=file, symbol=symbol, from_ts=window[0], to_ts=window[1])
     with Progress(
         TextColumn("[bold]backtest"),
         BarColumn(),

@@ -102,12 +102,12 @@ def replay(
 ) -> None:
     """A recorded file into the ticks topic; unusable rows go to the dead-letter topic."""
     from flows.sim.feed import feed_writer, realtime_pacer, write_file_ticks
-    from flows.sources.tick_file import TickFileError, read_ticks, rejected_rows
+    from flows.sources.tick_file import FileFormat, TickFileError, read_ticks, rejected_rows
 
     settings = Settings()
     bootstrap = bootstrap_servers(settings, "feed replay")
     try:
-        ticks = read_ticks(file, symbol)
+        ticks = read_ticks(file, FileFormat(symbol, exchange_tz=settings.exchange_timezone))
     except TickFileError as error:
         raise typer.BadParameter(str(error)) from None
     topic = settings.topics.ticks

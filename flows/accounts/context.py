@@ -18,6 +18,7 @@ from flows.trading.orchestrator import Verdict
 from flows.trading.portfolio import FillOutcome
 from flows.trading.strategies import RawSignal, strategy_name
 from schemas.common import OrderType, Severity, TradingStatus, money
+from schemas.tables import trusted
 from schemas.trading import Alert, Decision, Fill, Order, Signal, TradingState
 
 TEXT_LIMIT = 1000  # characters kept of a reason or a message
@@ -99,7 +100,8 @@ class AccountContext:
         """Emit a strategy's signal on `symbol` at `price` (the mid it read), strength in [0, 1]."""
         config = self.state.config
         self.out.signals.append(
-            Signal(
+            trusted(
+                Signal,
                 signal_id=signal_id,
                 run_id=self.run_id,
                 account_id=self.account_id,
@@ -120,7 +122,8 @@ class AccountContext:
     ) -> None:
         """Emit the orchestrator's verdict on a leg, with the rule that decided it."""
         self.out.decisions.append(
-            Decision(
+            trusted(
+                Decision,
                 decision_id=decision_id,
                 signal_id=signal_id,
                 run_id=self.run_id,
@@ -172,7 +175,8 @@ class AccountContext:
         commission and slippage, and its realised PnL net of its commission."""
         fill = outcome.request
         self.out.fills.append(
-            Fill(
+            trusted(
+                Fill,
                 fill_id=fill_id,
                 order_id=order_id,
                 run_id=self.run_id,

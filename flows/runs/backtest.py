@@ -16,20 +16,49 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from bytewax.run import cli_main
 from clickhouse_connect.driver.client import Client
 
 from flows.runs.results import BacktestResult, account_result, deflated
 from flows.sources.kafka import offsets_for_time
+from flows.sources.tick_file import FileFormat, read_ticks
 from flows.stages.graph import FlowSpec, build_flow
 from schemas.common import RunStatus, wall_clock_ms
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.settings import Settings
 from sinks.clickhouse.client import connect, migrate
+from sinks.clickhouse.sink import SinkFailures
 from sinks.store.fingerprint import run_fingerprint
 from sinks.store.rows import insert
+
+
+class BacktestFailedError(RuntimeError):
+    """The run stopped; its one-line cause is recorded in `backtest_runs.error`."""
+
+    def __init__(self, run_id: str, cause: str):
+        super().__init__(f"backtest {run_id} failed: {cause}")
+        self.run_id = run_id
+        self.cause = cause
+
+
+def failure_cause(error: BaseException) -> str:
+    """One line saying why a run failed: the sink's own "writing to ClickHouse failed: ..."
+    if that is what happened, else the innermost cause with its type. Bytewax re-raises a
+    worker's error wrapped in one that only names the step, its text ending in a traceback."""
+    chain: list[BaseException] = [error]
+    while (inner := chain[-1].__cause__ or chain[-1].__context__) is not None:
+        if any(inner is seen for seen in chain):
+            break
+        chain.append(inner)
+    for item in chain:
+        for line in str(item).splitlines():
+            if "writing to ClickHouse failed" in line:
+                return line.strip().removeprefix("RuntimeError: ")[:1000]
+    innermost = chain[-1]
+    text = " ".join(str(innermost).split())
+    return f"{type(innermost).__name__}: {text}"[:1000]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +67,14 @@ class Source:
 
     file: Path | None = None
     symbol: str | None = None  # the symbol of a single-symbol file without a symbol column
+    store_ticks: bool = False  # copy a file's ticks into market_ticks (a topic's always are)
+    adjusted: bool = False  # trade a bar file's adjusted close (Adj Close)
+
+    def file_format(self, settings: Settings) -> FileFormat:
+        return FileFormat(
+            symbol=self.symbol, adjusted=self.adjusted, exchange_tz=settings.exchange_timezone
+        )
+
     from_ts: int | None = None
     to_ts: int | None = None
 
@@ -52,6 +89,7 @@ def default_run_id(configs: Sequence[AlgorithmConfig], source: Source, settings:
             "source": source.describe(settings),
             "from": source.from_ts,
             "to": source.to_ts,
+            **({"adjusted": True} if source.adjusted else {}),
         },
         sort_keys=True,
     )
@@ -86,21 +124,27 @@ def run_backtest(
         raise ValueError("account ids must be distinct")
     if source.file is None and bootstrap is None:
         raise ValueError("a topic backtest needs the Kafka bootstrap servers")
+    if source.file is not None:  # a file that cannot be used is refused before anything runs
+        read_ticks(source.file, source.file_format(settings))
     run_id = run_id or default_run_id(configs, source, settings)
     client = connect(settings.dsn, settings.clickhouse_database)
     migrate(client)
     progress = _Progress(client, _new_run(client, run_id, configs, source, settings), on_progress)
     progress.total = _expected_messages(settings, source, bootstrap)
-    spec = _spec(settings, configs, source, bootstrap, run_id, progress, stop)
+    # The sink ends the inputs through the stop event when ClickHouse refuses an insert; the
+    # run is then failed, not cancelled (the cause is checked first).
+    failures = SinkFailures(stop if stop is not None else threading.Event())
+    spec = _spec(settings, configs, source, bootstrap, run_id, progress, failures.stop)
+    spec.sink_failures = failures
     progress.start()
     try:
         cli_main(build_flow(spec), workers_per_process=workers)  # type: ignore[no-untyped-call]
     except Exception as error:
         progress.finish()
-        _record(client, progress.run, status=RunStatus.FAILED, error=str(error)[:1000])
-        client.close()
-        raise
+        _fail(client, progress.run, failure_cause(error), error)
     progress.finish()
+    if failures.cause is not None:
+        _fail(client, progress.run, failures.cause, None)
     results = deflated([account_result(client, run_id, config) for config in configs])
     metrics = {
         key: value
@@ -124,6 +168,12 @@ def run_backtest(
     )
     client.close()
     return BacktestResult(run=run, accounts=results)
+
+
+def _fail(client: Client, run: BacktestRun, cause: str, error: BaseException | None) -> NoReturn:
+    _record(client, run, status=RunStatus.FAILED, error=cause)
+    client.close()
+    raise BacktestFailedError(run.run_id, cause) from error
 
 
 def _new_run(
@@ -171,11 +221,12 @@ def _spec(
         from_ts=source.from_ts,
         to_ts=source.to_ts,
         tick_file=source.file,
-        file_symbol=source.symbol,
+        file_format=source.file_format(settings),
         read_control=False,
         write_kafka=False,
         progress=progress.count,
         stop=stop,
+        store_ticks=source.file is None or source.store_ticks,
     )
     if source.file is None and bootstrap is not None and source.from_ts is not None:
         spec.start_offsets = offsets_for_time(bootstrap, settings.topics.ticks, source.from_ts)

@@ -1,6 +1,9 @@
-"""A backtest's report: one self-contained HTML page (charts embedded as PNG) and the PNG.
+"""A backtest's report: an HTML page with interactive charts per account (Plotly, its
+plotly.js written beside the page) and the PNG of every account's equity (for terminals and CI,
+also embedded in the page).
 
-Equity curves of every account, their drawdowns, a metrics table and the trades.
+The metrics table (with units), then per account: equity, drawdown, trades, monthly returns
+and the distribution of trade PnL; then the trades.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from schemas.metrics import RunMetrics
 
 if TYPE_CHECKING:
     from flows.runs.results import AccountResult
@@ -49,13 +54,18 @@ def chart_png(results: Sequence[AccountResult], title: str) -> bytes:
     figure, (top, bottom) = plt.subplots(
         2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]}
     )
-    for result in results:
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for number, result in enumerate(results):
         if not len(result.ts):
             continue
+        # One colour per account, given explicitly: the line, its drawdown and its legend entry
+        # cannot drift apart (each axis has its own colour cycle).
+        colour = palette[number % len(palette)]
         times = _times(result.ts)
-        top.plot(times, result.equity, linewidth=1.2, label=result.account_id)
+        top.plot(times, result.equity, linewidth=1.2, label=result.account_id, color=colour)
         peak = np.maximum.accumulate(result.equity)
-        bottom.fill_between(times, (result.equity / peak - 1.0) * 100, 0, alpha=0.35)
+        drawdown = (result.equity / peak - 1.0) * 100
+        bottom.fill_between(times, drawdown, 0, alpha=0.35, color=colour)
         if result.trades:  # each trade's exit, on the curve: green won, red lost
             exits = np.array([t.exit_ts for t in result.trades], dtype=np.int64)
             where = np.minimum(np.searchsorted(result.ts, exits), len(result.ts) - 1)
@@ -79,15 +89,40 @@ def chart_png(results: Sequence[AccountResult], title: str) -> bytes:
     return buffer.getvalue()
 
 
-def _number(value: float) -> str:
+# Annualised metrics need daily returns; a run shorter than this has too few to mean anything.
+MIN_DAYS_FOR_ANNUALISED = 2
+ANNUALISED = frozenset({"cagr", "sharpe", "sortino", "calmar", "annual_volatility"})
+
+
+def _number(name: str, value: float, days: float) -> str:
+    """A metric as its unit prints: counts as integers, ratios as percentages."""
+    if name in ANNUALISED and days < MIN_DAYS_FOR_ANNUALISED:
+        return "n/a"
+    unit = RunMetrics.UNITS.get(name, "number")
+    if unit == "count":
+        return f"{round(value):,d}"
+    if unit == "ratio":
+        return f"{value * 100:,.2f} %"
+    if unit == "money":
+        return f"{value:,.2f}"
+    if unit == "days":
+        return f"{value:,.1f} d"
     return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
+
+
+def _days(result: AccountResult) -> float:
+    return float(result.ts[-1] - result.ts[0]) / 86_400_000 if len(result.ts) else 0.0
 
 
 def write_report(
     directory: Path, run_id: str, results: Sequence[AccountResult], source: str
 ) -> Path:
     """Write `<run_id>.html` and `<run_id>.png` into `directory`; return the HTML's path."""
+    from flows.runs.report_charts import PLOTLY_JS, account_sections, write_plotly_js
+
     directory.mkdir(parents=True, exist_ok=True)
+    write_plotly_js(directory)
+    sections = account_sections(results)
     png = chart_png(results, f"{run_id} ({source})")
     (directory / f"{run_id}.png").write_bytes(png)
     header = "".join(f"<th>{html.escape(name)}</th>" for name in SHOWN_METRICS)
@@ -95,7 +130,10 @@ def write_report(
         "<tr><td>"
         + html.escape(result.account_id)
         + "</td>"
-        + "".join(f"<td>{_number(result.metrics.values()[name])}</td>" for name in SHOWN_METRICS)
+        + "".join(
+            f"<td>{_number(name, result.metrics.values()[name], _days(result))}</td>"
+            for name in SHOWN_METRICS
+        )
         + "</tr>"
         for result in results
     )
@@ -119,13 +157,21 @@ table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.85rem; }}
 th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }}
 .win {{ color: #1a7f37; }} .loss {{ color: #cf222e; }}
-</style></head>
+section.account {{ border-top: 2px solid #ddd; margin-top: 2rem; }}
+</style>
+<script src="{PLOTLY_JS}"></script></head>
 <body>
 <h1>Backtest <code>{html.escape(run_id)}</code></h1>
 <p>Source: <code>{html.escape(source)}</code>; {len(results)} account(s), {total_trades} trades.</p>
-<img id="equity" alt="equity and drawdown" src="data:image/png;base64,{encoded}">
 <h2>Metrics</h2>
 <table id="metrics"><tr><th>account</th>{header}</tr>{rows}</table>
+<p>Returns, drawdown, win rate and exposure in percent; money in the quote currency.
+Annualised metrics (CAGR, Sharpe, Sortino, Calmar) read daily returns, so a run shorter than
+{MIN_DAYS_FOR_ANNUALISED} days shows n/a for them.</p>
+{sections}
+<h2>All accounts (static)</h2>
+<img id="equity-png" alt="equity and drawdown of every account"
+ src="data:image/png;base64,{encoded}">
 <h2>Trades</h2>
 <p>{min(total_trades, MAX_TRADES_SHOWN)} of {total_trades} shown.</p>
 <table id="trades"><tr><th>account</th><th>instrument</th><th>direction</th><th>quantity</th>

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from flows.sources.decode import Decoded
-from flows.sources.tick_file import FileTicks, read_ticks, rejected_rows
+from flows.sources.tick_file import FileFormat, FileTicks, read_ticks, rejected_rows
 from flows.trading.ticks import TickBatch
 from schemas.common import MIN_TS_MS
 
@@ -79,7 +79,7 @@ class FileChunks:
 
 def open_tick_file(
     path: Path,
-    symbol: str | None,
+    form: FileFormat,
     from_ts: int | None,
     to_ts: int | None,
     start: int,
@@ -87,7 +87,7 @@ def open_tick_file(
     stop: threading.Event | None,
 ) -> FileChunks:
     """Read and check `path` once, keep the rows in [from_ts, to_ts), and chunk them."""
-    ticks = read_ticks(path, symbol)
+    ticks = read_ticks(path, form)
     if from_ts is not None or to_ts is not None:
         lo = from_ts if from_ts is not None else np.iinfo(np.int64).min
         hi = to_ts if to_ts is not None else np.iinfo(np.int64).max

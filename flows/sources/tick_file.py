@@ -1,21 +1,30 @@
-"""Reading recorded ticks or bars from CSV or Parquet.
+"""Reading recorded ticks or bars from CSV (gzip too) or Parquet, as vendors write them.
 
-Columns (names are case-insensitive):
-- `timestamp` (or `ts`, `time`, `datetime`, `date`): epoch milliseconds, or ISO-8601 / a
-  timestamp column; times without a zone are refused, because guessing the zone of recorded
-  market data silently shifts every session.
-- `symbol`: the ticker. Optional if the whole file is one symbol and `symbol=` is given.
-- `close` or `last`: the traded price.
+Columns (names are case-insensitive; Stooq's `<DATE>`-style names work too):
+- the time, `timestamp` (or `ts`, `time`, `datetime`, `date`):
+  - a date-time with a zone (ISO-8601 `Z`/`+hh:mm`, or a zoned Parquet timestamp): as given;
+  - a date-time without a zone (`2024-01-02 15:30:00`): the exchange's local time;
+  - a date only (`2024-01-02`, a date column, or Stooq's `20240102`): the session close of that
+    day in the exchange's time zone (16:00 New York by default), when a daily bar's close
+    trades;
+  - integers otherwise: epoch milliseconds.
+- `symbol` (or `ticker`): optional if the whole file is one symbol and `symbol=` is given.
+- `close` or `last`: the traded price; with `adjusted`, `Adj Close` (Yahoo's split- and
+  dividend-adjusted close) instead.
 - optional `bid`, `ask` (a zero-width quote at the price is used without them), `volume`, and
   `open`/`high`/`low` (read and ignored: a bar is replayed as one tick at its close).
-Rows are replayed in time order; rows whose values break the Tick contract are reported with
-their row number instead of being replayed.
+A file that cannot be used (a missing column, a time or price that does not parse) is refused
+with one line naming the column, the line and what was expected. Rows whose values break the
+Tick contract (a price of zero, a crossed quote) are reported with their row number as dead
+letters instead of being replayed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +37,27 @@ from flows.trading.ticks import Int64s, TickColumns
 from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN
 from schemas.trading import DeadLetter
 
-TIME_NAMES = ("timestamp", "ts", "time", "datetime", "date")
+TIME_NAMES = ("timestamp", "ts", "datetime", "date", "time")  # Stooq has date and time
 PRICE_NAMES = ("last", "close")
+ADJUSTED_NAMES = ("adj close", "adj_close", "adjclose", "adjusted_close")
+_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
+_ZONED = r"(Z|[+-]\d\d:?\d\d)$"
+_DATE_TIME = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d\d:?\d\d)?$"
 
 
 class TickFileError(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class FileFormat:
+    """How to read a file's columns: the symbol of a single-symbol file, whether to trade the
+    adjusted close, and the exchange's zone and close for times given without a zone."""
+
+    symbol: str | None = None
+    adjusted: bool = False
+    exchange_tz: str = "America/New_York"
+    session_close: time = time(16, 0)
 
 
 @dataclass(slots=True)
@@ -51,45 +75,161 @@ class FileTicks(TickColumns):
 def _read_table(path: Path) -> pa.Table:
     if not path.exists():
         raise TickFileError(f"{path} does not exist")
-    suffix = path.suffix.lower()
+    name = path.name.lower()
     try:
-        if suffix in (".parquet", ".pq"):
+        if name.endswith((".parquet", ".pq")):
             return pq.read_table(path)
-        if suffix in (".csv", ".txt") or path.name.lower().endswith(".csv.gz"):
-            return pa_csv.read_csv(path)
+        if name.endswith((".csv", ".txt", ".csv.gz", ".txt.gz")):
+            return pa_csv.read_csv(path)  # gzip is recognised from the name
     except (pa.ArrowInvalid, OSError) as exc:
-        raise TickFileError(f"cannot read {path}: {exc}") from exc
-    raise TickFileError(f"{path}: expected a .csv or .parquet file")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TickFileError(f"{path}: cannot read it: {first}") from None
+    raise TickFileError(f"{path}: expected a .csv, .csv.gz or .parquet file")
 
 
-def _column(table: pa.Table, names: tuple[str, ...], required: bool) -> pa.ChunkedArray | None:
-    lower = {name.lower(): name for name in table.column_names}
-    for name in names:
-        if name in lower:
-            return table.column(lower[name])
-    if required:
-        raise TickFileError(f"no {' or '.join(names)} column; the file has {table.column_names}")
-    return None
+def _where(path: Path, row: int) -> str:
+    """A row as a user finds it: its line in a CSV (the header is line 1), else its number."""
+    name = path.name.lower()
+    return f"row {row + 1}" if name.endswith((".parquet", ".pq")) else f"line {row + 2}"
 
 
-def _epoch_ms(column: pa.ChunkedArray) -> np.ndarray:
+class _Table:
+    """The file's table with its columns found by name, and errors that name the place."""
+
+    def __init__(self, path: Path, table: pa.Table):
+        self.path = path
+        self.table = table
+        self.names = {name.lower().strip("<> "): name for name in table.column_names}
+
+    def find(self, names: tuple[str, ...], required: bool) -> tuple[str, pa.ChunkedArray] | None:
+        for name in names:
+            if name in self.names:
+                return self.names[name], self.table.column(self.names[name])
+        if required:
+            raise TickFileError(
+                f"{self.path}: no {' or '.join(repr(n) for n in names)} column; "
+                f"the columns are {', '.join(self.table.column_names)}"
+            )
+        return None
+
+    def error(self, column: str, row: int, expected: str, value: object) -> TickFileError:
+        return TickFileError(
+            f"{self.path}: column {column!r}, {_where(self.path, row)}: "
+            f"expected {expected}, got {value!r}"
+        )
+
+
+def _session_close_ms(days: np.ndarray, form: FileFormat) -> np.ndarray:
+    """Epoch ms of the session close of each day (days since the epoch), in the exchange zone."""
+    local = pa.array(days.astype("datetime64[D]").astype("datetime64[ms]"))
+    close_ms = (form.session_close.hour * 60 + form.session_close.minute) * 60_000
+    local = pc.add(local, pa.scalar(close_ms, pa.duration("ms")))
+    return _localised(local, form)
+
+
+def _localised(naive: pa.Array, form: FileFormat) -> np.ndarray:
+    zoned = pc.assume_timezone(naive, form.exchange_tz, ambiguous="earliest", nonexistent="latest")
+    return np.asarray(zoned.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _epoch_ms(files: _Table, name: str, column: pa.ChunkedArray, form: FileFormat) -> np.ndarray:
     kind = column.type
+    values = column.combine_chunks()
+    if values.null_count:
+        row = int(np.flatnonzero(np.asarray(values.is_null()))[0])
+        raise files.error(name, row, "a date or time", None)
     if pa.types.is_integer(kind):
-        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
+        ints = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+        if (
+            name.lower().strip("<> ") == "date"
+            and ((ints > 19_000_000) & (ints < 21_000_000)).all()
+        ):
+            return _yyyymmdd(files, name, ints, form)  # Stooq writes dates as 20240102
+        return ints
+    if pa.types.is_date(kind):
+        days = np.asarray(values.cast(pa.date32()).cast(pa.int32()), dtype=np.int64)
+        return _session_close_ms(days, form)
     if pa.types.is_timestamp(kind):
         if kind.tz is None:
-            raise TickFileError("the timestamp column has no time zone; give UTC times")
-        return np.asarray(pc.cast(column, pa.timestamp("ms", tz="UTC")).cast(pa.int64()))
+            return _localised(values.cast(pa.timestamp("ms")), form)
+        return np.asarray(values.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        zoned = pc.match_substring_regex(column, r"(Z|[+-]\d\d:?\d\d)$")
-        if not pc.all(zoned).as_py():
-            raise TickFileError("timestamps need a zone (e.g. 2026-11-23T14:30:00Z or +00:00)")
-        try:
-            parsed = pc.cast(column, pa.timestamp("ms", tz="UTC"))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise TickFileError(f"cannot parse timestamps: {exc}") from exc
-        return np.asarray(parsed.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
-    raise TickFileError(f"timestamps of type {kind} are not supported")
+        return _parsed_text(files, name, values, form)
+    raise files.error(name, 0, "dates or date-times", f"a column of {kind}")
+
+
+def _yyyymmdd(files: _Table, name: str, ints: np.ndarray, form: FileFormat) -> np.ndarray:
+    text = pa.array([f"{v // 10000:04d}-{v // 100 % 100:02d}-{v % 100:02d}" for v in ints])
+    try:
+        days = np.asarray(text.cast(pa.date32()).cast(pa.int32()), dtype=np.int64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        bad = next(i for i, v in enumerate(text.to_pylist()) if not _is_date(v))
+        raise files.error(name, bad, "a date as YYYYMMDD", int(ints[bad])) from None
+    return _session_close_ms(days, form)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        pa.array([text]).cast(pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _parsed_text(files: _Table, name: str, values: pa.Array, form: FileFormat) -> np.ndarray:
+    """Dates, zoned or local date-times as text; one kind per column."""
+    shaped = np.asarray(pc.match_substring_regex(values, _DATE_TIME))
+    if not shaped.all():
+        row = int(np.flatnonzero(~shaped)[0])
+        expected = "a date (2024-01-02) or a date-time (2024-01-02T15:30:00Z)"
+        raise files.error(name, row, expected, values[row].as_py())
+    try:
+        if np.asarray(pc.match_substring_regex(values, _DATE_ONLY)).all():
+            days = np.asarray(values.cast(pa.date32()).cast(pa.int32()), dtype=np.int64)
+            return _session_close_ms(days, form)
+        zoned = np.asarray(pc.match_substring_regex(values, _ZONED))
+        if zoned.all():
+            parsed = values.cast(pa.timestamp("ms", tz="UTC"))
+            return np.asarray(parsed.cast(pa.int64()).to_numpy(zero_copy_only=False))
+        if not zoned.any():
+            return _localised(values.cast(pa.timestamp("ms")), form)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        row = next(i for i, v in enumerate(values.to_pylist()) if not _parses(v))
+        raise files.error(name, row, "a valid date or date-time", values[row].as_py()) from None
+    row = int(np.flatnonzero(~zoned)[0])
+    raise files.error(name, row, "a zone like the other rows' (Z or +hh:mm)", values[row].as_py())
+
+
+def _parses(text: str) -> bool:
+    try:
+        pa.array([text.rstrip("Z")]).cast(pa.timestamp("ms"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _prices(files: _Table, found: tuple[str, pa.ChunkedArray]) -> np.ndarray:
+    """A numeric column as floats; a missing value is NaN (rejected later as a row)."""
+    name, column = found
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return np.asarray(column.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    if pa.types.is_null(column.type):
+        return np.full(len(column), np.nan)
+    text = column.combine_chunks().cast(pa.string())
+    # Vendors mark a missing value with an empty field or "null" (Yahoo), which stay NaN.
+    missing = np.asarray(
+        pc.fill_null(pc.is_in(pc.utf8_lower(text), pa.array(["", "null", "nan"])), True)
+    )
+    numbers = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text)
+    try:
+        return np.asarray(numbers.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        for row, value in enumerate(numbers.to_pylist()):
+            try:
+                float(value) if value is not None else None
+            except ValueError:
+                raise files.error(name, row, "a number", value) from None
+        raise
 
 
 def _floats(column: pa.ChunkedArray | None, fallback: np.ndarray) -> np.ndarray:
@@ -98,28 +238,30 @@ def _floats(column: pa.ChunkedArray | None, fallback: np.ndarray) -> np.ndarray:
     return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
 
 
-def read_ticks(path: Path, symbol: str | None = None) -> FileTicks:
+def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     """Read and check a tick or bar file (see the module docstring for its columns)."""
-    import re
-
-    table = _read_table(path)
-    time_column = _column(table, TIME_NAMES, required=True)
-    assert time_column is not None
-    ts = _epoch_ms(time_column)
-    last = _floats(_column(table, PRICE_NAMES, required=True), np.empty(0))
-    bid = _floats(_column(table, ("bid",), required=False), last)
-    ask = _floats(_column(table, ("ask",), required=False), last)
-    volume_column = _column(table, ("volume",), required=False)
+    form = form or FileFormat()
+    files = _Table(path, _read_table(path))
+    time_name, time_column = files.find(TIME_NAMES, required=True) or ("", pa.chunked_array([]))
+    ts = _epoch_ms(files, time_name, time_column, form)
+    price_names = ADJUSTED_NAMES if form.adjusted else PRICE_NAMES
+    last = _prices(files, files.find(price_names, required=True) or ("", time_column))
+    quote = (files.find(("bid",), False), files.find(("ask",), False))
+    bid = last if quote[0] is None else _prices(files, quote[0])
+    ask = last if quote[1] is None else _prices(files, quote[1])
+    if form.adjusted and quote[0] is not None:
+        raise TickFileError(f"{path}: --adjusted is for bars (Adj Close); this file has quotes")
+    volume_found = files.find(("volume", "vol"), False)
     volume = (
         np.zeros(len(ts), dtype=np.int64)
-        if volume_column is None
-        else np.nan_to_num(_floats(volume_column, np.empty(0)), nan=-1).astype(np.int64)
+        if volume_found is None
+        else np.nan_to_num(_prices(files, volume_found), nan=-1).astype(np.int64)
     )
-    symbol_column = _column(table, ("symbol", "ticker"), required=symbol is None)
-    if symbol_column is None:
-        names = np.full(len(ts), symbol, dtype=object)
+    symbol_found = files.find(("symbol", "ticker"), required=form.symbol is None)
+    if symbol_found is None:
+        names = np.full(len(ts), form.symbol, dtype=object)
     else:
-        names = np.asarray(symbol_column.to_pylist(), dtype=object)
+        names = np.asarray(symbol_found[1].to_pylist(), dtype=object)
     unique, codes = np.unique(names.astype(str), return_inverse=True)
 
     pattern = re.compile(SYMBOL_PATTERN)

@@ -26,6 +26,7 @@ from flows.sources.broker_watch import BrokerWatch
 from flows.sources.decode import Decoded, decode_commands, decode_option_quotes, decode_ticks
 from flows.sources.file import FILE_CHANNEL
 from flows.sources.kafka import RawBatch
+from flows.sources.tick_file import FileFormat
 from flows.stages import observe
 from flows.stages.inputs import BatchKafkaSource, TickFileSource
 from flows.stages.market import ChannelState, MarketOutput, MarketParams, market_step
@@ -41,11 +42,11 @@ from flows.stages.rows import (
 from flows.stages.shard import ShardState, new_shard, on_commands, on_market, shard_of
 from flows.trading.chain import ChainParams, ChainSample
 from schemas.common import TradingStatus
-from schemas.config import AlgorithmConfig, ControlCommand
+from schemas.config import AlgorithmConfig, ControlCommand, InstrumentKind
 from schemas.settings import Settings
 from schemas.tables import Rows
 from schemas.trading import DeadLetter
-from sinks.clickhouse.sink import ClickHouseSink
+from sinks.clickhouse.sink import ClickHouseSink, SinkFailures
 from sinks.gather import gather
 from sinks.kafka.admin import topic_partitions
 from sinks.kafka.output import KafkaOutput
@@ -64,13 +65,15 @@ class FlowSpec:
     from_ts: int | None = None
     to_ts: int | None = None
     tick_file: Path | None = None
-    file_symbol: str | None = None
+    file_format: FileFormat = field(default_factory=FileFormat)
     read_control: bool = True
     write_kafka: bool = True
     chain: ChainParams = field(default_factory=ChainParams)
     progress: Callable[[int], None] | None = None  # messages consumed, per batch
     stop: threading.Event | None = None  # set: every input ends as if it had reached its end
     initial_status: dict[str, TradingStatus] = field(default_factory=dict)  # by account
+    sink_failures: SinkFailures | None = None  # None: a refused insert raises in the worker
+    store_ticks: bool = True  # write the input ticks to market_ticks (a file has them already)
 
     option_start_offsets: list[int] | None = None
     watch: BrokerWatch | None = None  # the Kafka readers' broker checks (live flows)
@@ -142,7 +145,7 @@ def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
     if spec.tick_file is not None:
         source = TickFileSource(
             spec.tick_file,
-            symbol=spec.file_symbol,
+            form=spec.file_format,
             chunk=settings.batch_size,
             from_ts=spec.from_ts,
             to_ts=spec.to_ts,
@@ -185,6 +188,16 @@ def _control_input(flow: Dataflow, spec: FlowSpec) -> tuple[Stream[Any], Stream[
     return op.flat_map("control_by_shard", decoded, by_shard), dead
 
 
+def option_symbols(configs: Iterable[AlgorithmConfig]) -> frozenset[str]:
+    """The symbols some account trades as options: the chains worth sampling."""
+    return frozenset(
+        symbol
+        for config in configs
+        if config.selection.kind == InstrumentKind.OPTION
+        for symbol in config.symbols
+    )
+
+
 def _params(spec: FlowSpec) -> tuple[MarketParams, AccountParams]:
     settings = spec.settings
     market = MarketParams(
@@ -193,6 +206,7 @@ def _params(spec: FlowSpec) -> tuple[MarketParams, AccountParams]:
         greeks_interval_ms=settings.greeks_interval_seconds * 1000,
         greeks_price_move=settings.greeks_price_move,
         option_topic=settings.topics.options if spec.option_quotes else None,
+        greeks_symbols=None if settings.greeks_all_symbols else option_symbols(spec.configs),
     )
     account = AccountParams(
         run_id=spec.run_id,
@@ -250,7 +264,8 @@ def _market_stage(spec: FlowSpec, decoded: Stream[Decoded], params: MarketParams
         state, output, samples = market_step(state, batch, params)
         ticks = output.update.ticks
         # Option quotes are kept as the Greeks of their chains (flows.stages.shard.price_chains).
-        rows = None if params.is_options(ticks.channel) else tick_rows(ticks, spec.run_id)
+        stored = spec.store_ticks and not params.is_options(ticks.channel)
+        rows = tick_rows(ticks, spec.run_id) if stored else None
         return state, (output, samples, rows)
 
     by_channel = op.key_on("by_channel", decoded, lambda d: d.ticks.channel)
@@ -328,7 +343,13 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         timeout=timedelta(seconds=settings.sink_max_seconds),
         max_size=settings.sink_max_batches,
     )
-    op.output("clickhouse", batches, ClickHouseSink(settings.dsn, settings.clickhouse_database))
+    sink = ClickHouseSink(
+        settings.dsn,
+        settings.clickhouse_database,
+        max_partitions=settings.clickhouse_max_partitions_per_insert,
+        failures=spec.sink_failures,
+    )
+    op.output("clickhouse", batches, sink)
 
     if spec.write_kafka and spec.bootstrap is not None:
         topics = settings.topics

@@ -17,6 +17,7 @@ from flows.sources.broker_watch import BrokerWatch
 from flows.sources.decode import Decoded
 from flows.sources.file import FILE_CHANNEL, FileChunks, open_tick_file
 from flows.sources.kafka import PartitionReader, RawBatch, reader_config
+from flows.sources.tick_file import FileFormat
 from sinks.kafka.admin import topic_partitions
 
 
@@ -118,14 +119,14 @@ class TickFileSource(FixedPartitionedSource[Decoded, int]):
         self,
         path: Path,
         *,
-        symbol: str | None = None,
+        form: FileFormat | None = None,
         chunk: int = 50_000,
         from_ts: int | None = None,
         to_ts: int | None = None,
         stop: threading.Event | None = None,
     ):
         self.path = path
-        self.symbol = symbol
+        self.form = form or FileFormat()
         self.chunk = chunk
         self.from_ts = from_ts
         self.to_ts = to_ts
@@ -137,7 +138,7 @@ class TickFileSource(FixedPartitionedSource[Decoded, int]):
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _FilePartition:
         chunks = open_tick_file(
             self.path,
-            self.symbol,
+            self.form,
             self.from_ts,
             self.to_ts,
             resume_state or 0,

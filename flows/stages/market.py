@@ -58,6 +58,9 @@ class MarketParams:
     # With option quotes fed, their channels are checked and timed like ticks, but staleness
     # and Greeks do not apply to them; the shards price the quoted chains instead of the model.
     option_topic: str | None = None
+    # The symbols whose synthetic chain is sampled (those an account trades as options); None
+    # samples every symbol. Pricing a chain nobody trades was most of a stock backtest's time.
+    greeks_symbols: frozenset[str] | None = None
 
     def is_options(self, channel: str) -> bool:
         return self.option_topic is not None and channel.rpartition(":")[0] == self.option_topic
@@ -205,6 +208,8 @@ def _sample_greeks(
     samples: list[ChainSample] = []
     mids = mid_price(quotes.bid, quotes.ask)
     for code, symbol in enumerate(quotes.symbols):
+        if params.greeks_symbols is not None and symbol not in params.greeks_symbols:
+            continue
         rows = np.flatnonzero(quotes.codes == code)
         if not len(rows):
             continue

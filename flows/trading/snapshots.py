@@ -19,6 +19,7 @@ from flows.trading.valuation import (
     unrealised_pnl,
 )
 from schemas.common import money
+from schemas.tables import trusted
 from schemas.trading import Position, PositionSnapshot
 
 
@@ -98,7 +99,8 @@ def snapshot_rows(
         theta += position_greeks.theta
         rows.append(_holding_row(run_id, ts, position, position_greeks, cash, total_equity))
     rows.append(
-        PositionSnapshot(
+        trusted(
+            PositionSnapshot,
             row_id=f"{account_id}:{ts}:account",
             run_id=run_id,
             account_id=account_id,
@@ -132,7 +134,8 @@ def _holding_row(
 ) -> PositionSnapshot:
     """A holding's row of a snapshot: the marked position, its Greeks, the account's cash and
     equity."""
-    return PositionSnapshot(
+    return trusted(
+        PositionSnapshot,
         row_id=f"{position.account_id}:{ts}:{position.instrument}",
         run_id=run_id,
         account_id=position.account_id,

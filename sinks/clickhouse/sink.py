@@ -20,16 +20,49 @@ from sinks.clickhouse.writer import Writer
 from sinks.metrics import SINK_QUEUE
 
 
+class SinkFailures:
+    """Where a bounded run's sink reports a refused insert instead of raising it.
+
+    Raising inside the Bytewax worker panics it, and the embedded engine (chdb) has been seen
+    to abort on the way down ("The server is shutting down due to a fatal error"), taking every
+    later query of the process with it. So a backtest's sink records the cause, sets `stop`
+    (the inputs end as if they had reached their end) and writes nothing more: the run ends
+    normally and is recorded as failed with the cause.
+    """
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self._lock = threading.Lock()
+        self.causes: list[str] = []
+
+    def report(self, cause: str) -> None:
+        with self._lock:
+            self.causes.append(cause)
+        self.stop.set()
+
+    @property
+    def cause(self) -> str | None:
+        with self._lock:
+            return self.causes[0] if self.causes else None
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"writing to ClickHouse failed: {lines[0] if lines else type(error).__name__}"
+
+
 class _Partition(StatefulSinkPartition[list[Rows], None]):
     """Inserts on a thread of its own, so the worker goes on while ClickHouse writes.
 
-    A failed insert is raised on the worker at its next batch or at the epoch's end; at the end
-    of every epoch the partition waits until everything handed to it is written, which is what
-    makes Bytewax's recovery snapshot a promise that those rows are stored.
+    A failed insert is raised on the worker at its next batch or at the epoch's end (or, with
+    `failures`, reported there and the rest dropped: see SinkFailures); at the end of every
+    epoch the partition waits until everything handed to it is written, which is what makes
+    Bytewax's recovery snapshot a promise that those rows are stored.
     """
 
-    def __init__(self, writer: Writer, name: str, table: str):
+    def __init__(self, writer: Writer, name: str, table: str, failures: SinkFailures | None = None):
         self._writer = writer
+        self._failures = failures
         self._queue: queue.Queue[list[Rows] | None] = queue.Queue()
         self._waiting = SINK_QUEUE.labels(table)
         self._error: BaseException | None = None
@@ -43,14 +76,16 @@ class _Partition(StatefulSinkPartition[list[Rows], None]):
                     self._writer.write(batch)
             except BaseException as error:  # handed to the worker thread, which raises it
                 self._error = error
+                if self._failures is not None:
+                    self._failures.report(_one_line(error))
             finally:
                 self._waiting.dec()
                 self._queue.task_done()
         self._queue.task_done()
 
     def _raise_failure(self) -> None:
-        if self._error is not None:
-            raise RuntimeError("writing to ClickHouse failed") from self._error
+        if self._error is not None and self._failures is None:
+            raise RuntimeError(_one_line(self._error)) from self._error
 
     def write_batch(self, items: list[list[Rows]]) -> None:
         self._raise_failure()
@@ -73,9 +108,17 @@ class ClickHouseSink(FixedPartitionedSink[list[Rows], None]):
     """Writes lists of Rows (as `op.collect` gathers them, keyed by table) to ClickHouse, one
     partition per table, each spread to some worker."""
 
-    def __init__(self, dsn: str, database: str):
+    def __init__(
+        self,
+        dsn: str,
+        database: str,
+        max_partitions: int = 100,
+        failures: SinkFailures | None = None,
+    ):
         self.dsn = dsn
         self.database = database
+        self.max_partitions = max_partitions
+        self.failures = failures
 
     def list_parts(self) -> list[str]:
         return sorted(SCHEMAS)
@@ -84,5 +127,9 @@ class ClickHouseSink(FixedPartitionedSink[list[Rows], None]):
         return self.list_parts().index(item_key)
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
-        writer = Writer(lambda: connect(self.dsn, self.database))
-        return _Partition(writer, name=f"clickhouse-{for_part}", table=for_part)
+        writer = Writer(
+            lambda: connect(self.dsn, self.database), max_partitions=self.max_partitions
+        )
+        return _Partition(
+            writer, name=f"clickhouse-{for_part}", table=for_part, failures=self.failures
+        )

@@ -15,7 +15,7 @@ Conventions
 Risk rules (`decide`), checked in this order; the first that fails decides:
 
     trading_state       every order   the status must allow the order (below)
-    trading_hours       every order   Monday-Friday, open <= local time < close
+    trading_hours       every order   Monday-Friday, open <= local time <= close
     order_throttle      every order   approved orders in (ts - 60 s, ts], plus this one
     min_strength        opening only  signal strength >= min_strength
     cooldown            opening only  seconds since the last entry on the symbol

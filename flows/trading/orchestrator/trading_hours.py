@@ -72,12 +72,13 @@ def trading_hours_rule(view: RiskView, intent: OrderIntent, limits: RiskLimits) 
             open_ / _US_PER_MINUTE,
             f"local time {_clock(now)} {hours.timezone} is before the open at {_clock(open_)}",
         )
-    if now >= close:
+    # The close itself is in the session: the closing auction trades at that instant, and a
+    # daily bar (stamped at the close) fills there.
+    if now > close:
         return reject(
             "trading_hours",
             now / _US_PER_MINUTE,
             close / _US_PER_MINUTE,
-            f"local time {_clock(now)} {hours.timezone} is at or after the close at "
-            f"{_clock(close)}",
+            f"local time {_clock(now)} {hours.timezone} is after the close at {_clock(close)}",
         )
     return None

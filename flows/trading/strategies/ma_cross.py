@@ -46,7 +46,8 @@ def new_ma_cross_state(config: MovingAverageCross) -> MaCrossState:
 
 def ma_cross_name(config: MovingAverageCross) -> str:
     short = ",short" if config.allow_short else ""
-    return f"ma_cross({config.fast},{config.slow}{short})"
+    strict = ",strict" if config.cross == "strict" else ""
+    return f"ma_cross({config.fast},{config.slow}{short}{strict})"
 
 
 def ma_cross_step(
@@ -56,7 +57,8 @@ def ma_cross_step(
 
     The averages are compared exactly (window sums cross-multiplied in int64). A cross above is
     previous fast ≤ slow and now fast > slow; a cross below is previous fast ≥ slow and now
-    fast < slow; the first warm tick only records the relation. Cross above → LONG; cross below
+    fast < slow (`cross: strict`: strictly below, then strictly above, and the same below);
+    the first warm tick only records the relation. Cross above → LONG; cross below
     → FLAT, or SHORT with allow_short. Strength = min(1, |fast/slow − 1| / 0.005).
     """
     units = price_units(chunk.price)
@@ -86,8 +88,12 @@ def _crosses(
     previous = np.empty_like(relation)
     previous[1:] = relation[:-1]
     previous[0] = 0 if state.relation is None else state.relation
-    up = (previous <= 0) & (relation > 0)
-    down = (previous >= 0) & (relation < 0)
+    if config.cross == "strict":  # leaving a tie is not a cross (backtesting.py's crossover)
+        up = (previous < 0) & (relation > 0)
+        down = (previous > 0) & (relation < 0)
+    else:
+        up = (previous <= 0) & (relation > 0)
+        down = (previous >= 0) & (relation < 0)
     if state.relation is None:
         up[0] = down[0] = False
     state.relation = int(relation[-1])

@@ -1,4 +1,5 @@
-"""The backtest report is a page: a real browser (headless Chromium) renders it with its chart.
+"""The backtest report is a page: a real browser (headless Chromium) renders it with its
+interactive charts (plotly.js runs) and the PNG, and the screenshot lands in test-artifacts/.
 
 Chromium comes from Debian's package, which `make test` installs when it is missing."""
 
@@ -19,6 +20,7 @@ from schemas.trading import Trade
 
 pytestmark = pytest.mark.integration
 
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -67,6 +69,13 @@ def test_the_report_renders_its_chart_and_tables_in_a_browser(tmp_path: Path) ->
     assert 'id="metrics"' in dom
     assert "bt-browser" in dom
     assert dom.count("<tr>") >= 3  # header rows, the account, the trade
+    assert (tmp_path / "plotly.min.js").is_file()  # beside the page: no CDN
+    assert '<script src="http' not in page.read_text()  # nothing fetched from the network
+    assert dom.count("js-plotly-plot") >= 2  # plotly.js ran: the account's charts are drawn
+    assert "Monthly returns" in dom
+    metrics_row = dom.split('id="metrics"')[1].split("</table>")[0]
+    assert "<td>1</td>" in metrics_row  # the trade count, an integer
+    assert "<td>n/a</td>" in metrics_row  # a 200-minute run has no annualised metrics
     shot = tmp_path / "shot.png"
     subprocess.run(
         [CHROMIUM, *flags, "--window-size=1300,1000", f"--screenshot={shot}", page.as_uri()],
@@ -77,7 +86,9 @@ def test_the_report_renders_its_chart_and_tables_in_a_browser(tmp_path: Path) ->
     import matplotlib.image
 
     pixels = (matplotlib.image.imread(shot)[..., :3] * 255).astype(int)
-    # The equity line is matplotlib's first colour (tab:blue, #1f77b4): the chart was drawn.
-    blue = np.all(np.abs(pixels - np.array([31, 119, 180])) <= 12, axis=-1)
+    # The equity line is Plotly's first colour (#636efa), drawn by plotly.js in the browser.
+    blue = np.all(np.abs(pixels - np.array([99, 110, 250])) <= 12, axis=-1)
     assert blue.sum() > 200
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / "backtest-report.png")  # for a person to look at

@@ -48,11 +48,11 @@ LIMIT_CASES = [
     LimitCase(
         "trading_hours",
         {"trading_hours": TradingHours()},
-        {"ts": utc("2026-11-25T20:59:59.999Z")},
-        {"ts": utc("2026-11-25T21:00:00Z")},
+        {"ts": utc("2026-11-25T21:00:00Z")},  # the close itself: the closing auction
+        {"ts": utc("2026-11-25T21:00:00.001Z")},
+        960.0 + 0.001 / 60,
         960.0,
-        960.0,
-        ("local time 16:00:00.000 America/New_York", "close at 16:00:00.000"),
+        ("local time 16:00:00.001 America/New_York", "after the close at 16:00:00.000"),
     ),
     LimitCase(
         "order_throttle",

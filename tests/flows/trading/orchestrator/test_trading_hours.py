@@ -27,17 +27,19 @@ NEW_YORK = no_limits(trading_hours=TradingHours())
         ("2026-03-09T13:30:00Z", True, None),
         ("2026-03-09T13:29:59.999Z", False, 9 * 60 + 29 + 59.999 / 60),
         ("2026-03-09T19:59:59.999Z", True, None),
-        ("2026-03-09T20:00:00Z", False, 16 * 60),
+        ("2026-03-09T20:00:00Z", True, None),  # the close: the closing auction
+        ("2026-03-09T20:00:00.001Z", False, 16 * 60 + 0.001 / 60),
         ("2026-03-09T20:30:00Z", False, 16 * 60 + 30),
         # Friday 2026-10-30, still EDT: 13:30 UTC is the open, 20:00 UTC the close.
         ("2026-10-30T13:30:00Z", True, None),
-        ("2026-10-30T20:00:00Z", False, 16 * 60),
+        ("2026-10-30T20:00:00.001Z", False, 16 * 60 + 0.001 / 60),
         # Monday 2026-11-02, the first trading day back on EST: 13:30 UTC is 08:30 local.
         ("2026-11-02T13:30:00Z", False, 8 * 60 + 30),
         ("2026-11-02T14:30:00Z", True, None),
         ("2026-11-02T20:00:00Z", True, None),
         ("2026-11-02T20:59:59.999Z", True, None),
-        ("2026-11-02T21:00:00Z", False, 16 * 60),
+        ("2026-11-02T21:00:00Z", True, None),
+        ("2026-11-02T21:00:01Z", False, 16 * 60 + 1 / 60),
     ],
 )
 def test_trading_hours_follow_new_york_daylight_saving(
@@ -110,7 +112,7 @@ def sessions(draw: st.DrawFn) -> TradingHours:
 )
 def test_trading_hours_agree_with_the_local_wall_clock(ts: int, hours: TradingHours) -> None:
     local = (_EPOCH + timedelta(milliseconds=ts)).astimezone(ZoneInfo(hours.timezone))
-    expected = local.weekday() < 5 and hours.open <= local.time() < hours.close
+    expected = local.weekday() < 5 and hours.open <= local.time() <= hours.close
     verdict = decide(*scenario(ts=ts), no_limits(trading_hours=hours))
     assert verdict.approved is expected
     assert verdict.rule in ("ok", "trading_hours")

@@ -425,3 +425,25 @@ def test_extreme_parameters_still_give_short_names() -> None:
         len(strategy_name(BollingerBreakout(period=10_000, width=9.87654, allow_short=True))) <= 40
     )
     assert len(strategy_name(VolatilityPremium(realised_window=100_000, threshold=4.99999))) <= 40
+
+
+# A tie, then a move away from it, then real crosses, worked by hand (SMA2 / SMA3 per tick):
+#   tick 2: 10 / 10 (first warm tick: the relation, a tie, is only recorded)
+#   tick 3: 10 / 10 tie         tick 4: 10.5 / 10.333 above: leaves the tie
+#   tick 7: 10.5 / 11 below     tick 10: 10.5 / 10 above
+# Touch counts leaving the tie as a cross above; strict (backtesting.py's crossover) does not,
+# so its cross below at tick 7 changes nothing (already flat) and it first buys at tick 10.
+TIE_THEN_CROSSES = np.array([10, 10, 10, 10, 11, 12, 11, 10, 9, 10, 11, 12], dtype=float)
+
+
+@pytest.mark.parametrize(
+    ("cross", "expected"),
+    [("touch", [(4, LONG), (7, FLAT), (10, LONG)]), ("strict", [(10, LONG)])],
+)
+def test_ma_cross_touch_and_strict_on_a_hand_worked_series(
+    cross: str, expected: list[tuple[int, Direction]]
+) -> None:
+    config = MovingAverageCross(fast=2, slow=3, cross=cross)  # type: ignore[arg-type]
+    for sizes in (None, [1], [3, 2]):
+        _, found = run(config, TIE_THEN_CROSSES, sizes=sizes)
+        assert [(s.index, s.direction) for s in found] == expected

@@ -1,0 +1,155 @@
+"""Bar files as Yahoo and Stooq write them, and the one-line errors of files that cannot be used."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows.sources.tick_file import FileFormat, TickFileError, read_ticks
+
+YAHOO = """Date,Open,High,Low,Close,Adj Close,Volume
+2024-01-02,187.150009,188.440002,183.889999,185.639999,184.938217,82488700
+2024-01-03,184.220001,185.880005,183.429993,184.250000,183.553482,58414500
+2024-07-01,212.089996,217.509995,211.919998,216.750000,216.238663,60402900
+"""
+STOOQ_DAILY = """Date,Open,High,Low,Close,Volume
+2024-01-02,185.64,188.44,183.89,185.64,82488700
+2024-01-03,184.22,185.88,183.43,184.25,58414500
+"""
+STOOQ_BULK = """<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>
+AAPL.US,D,20240102,000000,187.15,188.44,183.89,185.64,82488700,0
+AAPL.US,D,20240103,000000,184.22,185.88,183.43,184.25,58414500,0
+"""
+
+
+def utc_ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).astimezone(UTC).timestamp() * 1000)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_a_yahoo_file_is_a_day_per_row_at_the_new_york_close(tmp_path: Path) -> None:
+    ticks = read_ticks(write(tmp_path, "AAPL.csv", YAHOO), FileFormat(symbol="AAPL"))
+    assert ticks.symbols == ("AAPL",)
+    # 16:00 New York: 21:00Z in winter (EST), 20:00Z in summer (EDT).
+    assert ticks.ts.tolist() == [
+        utc_ms("2024-01-02T21:00:00+00:00"),
+        utc_ms("2024-01-03T21:00:00+00:00"),
+        utc_ms("2024-07-01T20:00:00+00:00"),
+    ]
+    assert ticks.last.tolist() == [185.639999, 184.25, 216.75]
+    assert ticks.volume.tolist() == [82488700, 58414500, 60402900]
+    assert not ticks.rejected
+
+
+def test_adjusted_trades_yahoo_adj_close(tmp_path: Path) -> None:
+    form = FileFormat(symbol="AAPL", adjusted=True)
+    ticks = read_ticks(write(tmp_path, "AAPL.csv.gz", YAHOO), form)
+    assert ticks.last.tolist() == [184.938217, 183.553482, 216.238663]
+    assert np.array_equal(ticks.bid, ticks.last)
+
+
+def test_stooq_daily_and_bulk_files_read_alike(tmp_path: Path) -> None:
+    daily = read_ticks(write(tmp_path, "aapl_us_d.csv", STOOQ_DAILY), FileFormat(symbol="AAPL.US"))
+    bulk = read_ticks(write(tmp_path, "aapl.us.txt", STOOQ_BULK))
+    assert bulk.symbols == daily.symbols == ("AAPL.US",)
+    assert (
+        bulk.ts.tolist()
+        == daily.ts.tolist()
+        == [
+            utc_ms("2024-01-02T21:00:00+00:00"),
+            utc_ms("2024-01-03T21:00:00+00:00"),
+        ]
+    )
+    assert bulk.last.tolist() == daily.last.tolist()
+
+
+def test_local_date_times_are_exchange_time_and_another_zone_can_be_chosen(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "m.csv", "datetime,close\n2024-03-08 09:30:00,10\n2024-03-11 09:30,11\n")
+    new_york = read_ticks(path, FileFormat(symbol="X"))
+    assert new_york.ts.tolist() == [
+        utc_ms("2024-03-08T14:30:00+00:00"),  # EST
+        utc_ms("2024-03-11T13:30:00+00:00"),  # EDT from 2024-03-10
+    ]
+    tokyo = read_ticks(path, FileFormat(symbol="X", exchange_tz="Asia/Tokyo"))
+    assert tokyo.ts[0] == utc_ms("2024-03-08T00:30:00+00:00")
+
+
+def test_parquet_dates_and_the_years_before_2000(tmp_path: Path) -> None:
+    path = tmp_path / "old.parquet"
+    table = pa.table(
+        {
+            "date": pa.array([datetime(1972, 6, 1).date(), datetime(1999, 12, 31).date()]),
+            "symbol": ["IBM", "IBM"],
+            "close": [350.0, 107.87],
+        }
+    )
+    pq.write_table(table, path)
+    ticks = read_ticks(path)
+    assert ticks.ts.tolist() == [
+        utc_ms("1972-06-01T20:00:00+00:00"),
+        utc_ms("1999-12-31T21:00:00+00:00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol", "message"),
+    [
+        (
+            "Date,Close\n2024-01-02,1\n2024-13-45,2\n",
+            "X",
+            "column 'Date', line 3: expected a valid date or date-time, got '2024-13-45'",
+        ),
+        (
+            "Date,Close\n2024-01-02,1\nyesterday,2\n",
+            "X",
+            "column 'Date', line 3: expected a date (2024-01-02) or a date-time "
+            "(2024-01-02T15:30:00Z), got 'yesterday'",
+        ),
+        (
+            "Date,Close\n2024-01-02,1\n2024-01-03,abc\n",
+            "X",
+            "column 'Close', line 3: expected a number, got 'abc'",
+        ),
+        (
+            "Date,Open\n2024-01-02,1\n",
+            "X",
+            "no 'last' or 'close' column; the columns are Date, Open",
+        ),
+        ("Date,Close\n2024-01-02,1\n", None, "no 'symbol' or 'ticker' column"),
+        (
+            "ts,symbol,close\n2024-01-02T10:00:00Z,X,1\n2024-01-02T10:00:01,X,1\n",
+            None,
+            "column 'ts', line 3: expected a zone like the other rows' (Z or +hh:mm)",
+        ),
+    ],
+)
+def test_a_file_that_cannot_be_used_is_one_line_naming_column_and_line(
+    tmp_path: Path, text: str, symbol: str | None, message: str
+) -> None:
+    with pytest.raises(TickFileError) as raised:
+        read_ticks(write(tmp_path, "bad.csv", text), FileFormat(symbol=symbol))
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_yahoo_null_rows_are_dead_letters_not_errors(tmp_path: Path) -> None:
+    text = YAHOO + "2024-07-02,null,null,null,null,null,null\n"
+    ticks = read_ticks(write(tmp_path, "AAPL.csv", text), FileFormat(symbol="AAPL"))
+    assert len(ticks) == 3
+    assert ticks.rejected == [(3, "price is not a positive finite number")]
