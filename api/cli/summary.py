@@ -71,8 +71,6 @@ def print_summary(console: Console, summary: dict[str, Any], title: str) -> None
     totals.add_row("PnL", f"{summary['pnl']:,.2f}")
     totals.add_row("final equity", f"{summary['final_equity']:,.2f}")
     totals.add_row("max drawdown", f"{summary['max_drawdown']:.2%}")
-    if "fingerprint" in summary:
-        totals.add_row("fingerprint", summary["fingerprint"])
     console.print(totals)
     accounts = Table(title="accounts")
     for column in ("account", "trades", "PnL", "final equity", "max drawdown"):
@@ -86,6 +84,8 @@ def print_summary(console: Console, summary: dict[str, Any], title: str) -> None
             f"{row['max_drawdown']:.2%}",
         )
     console.print(accounts)
+    if "fingerprint" in summary:  # on its own line: a narrow terminal would cut it in a table
+        console.print(f"fingerprint: {summary['fingerprint']}", overflow="ignore", crop=False)
 
 
 def ranked(result: BacktestResult) -> list[AccountResult]:
@@ -127,4 +127,4 @@ def print_backtest(console: Console, result: BacktestResult) -> None:
         values = r.metrics.values()
         table.add_row(str(rank), r.account_id, *(f"{values[n]:,.4f}" for n in RANKING_METRICS))
     console.print(table)
-    console.print(f"fingerprint: {result.run.fingerprint}")
+    console.print(f"fingerprint: {result.run.fingerprint}", overflow="ignore", crop=False)

@@ -48,9 +48,10 @@ def api(settings: Settings) -> Iterator[Api]:
 def test_no_server_errors_and_answers_match_the_spec(api: Api, tmp_path: Path) -> None:
     spec = api.http.get("/openapi.json").json()
     operations = sum(len(methods) for methods in spec["paths"].values())
-    # The first 35, GET /metrics, the research pair (walk-forward, Monte Carlo), and the
-    # console's GET /series/equity, /series/rejections, GET /files, PUT /files/{name}.
-    assert operations == 42
+    # The first 35, GET /metrics, GET /analytics/runs/{run}/fingerprint, the research pair
+    # (walk-forward, Monte Carlo), and the console's GET /series/equity, /series/rejections,
+    # GET /files and PUT /files/{name}.
+    assert operations == 43
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
     command = [
