@@ -156,7 +156,7 @@ def test_page_sizes_and_time_ranges_are_bounded(api: Api) -> None:
     assert api.http.get("/signals", params={"from": "2026-11-25T00:00:00"}).status_code == 422
     iso = api.http.get("/signals", params={"from": "2026-11-01T00:00:00Z", "to": BASE_TS})
     assert iso.status_code == 200
-    assert api.http.get("/analytics/strategies", params={"from": 5, "to": 10}).status_code == 422
+    assert api.http.get("/analytics/strategies", params={"from": -10, "to": 10}).status_code == 422
 
 
 def test_invalid_configs_get_a_clear_422(api: Api) -> None:

@@ -225,7 +225,7 @@ def test_backtest_sweep_joins_parameters_from_both_config_shapes(filled: Client)
     }
     assert parameters[(SWEEP_RUN, "sweep-slow")] == (
         "ma_cross",
-        {"kind": "ma_cross", "fast": 10, "slow": 30, "allow_short": False},
+        {"kind": "ma_cross", "fast": 10, "slow": 30, "allow_short": False, "cross": "touch"},
     )
     assert parameters[(SINGLE_RUN, "bt2-main")][0] == "ma_cross"
 
@@ -252,6 +252,7 @@ def flowed(module_ch: Client, chdb_dsn: str, tmp_path_factory: pytest.TempPathFa
         data_dir=tmp_path_factory.mktemp("flowed"),
         clickhouse_dsn=chdb_dsn,
         clickhouse_database=database,
+        greeks_all_symbols=True,  # the Greeks panels watch chains that no account here trades
     )
     ticks = write_session_file(tmp_path_factory.mktemp("ticks") / "ticks.parquet", ["AAPL", "MSFT"])
     configs = [
