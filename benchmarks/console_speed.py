@@ -237,10 +237,8 @@ def report(
     ages: tuple[list[float], list[float]],
     final: dict[str, Any],
 ) -> None:
-    gaps, draw, idle = frames
     m = np.array(meaningful)
     f = np.array(contentful)
-    backlog = [s["received"] - s["rendered"] - s["dropped"] for s in samples]
     print("## Console: first paint and the live feed at 200 events/s\n")
     print(
         f"Command (from the repository root): `{COMMAND} --loads {args.loads} "
@@ -256,6 +254,19 @@ def report(
         f"| First Contentful Paint (browser) | {np.nanmedian(f):.0f} | {np.nanmin(f):.0f} | "
         f"{np.nanmax(f):.0f} |"
     )
+    report_feed(args, samples, frames, ages, final)
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f} (2 cores, shared).")
+
+
+def report_feed(
+    args: argparse.Namespace,
+    samples: list[dict[str, Any]],
+    frames: tuple[list[float], list[float], list[float]],
+    ages: tuple[list[float], list[float]],
+    final: dict[str, Any],
+) -> None:
+    gaps, draw, idle = frames
+    backlog = [s["received"] - s["rendered"] - s["dropped"] for s in samples]
     print(
         f"\nLive feed, {args.rate} decisions/s for {args.seconds} s: sent {samples[-1]['sent']:,}, "
         f"received {final['received']:,}, drawn {final['rendered']:,}, "
@@ -294,7 +305,6 @@ def report(
                 f"| {label}, {part} sixth of the run, ms | {np.percentile(rows, 50):.0f} | "
                 f"{np.percentile(rows, 99):.0f} | {max(rows):.0f} |"
             )
-    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f} (2 cores, shared).")
 
 
 def wait_ready(http: httpx.Client) -> None:

@@ -24,6 +24,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -262,131 +263,134 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:,.0f}"
 
 
-def main() -> None:
-    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
-    pinning = pin_to_one_core()
-    rng = np.random.default_rng(SEED)
-    book = random_book(N_GREEKS, rng)
+@dataclass
+class Ours:
+    """flows.trading.pricing on the random book, and what the peers are compared with."""
+
+    book: dict[str, np.ndarray]
+    years: np.ndarray
+    greeks: Any
+    implied: Any
+    iv_prices: np.ndarray
+    t_greeks: Timing
+    t_iv: Timing
+    rows: list[tuple[str, str, int, Timing, str]] = field(default_factory=list)
+    diffs: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def measure_ours(book: dict[str, np.ndarray]) -> Ours:
     years = book["days"] / 365.0
     args = (book["spot"], book["strike"], years, book["rate"], book["vol"], book["is_call"])
-
     ours = black_scholes(*args, book["dividend"])
     t_ours = timed(lambda: black_scholes(*args, book["dividend"]))
     t_naive = timed(lambda: naive_closed_form(book, years))
     naive = naive_closed_form(book, years)
     naive_diff = max(max_abs(a, b) for a, b in zip(ours, naive, strict=True))
-
-    iv_book = {name: values[:N_IV] for name, values in book.items()}
-    iv_years = years[:N_IV]
+    iv = {name: values[:N_IV] for name, values in book.items()}
     iv_prices = ours.price[:N_IV]
 
     def our_iv() -> Any:
         return implied_volatility(
-            iv_prices,
-            iv_book["spot"],
-            iv_book["strike"],
-            iv_years,
-            iv_book["rate"],
-            iv_book["is_call"],
-            iv_book["dividend"],
-        )
+            iv_prices, iv["spot"], iv["strike"], years[:N_IV], iv["rate"], iv["is_call"],
+            iv["dividend"],
+        )  # fmt: skip
 
     implied = our_iv()
     t_iv = timed(our_iv)
     ok = implied.reason == IV_OK
-    iv_error = float(np.max(np.abs(implied.iv[ok] - iv_book["vol"][ok])))
-    reasons = {
-        IV_REASONS[code]: int(count)
-        for code, count in enumerate(np.bincount(implied.reason, minlength=len(IV_REASONS)))
-        if count and code != IV_OK
-    }
-
-    rows = [
+    iv_error = float(np.max(np.abs(implied.iv[ok] - iv["vol"][ok])))
+    result = Ours(book, years, ours, implied, iv_prices, t_ours, t_iv)
+    result.rows += [
         ("flows.trading.pricing", "price + 5 Greeks", N_GREEKS, t_ours, ""),
         ("naive numpy closed form", "price + 5 Greeks", N_GREEKS, t_naive, ""),
         ("flows.trading.pricing", "implied vol", N_IV, t_iv, ""),
     ]
-    diffs: list[tuple[str, str]] = [
+    result.diffs += [
         ("naive numpy, price and Greeks (textbook units)", f"{naive_diff:.2e}"),
         (
             f"flows.trading.pricing iv vs the true vol ({ok.sum():,} of {N_IV:,} solved)",
             f"{iv_error:.2e}",
         ),
     ]
-    notes: list[str] = []
+    return result
 
+
+def compare_vollib(ours: Ours) -> None:
     vl = vollib_peer()
     if vl is None:
-        notes.append("py_vollib could not be imported: not measured.")
-    else:
-        n = N_VOLLIB
-        sample = {name: values[:n] for name, values in book.items()}
-        t_vl = timed(lambda: vollib_greeks(vl, sample, years[:n]), repeats=5)
-        theirs = vollib_greeks(vl, sample, years[:n])
-        # py_vollib's trader units: vega and rho per 1 %, theta per day.
-        scale = np.array([1.0, 1.0, 1.0, 100.0, 365.0, 100.0])[:, None]
-        mine = np.stack([g[:n] for g in ours]) / scale
-        t_vl_iv = timed(lambda: vollib_iv(vl, iv_prices[:n], sample, years[:n]), 5)
-        their_iv = vollib_iv(vl, iv_prices[:n], sample, years[:n])
-        rows += [
-            (
-                "py_vollib (scalar)",
-                "price + 5 Greeks",
-                n,
-                t_vl,
-                f"{t_vl.median / n * N_GREEKS / t_ours.median:,.0f}×",
-            ),
-            (
-                "py_vollib (scalar, LBR)",
-                "implied vol",
-                n,
-                t_vl_iv,
-                f"{t_vl_iv.median / n * N_IV / t_iv.median:,.0f}×",
-            ),
-        ]
-        for name, i in zip(Greeks._fields, range(6), strict=True):
-            diffs.append(
-                (
-                    f"py_vollib {name}{' (trader units)' if i >= 3 else ''}",
-                    f"{max_abs(mine[i], theirs[i]):.2e}",
-                )
-            )
-        diffs += iv_agreement("py_vollib", implied.iv[:n], their_iv, book["vol"][:n])
+        ours.notes.append("py_vollib could not be imported: not measured.")
+        return
+    n, book, years = N_VOLLIB, ours.book, ours.years
+    sample = {name: values[:n] for name, values in book.items()}
+    t_vl = timed(lambda: vollib_greeks(vl, sample, years[:n]), repeats=5)
+    theirs = vollib_greeks(vl, sample, years[:n])
+    # py_vollib's trader units: vega and rho per 1 %, theta per day.
+    scale = np.array([1.0, 1.0, 1.0, 100.0, 365.0, 100.0])[:, None]
+    mine = np.stack([g[:n] for g in ours.greeks]) / scale
+    t_vl_iv = timed(lambda: vollib_iv(vl, ours.iv_prices[:n], sample, years[:n]), 5)
+    their_iv = vollib_iv(vl, ours.iv_prices[:n], sample, years[:n])
+    ours.rows += [
+        (
+            "py_vollib (scalar)",
+            "price + 5 Greeks",
+            n,
+            t_vl,
+            faster(t_vl, n, ours.t_greeks, N_GREEKS),
+        ),
+        ("py_vollib (scalar, LBR)", "implied vol", n, t_vl_iv, faster(t_vl_iv, n, ours.t_iv, N_IV)),
+    ]
+    for name, i in zip(Greeks._fields, range(6), strict=True):
+        label = f"py_vollib {name}{' (trader units)' if i >= 3 else ''}"
+        ours.diffs.append((label, f"{max_abs(mine[i], theirs[i]):.2e}"))
+    ours.diffs += iv_agreement("py_vollib", ours.implied.iv[:n], their_iv, book["vol"][:n])
 
+
+def compare_quantlib(ours: Ours) -> None:
     try:
         ql = importlib.import_module("QuantLib")
     except ImportError:
-        notes.append("QuantLib could not be imported: not measured.")
-    else:
-        n = N_QUANTLIB
-        peer = QuantLibPeer(ql)
-        t_ql = timed(lambda: peer.greeks(book, n), repeats=5)
-        theirs = peer.greeks(book, n)
-        mine = np.stack([g[:n] for g in ours])
-        t_ql_iv = timed(lambda: peer.iv(iv_prices, book, n), repeats=5)
-        their_iv = peer.iv(iv_prices, book, n)
-        rows += [
-            (
-                "QuantLib AnalyticEuropeanEngine",
-                "price + 5 Greeks",
-                n,
-                t_ql,
-                f"{t_ql.median / n * N_GREEKS / t_ours.median:,.0f}×",
-            ),
-            (
-                "QuantLib impliedVolatility (acc. 1e-12)",
-                "implied vol",
-                n,
-                t_ql_iv,
-                f"{t_ql_iv.median / n * N_IV / t_iv.median:,.0f}×",
-            ),
-        ]
-        for name, i in zip(Greeks._fields, range(6), strict=True):
-            diffs.append((f"QuantLib {name}", f"{max_abs(mine[i], theirs[i]):.2e}"))
-        diffs += iv_agreement("QuantLib", implied.iv[:n], their_iv, book["vol"][:n])
-        notes.append(f"QuantLib {ql.__version__}.")
+        ours.notes.append("QuantLib could not be imported: not measured.")
+        return
+    n, book = N_QUANTLIB, ours.book
+    peer = QuantLibPeer(ql)
+    t_ql = timed(lambda: peer.greeks(book, n), repeats=5)
+    theirs = peer.greeks(book, n)
+    mine = np.stack([g[:n] for g in ours.greeks])
+    t_ql_iv = timed(lambda: peer.iv(ours.iv_prices, book, n), repeats=5)
+    their_iv = peer.iv(ours.iv_prices, book, n)
+    ours.rows += [
+        (
+            "QuantLib AnalyticEuropeanEngine", "price + 5 Greeks", n, t_ql,
+            faster(t_ql, n, ours.t_greeks, N_GREEKS),
+        ),
+        (
+            "QuantLib impliedVolatility (acc. 1e-12)", "implied vol", n, t_ql_iv,
+            faster(t_ql_iv, n, ours.t_iv, N_IV),
+        ),
+    ]  # fmt: skip
+    for name, i in zip(Greeks._fields, range(6), strict=True):
+        ours.diffs.append((f"QuantLib {name}", f"{max_abs(mine[i], theirs[i]):.2e}"))
+    ours.diffs += iv_agreement("QuantLib", ours.implied.iv[:n], their_iv, book["vol"][:n])
+    ours.notes.append(f"QuantLib {ql.__version__}.")
 
+
+def faster(theirs: Timing, n: int, mine: Timing, n_mine: int) -> str:
+    """How many times faster flows.trading.pricing is per contract (medians)."""
+    return f"{theirs.median / n * n_mine / mine.median:,.0f}×"
+
+
+def main() -> None:
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    pinning = pin_to_one_core()
+    ours = measure_ours(random_book(N_GREEKS, np.random.default_rng(SEED)))
+    compare_vollib(ours)
+    compare_quantlib(ours)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3
+    report(ours, pinning, (load_before, load[0]))
+
+
+def report(ours: Ours, pinning: str, load: tuple[float, float]) -> None:
     print("## Pricing and implied volatility\n")
     print("Command (from the repository root):\n")
     print("```")
@@ -398,7 +402,7 @@ def main() -> None:
     print(
         f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
         f"numpy {np.__version__}; {pinning}; OMP/OPENBLAS/MKL threads = 1. "
-        f"1-minute load average {load_before:.2f} before the run and {load[0]:.2f} after it "
+        f"1-minute load average {load[0]:.2f} before the run and {load[1]:.2f} after it "
         "(the machine is shared; anything above 0 is other work competing for the cores). "
         f"Medians of {REPEATS} runs for flows.trading.pricing and numpy, 5 for the peers "
         "(after a warm-up run); peers time their whole per-contract loop (QuantLib: resetting "
@@ -411,7 +415,7 @@ def main() -> None:
         "| contracts/s (best run) | flows.trading.pricing faster by (medians) |"
     )
     print("|---|---|---:|---:|---:|---:|---:|")
-    for name, work, n, timing, ratio in rows:
+    for name, work, n, timing, ratio in ours.rows:
         print(
             f"| {name} | {work} | {n:,} | {timing.median * 1e3:,.1f} ms "
             f"| {rate(n, timing.median)} | {rate(n, timing.best)} | {ratio} |"
@@ -419,11 +423,16 @@ def main() -> None:
     print("\nMaximum absolute differences, flows.trading.pricing vs …\n")
     print("| compared with | max abs difference |")
     print("|---|---:|")
-    for name, value in diffs:
+    for name, value in ours.diffs:
         print(f"| {name} | {value} |")
+    reasons = {
+        IV_REASONS[code]: int(count)
+        for code, count in enumerate(np.bincount(ours.implied.reason, minlength=len(IV_REASONS)))
+        if count and code != IV_OK
+    }
     if reasons:
         print(f"\nImplied vols not returned (NaN with a reason) in the 100,000: {reasons}.")
-    for note in notes:
+    for note in ours.notes:
         print(f"\n{note}")
 
 

@@ -107,6 +107,18 @@ def main() -> None:
                 f"(selection {selections[-1]:.2f} s), {windows} windows",
                 file=sys.stderr,
             )
+    times = {"singles": singles, "walks": walks, "selections": selections}
+    report_times(args, times, windows, started, load_before)
+
+
+def report_times(
+    args: argparse.Namespace,
+    times: dict[str, list[float]],
+    windows: int,
+    started: str,
+    load_before: float,
+) -> None:
+    singles, walks, selections = times["singles"], times["walks"], times["selections"]
     single_median, walk_median = statistics.median(singles), statistics.median(walks)
     print(f"Command: `{COMMAND} --bars {args.bars} --runs {args.runs}`\n")
     print(
@@ -120,11 +132,11 @@ def main() -> None:
         (f"walk-forward: 20-combination pass + selection over {windows} windows", 20, walks),
         ("… of which the selection and stitching", 20, selections),
     )
-    for name, accounts, times in rows:
+    for name, accounts, runs in rows:
         print(
             f"| {name} | {args.bars:,} | {accounts} | "
-            f"{', '.join(f'{t:.2f}' for t in times)} | {statistics.median(times):.2f} s | "
-            f"{statistics.median(times) / single_median:.2f}× |"
+            f"{', '.join(f'{t:.2f}' for t in runs)} | {statistics.median(runs):.2f} s | "
+            f"{statistics.median(runs) / single_median:.2f}× |"
         )
     verdict = "met" if walk_median < 3 * single_median else "not met"
     print(

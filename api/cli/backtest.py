@@ -127,27 +127,17 @@ def backtest(
         raise typer.BadParameter(f"--file {file} does not exist")
     bootstrap = None if file else bootstrap_servers(settings, "a topic backtest")
     # Deferred like the flow (see the module docstring).
-    from flows.runs.backtest import BacktestFailedError, Source
-    from flows.sources.tick_file import TickFileError, read_ticks
+    from flows.runs.backtest import Source
 
-    try:
-        source = Source(
-            file=file,
-            symbol=symbol,
-            from_ts=window[0],
-            to_ts=window[1],
-            store_ticks=store_ticks,
-            adjusted=adjusted,
-        )
-        if file is not None:  # refused before the progress bar or the engine starts
-            read_ticks(file, source.file_format(settings))
-        result = replay(settings, configs, source, bootstrap, run_id, workers, quiet=as_json)
-    except TickFileError as error:  # before the run started: nothing recorded
-        console.print(f"--file: {error}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except BacktestFailedError as failure:  # recorded in backtest_runs; one line, no traceback
-        console.print(str(failure), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    source = Source(
+        file=file,
+        symbol=symbol,
+        from_ts=window[0],
+        to_ts=window[1],
+        store_ticks=store_ticks,
+        adjusted=adjusted,
+    )
+    result = replay_or_exit(settings, configs, source, bootstrap, run_id, workers, as_json)
     reports = research_reports(
         result, configs, plan, objective, monte_carlo, seed, settings.data_dir / "reports"
     )
@@ -157,6 +147,32 @@ def backtest(
     print_backtest(Console(), result)
     print_research(Console(), reports)
     console.print(f"report: {result.run.report_path}")
+
+
+def replay_or_exit(
+    settings: Settings,
+    configs: list[AlgorithmConfig],
+    source: Source,
+    bootstrap: str | None,
+    run_id: str | None,
+    workers: int,
+    quiet: bool,
+) -> BacktestResult:
+    """`replay`, with a file that cannot be used (exit 2, before the engine starts) or a failed
+    run (exit 1, recorded in backtest_runs) said in one line, without a traceback."""
+    from flows.runs.backtest import BacktestFailedError
+    from flows.sources.tick_file import TickFileError, read_ticks
+
+    try:
+        if source.file is not None:  # refused before the progress bar or the engine starts
+            read_ticks(source.file, source.file_format(settings))
+        return replay(settings, configs, source, bootstrap, run_id, workers, quiet=quiet)
+    except TickFileError as error:  # before the run started: nothing recorded
+        console.print(f"--file: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except BacktestFailedError as failure:  # recorded in backtest_runs; one line, no traceback
+        console.print(str(failure), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def replay(

@@ -61,22 +61,7 @@ def publish_command(
     from dashboards.publish import GrafanaError, publish
 
     settings = Settings()
-    url = url or settings.grafana_url
-    if token is None and settings.grafana_token is not None:
-        token = settings.grafana_token.get_secret_value()
-    missing = [
-        f"{option} (or {variable})"
-        for option, variable, value in (
-            ("--url", "STRIKEFLOW_GRAFANA_URL", url),
-            ("--token", "STRIKEFLOW_GRAFANA_TOKEN", token),
-        )
-        if not value
-    ]
-    if missing:
-        console.print(f"[red]Grafana is not configured: pass {' and '.join(missing)}.[/red]")
-        raise typer.Exit(2)
-    assert url is not None  # narrowed by the check above
-    assert token is not None
+    url, token = grafana_access(settings, url, token)
     try:
         server, password = ClickHouseServer.from_dsn(
             clickhouse_dsn or settings.dsn, settings.clickhouse_database
@@ -98,6 +83,27 @@ def publish_command(
     ):
         for item in items:
             console.print(f"{label:9} {item}")
+
+
+def grafana_access(settings: Settings, url: str | None, token: str | None) -> tuple[str, str]:
+    """Grafana's URL and token from the options or the settings; exit 2 naming what is missing."""
+    url = url or settings.grafana_url
+    if token is None and settings.grafana_token is not None:
+        token = settings.grafana_token.get_secret_value()
+    missing = [
+        f"{option} (or {variable})"
+        for option, variable, value in (
+            ("--url", "STRIKEFLOW_GRAFANA_URL", url),
+            ("--token", "STRIKEFLOW_GRAFANA_TOKEN", token),
+        )
+        if not value
+    ]
+    if missing:
+        console.print(f"[red]Grafana is not configured: pass {' and '.join(missing)}.[/red]")
+        raise typer.Exit(2)
+    assert url is not None  # narrowed by the check above
+    assert token is not None
+    return url, token
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from bytewax.run import cli_main
 from clickhouse_connect.driver.client import Client
 
-from flows.runs.results import BacktestResult, account_result, deflated
+from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
 from flows.sources.kafka import offsets_for_time
 from flows.sources.tick_file import FileFormat, read_ticks
 from flows.stages.graph import FlowSpec, build_flow
@@ -146,28 +146,39 @@ def run_backtest(
     if failures.cause is not None:
         _fail(client, progress.run, failures.cause, None)
     results = deflated([account_result(client, run_id, config) for config in configs])
-    metrics = {
-        key: value
-        for result in results
-        for key, value in result.metrics.flat(result.account_id).items()
-    }
     report = ""
     if report_dir is not None:
         from flows.runs.report import write_report
 
         report = str(write_report(report_dir, run_id, results, source.describe(settings)))
     cancelled = stop is not None and stop.is_set()
-    run = _record(
-        client,
-        progress.run,
-        status=RunStatus.CANCELLED if cancelled else RunStatus.COMPLETED,
-        progress=1.0 if not cancelled else progress.run.progress,
-        metrics=metrics,
-        report_path=report,
-        fingerprint=run_fingerprint(client, run_id),
-    )
+    run = _finish(client, progress.run, results, report, cancelled)
     client.close()
     return BacktestResult(run=run, accounts=results)
+
+
+def _finish(
+    client: Client,
+    run: BacktestRun,
+    results: Sequence[AccountResult],
+    report: str,
+    cancelled: bool,
+) -> BacktestRun:
+    """Record the finished (or cancelled) run with its metrics, report and fingerprint."""
+    metrics = {
+        key: value
+        for result in results
+        for key, value in result.metrics.flat(result.account_id).items()
+    }
+    return _record(
+        client,
+        run,
+        status=RunStatus.CANCELLED if cancelled else RunStatus.COMPLETED,
+        progress=1.0 if not cancelled else run.progress,
+        metrics=metrics,
+        report_path=report,
+        fingerprint=run_fingerprint(client, run.run_id),
+    )
 
 
 def _fail(client: Client, run: BacktestRun, cause: str, error: BaseException | None) -> NoReturn:

@@ -114,6 +114,35 @@ def _days(result: AccountResult) -> float:
     return float(result.ts[-1] - result.ts[0]) / 86_400_000 if len(result.ts) else 0.0
 
 
+def _metric_rows(results: Sequence[AccountResult]) -> str:
+    """One table row per account with the shown metrics, each in its unit."""
+    return "".join(
+        "<tr><td>"
+        + html.escape(result.account_id)
+        + "</td>"
+        + "".join(
+            f"<td>{_number(name, result.metrics.values()[name], _days(result))}</td>"
+            for name in SHOWN_METRICS
+        )
+        + "</tr>"
+        for result in results
+    )
+
+
+def _trade_rows(results: Sequence[AccountResult]) -> str:
+    """The first MAX_TRADES_SHOWN trades of every account, as table rows."""
+    trades = [trade for result in results for trade in result.trades][:MAX_TRADES_SHOWN]
+    return "".join(
+        f"<tr><td>{html.escape(t.account_id)}</td><td>{html.escape(t.instrument)}</td>"
+        f"<td>{t.direction.value}</td><td>{t.quantity}</td>"
+        f"<td>{datetime.fromtimestamp(t.entry_ts / 1000, tz=UTC):%Y-%m-%d %H:%M:%S}</td>"
+        f"<td>{datetime.fromtimestamp(t.exit_ts / 1000, tz=UTC):%Y-%m-%d %H:%M:%S}</td>"
+        f"<td>{t.entry_price:,.4f}</td><td>{t.exit_price:,.4f}</td>"
+        f"<td class='{'win' if t.pnl > 0 else 'loss'}'>{t.pnl:,.2f}</td></tr>"
+        for t in trades
+    )
+
+
 def write_report(
     directory: Path, run_id: str, results: Sequence[AccountResult], source: str
 ) -> Path:
@@ -126,27 +155,8 @@ def write_report(
     png = chart_png(results, f"{run_id} ({source})")
     (directory / f"{run_id}.png").write_bytes(png)
     header = "".join(f"<th>{html.escape(name)}</th>" for name in SHOWN_METRICS)
-    rows = "".join(
-        "<tr><td>"
-        + html.escape(result.account_id)
-        + "</td>"
-        + "".join(
-            f"<td>{_number(name, result.metrics.values()[name], _days(result))}</td>"
-            for name in SHOWN_METRICS
-        )
-        + "</tr>"
-        for result in results
-    )
-    trades = [trade for result in results for trade in result.trades][:MAX_TRADES_SHOWN]
-    trade_rows = "".join(
-        f"<tr><td>{html.escape(t.account_id)}</td><td>{html.escape(t.instrument)}</td>"
-        f"<td>{t.direction.value}</td><td>{t.quantity}</td>"
-        f"<td>{datetime.fromtimestamp(t.entry_ts / 1000, tz=UTC):%Y-%m-%d %H:%M:%S}</td>"
-        f"<td>{datetime.fromtimestamp(t.exit_ts / 1000, tz=UTC):%Y-%m-%d %H:%M:%S}</td>"
-        f"<td>{t.entry_price:,.4f}</td><td>{t.exit_price:,.4f}</td>"
-        f"<td class='{'win' if t.pnl > 0 else 'loss'}'>{t.pnl:,.2f}</td></tr>"
-        for t in trades
-    )
+    rows = _metric_rows(results)
+    trade_rows = _trade_rows(results)
     total_trades = sum(len(result.trades) for result in results)
     encoded = base64.b64encode(png).decode()
     page = f"""<!doctype html>
