@@ -89,6 +89,9 @@ class SharpeSample:
         # Identical returns have no spread; their float mean can leave a ~1e-18 one behind.
         if values.size < 3 or float(np.ptp(values)) == 0.0:
             return None
+        # The ratio and the moments do not depend on the scale; scaling to |r| <= 1 keeps the
+        # third and fourth powers of tiny returns (1e-112) from underflowing to 0.
+        values = values / float(np.max(np.abs(values)))
         deviation = float(values.std(ddof=1))
         if not deviation > 0 or not math.isfinite(deviation):
             return None
