@@ -5,8 +5,9 @@
     .venv/bin/python benchmarks/run_all.py --no-peers         # without installing peers
     .venv/bin/python benchmarks/run_all.py --dry-run          # the commands it would run
 
-The whole set takes about 42 minutes on 2 cores (flow_peers ~15, flow_latency ~13, console_speed ~2,
-flow_throughput ~8, pricing ~2, indicators <1).
+The whole set takes about 90 minutes on 2 cores (walk_forward ~35, flow_peers ~15,
+flow_latency ~13, flow_throughput ~8, backtest_peers ~5, api_load ~3, console_speed ~2,
+pricing ~2, portable_math ~1, indicators <1).
 
 Each benchmark runs in its own process (chdb allows one on-disk engine path per process, and
 the peers live in their own environment). Benchmarks that compare with other libraries run
@@ -44,6 +45,10 @@ BENCHES = (
     Bench("flow_peers", peers=("backtrader", "backtesting")),
     Bench("flow_latency"),
     Bench("console_speed"),
+    Bench("portable_math"),
+    Bench("api_load"),
+    Bench("walk_forward", markdown=False, title="Walk-forward against single backtests"),
+    Bench("backtest_peers", peers=("backtesting", "backtrader", "vectorbt")),
 )
 
 
