@@ -34,8 +34,10 @@ lint: env
 typecheck: env
 	$(UV) run --frozen mypy
 
+# Two test processes: most integration tests wait on servers and subprocesses, not the CPU.
+# Whole modules go to one process (their servers and fixtures are module-wide).
 test: lint typecheck system-packages
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 2 --dist loadfile
 
 bench: env
 	$(UV) run --frozen python benchmarks/run_all.py
