@@ -25,7 +25,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 # Thread pools read these when numpy and scipy load, so they are set before those imports.
@@ -33,6 +32,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = "1"
 
 import numpy as np  # noqa: E402
+from common import cpu_model  # noqa: E402
 from scipy.special import ndtr  # noqa: E402
 
 from flows.trading.pricing import IV_OK, IV_REASONS, Greeks, black_scholes, implied_volatility  # noqa: E402
@@ -50,16 +50,6 @@ def pin_to_one_core() -> str:
         os.sched_setaffinity(0, {0})
         return "pinned to CPU 0 (sched_setaffinity, as `taskset -c 0`)"
     return "not pinned (no sched_setaffinity on this platform)"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 class Timing(NamedTuple):

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.runtime.broker import free_port
 from schemas.settings import Settings, Topics
-from tests.api.test_api_serve import start_serve
+from tests.api.test_api_serve import serving, start_serve, written_token
 from tests.api.test_api_server import eventually, trading_config
 from tests.flows_support import feed_session
 
@@ -64,14 +64,10 @@ def test_serve_exposes_the_pipeline_and_the_api_to_prometheus(tmp_path: Path) ->
     process, log = start_serve(tmp_path, port)
     token_file = tmp_path / "api-token"
     try:
-        token = eventually(
-            lambda: token_file.read_text().strip() or None if token_file.exists() else None,
-            timeout=120,
-            what="serve to write its token",
-        )
+        token = written_token(token_file, timeout=120)
         auth = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            eventually(lambda: _answers(http, process, log), timeout=120, what="serve to answer")
+            eventually(lambda: serving(http, process, log), timeout=120, what="serve to answer")
             assert http.get("/metrics").status_code == 401  # a read like any other
             assert http.post("/configs", json=trading_config("scraped"), headers=auth).is_success
             assert http.post("/accounts/scraped/start", headers=auth).is_success
@@ -105,15 +101,6 @@ def test_serve_exposes_the_pipeline_and_the_api_to_prometheus(tmp_path: Path) ->
     timed = total(scrape, "strikeflow_api_request_seconds_count", route="/metrics", status="401")
     assert timed >= 1
     assert total(scrape, "strikeflow_api_request_seconds_count", route="/configs") >= 1
-
-
-def _answers(http: httpx.Client, process: subprocess.Popen[bytes], log: Path) -> bool | None:
-    if process.poll() is not None:
-        raise AssertionError(f"serve exited early:\n{log.read_text()}")
-    try:
-        return http.get("/health").is_success or None
-    except httpx.TransportError:
-        return None
 
 
 def test_the_flow_alone_serves_its_metrics_on_bytewax_endpoint(

@@ -9,11 +9,9 @@ already on the session's path, cannot.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 import httpx
 
 from api.runtime.broker import free_port
+from tests.api.test_api_serve import start_serve, written_token
 from tests.api.test_api_server import eventually
 
 CHROMIUM_ARGS = [
@@ -50,32 +49,13 @@ class Served:
 @contextlib.contextmanager
 def serve_with_feed(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Served]:
     """`strikeflow serve --feed` until the flow writes live ticks; stopped with SIGINT after."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("STRIKEFLOW_")}
-    env.update(
-        {
-            "STRIKEFLOW_DATA_DIR": str(data_dir),
-            "STRIKEFLOW_SINK_MAX_SECONDS": "0.2",
-            "STRIKEFLOW_SNAPSHOT_INTERVAL_SECONDS": "1",
-            **(extra_env or {}),
-        }
-    )
     port = free_port()
-    log = data_dir / "serve.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve", "--port", str(port), "--feed"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    extra = {"STRIKEFLOW_SNAPSHOT_INTERVAL_SECONDS": "1", **(extra_env or {})}
+    process, log = start_serve(data_dir, port, extra)
     url = f"http://127.0.0.1:{port}"
     token_file = data_dir / "api-token"
     try:
-        token = eventually(
-            lambda: token_file.read_text().strip() or None if token_file.exists() else None,
-            timeout=60,
-            what="serve to write its token",
-        )
+        token = written_token(token_file, timeout=60)
         with httpx.Client(
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {token}"}
         ) as http:

@@ -30,11 +30,14 @@ def child_processes(pid: int) -> list[int]:
     return found
 
 
-def start_serve(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+def start_serve(
+    tmp_path: Path, port: int, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], Path]:
     """`strikeflow serve --feed` on a fresh data directory, its output in serve.log."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("STRIKEFLOW_")}
     env["STRIKEFLOW_DATA_DIR"] = str(tmp_path)
     env["STRIKEFLOW_SINK_MAX_SECONDS"] = "0.2"
+    env.update(extra_env or {})
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -46,16 +49,32 @@ def start_serve(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], Pat
     return process, log
 
 
+def written_token(token_file: Path, timeout: float = 120) -> str:
+    """The API token serve writes into its data directory, once it is there."""
+    return eventually(
+        lambda: token_file.read_text().strip() or None if token_file.exists() else None,
+        timeout=timeout,
+        what="serve to write its token",
+    )
+
+
+def serving(http: httpx.Client, process: subprocess.Popen[bytes], log: Path) -> bool | None:
+    """True once serve answers /health; fails at once if it exited."""
+    if process.poll() is not None:
+        raise AssertionError(f"serve exited early:\n{log.read_text()}")
+    try:
+        return http.get("/health").is_success or None
+    except httpx.TransportError:
+        return None
+
+
 def test_serve_runs_flow_and_feed_beside_the_api_and_stops_on_sigint(tmp_path: Path) -> None:
     port = free_port()
     process, log = start_serve(tmp_path, port)
     url = f"http://127.0.0.1:{port}"
     token_file = tmp_path / "api-token"
     try:
-        token = eventually(
-            lambda: token_file.read_text().strip() or None if token_file.exists() else None,
-            what="serve to write its token",
-        )
+        token = written_token(token_file, timeout=30)
         auth = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=url, timeout=10, headers=auth) as http:
 
