@@ -44,13 +44,14 @@ def accounts(_step: str, item: tuple[str, Outputs]) -> None:
     shard, outputs = item
     if outputs.decisions:
         now = wall_clock_ms()
-        approved = sum(1 for decision in outputs.decisions if decision.approved)
+        approved = 0
+        for decision in outputs.decisions:
+            approved += decision.approved
+            DECISION_DELAY.observe(seconds_behind(decision.ts, now))
         if approved:
             DECISIONS.labels(shard, "approved").inc(approved)
         if approved < len(outputs.decisions):
             DECISIONS.labels(shard, "rejected").inc(len(outputs.decisions) - approved)
-        for decision in outputs.decisions:
-            DECISION_DELAY.observe(seconds_behind(decision.ts, now))
     if outputs.fills:
         FILLS.labels(shard).inc(len(outputs.fills))
 

@@ -162,18 +162,22 @@ def _notional(intent: OrderIntent) -> float:
     return intent.quantity * intent.price * intent.multiplier
 
 
-def _max_order_notional(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict | None:
-    limit = limits.max_order_notional
-    observed = _notional(intent)
+def _past(
+    rule: str, observed: float, limit: float | None, what: str, symbol: str = ""
+) -> Verdict | None:
+    """A rejection by `rule` when the float `observed` is past `limit` (None: no limit), with
+    both shown to the digits that tell them apart. `what` may name `{symbol}`: it is formatted
+    only for a rejection, not for every order."""
     if limit is None or not past_limit(observed, limit):
         return None
     shown, shown_limit = distinct_figures(observed, limit)
-    return reject(
-        "max_order_notional",
-        observed,
-        limit,
-        f"order notional {shown} exceeds max_order_notional {shown_limit}",
-    )
+    named = what.format(symbol=symbol)
+    return reject(rule, observed, limit, f"{named} {shown} exceeds {rule} {shown_limit}")
+
+
+def _max_order_notional(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict | None:
+    observed = _notional(intent)
+    return _past("max_order_notional", observed, limits.max_order_notional, "order notional")
 
 
 def _max_symbol_quantity(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict | None:
@@ -191,46 +195,21 @@ def _max_symbol_quantity(view: RiskView, intent: OrderIntent, limits: RiskLimits
 
 
 def _max_symbol_notional(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict | None:
-    limit = limits.max_symbol_notional
     observed = view.symbol_notional + _notional(intent)
-    if limit is None or not past_limit(observed, limit):
-        return None
-    shown, shown_limit = distinct_figures(observed, limit)
-    return reject(
-        "max_symbol_notional",
-        observed,
-        limit,
-        f"{intent.symbol} notional after the order {shown} exceeds "
-        f"max_symbol_notional {shown_limit}",
-    )
+    what = "{symbol} notional after the order"
+    return _past("max_symbol_notional", observed, limits.max_symbol_notional, what, intent.symbol)
 
 
 def _max_abs_delta(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict | None:
-    limit = limits.max_abs_delta
     observed = abs(view.net_delta + intent.delta)
-    if limit is None or not past_limit(observed, limit):
-        return None
-    shown, shown_limit = distinct_figures(observed, limit)
-    return reject(
-        "max_abs_delta",
-        observed,
-        limit,
-        f"|net delta| after the order {shown} exceeds max_abs_delta {shown_limit}",
-    )
+    what = "|net delta| after the order"
+    return _past("max_abs_delta", observed, limits.max_abs_delta, what)
 
 
 def _max_abs_vega(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict | None:
-    limit = limits.max_abs_vega
     observed = abs(view.net_vega + intent.vega)
-    if limit is None or not past_limit(observed, limit):
-        return None
-    shown, shown_limit = distinct_figures(observed, limit)
-    return reject(
-        "max_abs_vega",
-        observed,
-        limit,
-        f"|net vega| after the order {shown} exceeds max_abs_vega {shown_limit}",
-    )
+    what = "|net vega| after the order"
+    return _past("max_abs_vega", observed, limits.max_abs_vega, what)
 
 
 _EVERY_ORDER: Final = (_trading_state, trading_hours_rule, _order_throttle)
