@@ -166,6 +166,42 @@ class AssetClass(StrEnum):
 class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"
+
+
+class TimeInForce(StrEnum):
+    """How long an order works: the trading day, until cancelled, or only on arrival (IOC fills
+    what it can and cancels the rest; FOK fills all at once or nothing)."""
+
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    REPLACED = "replaced"
+
+
+class ExitReason(StrEnum):
+    """Why a fill closed (part of) a position; '' on fills that only open."""
+
+    NONE = ""
+    SIGNAL = "signal"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+    TIME_STOP = "time_stop"
+    EXPIRY = "expiry"
+    KILL_SWITCH = "kill_switch"
 
 
 class TradingStatus(StrEnum):

@@ -25,6 +25,7 @@ class Topics(BaseSettings):
     signals: str = "strikeflow.signals"
     decisions: str = "strikeflow.decisions"
     fills: str = "strikeflow.fills"
+    orders: str = "strikeflow.orders"
     alerts: str = "strikeflow.alerts"
     deadletter: str = "strikeflow.deadletter"
 
@@ -37,6 +38,7 @@ class Topics(BaseSettings):
             self.signals: ticks_partitions,
             self.decisions: ticks_partitions,
             self.fills: ticks_partitions,
+            self.orders: ticks_partitions,
             self.alerts: 1,
             self.deadletter: 1,
         }

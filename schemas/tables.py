@@ -29,6 +29,7 @@ from schemas.trading import (
     DailyPerformance,
     Decision,
     Fill,
+    OrderEvent,
     PositionSnapshot,
     Signal,
     TradingState,
@@ -46,6 +47,7 @@ TABLE_MODELS: tuple[type[BaseModel], ...] = (
     MarketTick,
     OptionGreeks,
     Fill,
+    OrderEvent,
 )
 
 # Tables partitioned by `toYear(ts)` (migration 0003): the sink splits an insert into these by
@@ -56,6 +58,7 @@ YEAR_PARTITIONED = frozenset(
         "auto_signals",
         "auto_decisions",
         "paper_fills",
+        "paper_orders",
         "position_snapshots",
         "alerts",
         "market_ticks",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Discriminator, Tag, TypeAdapter
 from schemas.config import ControlCommand
 from schemas.market import Heartbeat, OptionQuote, Tick
 from schemas.settings import Topics
-from schemas.trading import Alert, DeadLetter, Decision, Fill, Signal
+from schemas.trading import Alert, DeadLetter, Decision, Fill, OrderEvent, Signal
 
 
 def _tick_kind(value: Any) -> str:
@@ -46,6 +46,7 @@ def topic_models(topics: Topics) -> dict[str, Any]:
         topics.signals: Signal,
         topics.decisions: Decision,
         topics.fills: Fill,
+        topics.orders: OrderEvent,
         topics.alerts: Alert,
         topics.deadletter: DeadLetter,
     }

@@ -20,12 +20,14 @@ from schemas.common import (
     AssetClass,
     Direction,
     EventTime,
+    ExitReason,
     Finite,
     Fraction,
     Identifier,
     Instrument,
     Metrics,
     Money,
+    OrderStatus,
     OrderType,
     Price,
     RunId,
@@ -33,6 +35,7 @@ from schemas.common import (
     Side,
     Symbol,
     Text,
+    TimeInForce,
     TradingDay,
     TradingStatus,
 )
@@ -108,6 +111,56 @@ class Order(BaseModel):
         return self
 
 
+OptionalPrice = Annotated[float | None, Field(default=None, gt=0, allow_inf_nan=False)]
+
+
+class OrderEvent(BaseModel):
+    """One change of an order's status (`paper_orders`, `strikeflow.orders`): its history is
+    every row with its `order_id`, in `ts` then `sequence` order; the latest row is its state.
+
+    `parent_id` links a bracket's take-profit and stop-loss to their entry; orders that cancel
+    each other share an `oco_group`. `purpose` says what the order is for: `entry`, `signal`
+    (an exit the strategy asked for), or the exit kind (`stop_loss`, `take_profit`,
+    `trailing_stop`, `time_stop`, `expiry`, `kill_switch`). `filled_quantity` and
+    `avg_fill_price` are cumulative; `reason` says why a rejection, cancel or expiry happened.
+    """
+
+    model_config = STRICT
+    table: ClassVar[str] = "paper_orders"
+    event_id: Identifier
+    order_id: Identifier
+    sequence: Annotated[int, UINT32, Field(ge=0)]
+    decision_id: Annotated[str, Field(max_length=128)] = ""
+    parent_id: Annotated[str, Field(max_length=128)] = ""
+    oco_group: Annotated[str, Field(max_length=128)] = ""
+    run_id: RunId
+    account_id: AccountId
+    ts: EventTime
+    placed_ts: EventTime
+    instrument: Instrument
+    underlying: Symbol
+    asset_class: AssetClass
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    purpose: Annotated[str, LOW_CARDINALITY, Field(max_length=40)]
+    quantity: Quantity
+    filled_quantity: Annotated[int, Field(ge=0, le=10_000_000)]
+    avg_fill_price: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    limit_price: OptionalPrice = None
+    stop_price: OptionalPrice = None
+    trail_amount: OptionalPrice = None
+    trail_percent: Annotated[float | None, Field(default=None, gt=0, lt=1)] = None
+    status: OrderStatus
+    reason: Text = ""
+
+    @model_validator(mode="after")
+    def _filled_within_quantity(self) -> Self:
+        if self.filled_quantity > self.quantity:
+            raise ValueError("filled_quantity cannot exceed quantity")
+        return self
+
+
 class Fill(BaseModel):
     """A paper execution (`paper_fills`, `strikeflow.fills`).
 
@@ -133,6 +186,7 @@ class Fill(BaseModel):
     slippage: Money
     realised_pnl: Money
     reason: Annotated[str, LOW_CARDINALITY, Field(max_length=40)]
+    exit_reason: ExitReason = ExitReason.NONE
 
 
 class Position(BaseModel):

@@ -20,6 +20,7 @@ from schemas.trading import (
     Decision,
     Fill,
     Order,
+    OrderEvent,
     PositionSnapshot,
     Signal,
     TradingState,
@@ -67,6 +68,7 @@ class Outputs:
     signals: list[Signal] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
+    order_events: list[OrderEvent] = field(default_factory=list)  # paper_orders rows
     fills: list[Fill] = field(default_factory=list)
     snapshots: list[PositionSnapshot] = field(default_factory=list)
     daily: list[DailyPerformance] = field(default_factory=list)

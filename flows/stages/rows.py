@@ -105,6 +105,7 @@ def account_rows(out: Outputs, run_id: str) -> Iterator[tuple[str, Rows]]:
         out.signals,
         out.decisions,
         out.fills,
+        out.order_events,
         out.snapshots,
         out.daily,
         out.alerts,
@@ -131,6 +132,7 @@ def account_messages(
         (topics.signals, out.signals),
         (topics.decisions, out.decisions),
         (topics.fills, out.fills),
+        (topics.orders, out.order_events),
         (topics.alerts, out.alerts),
     ):
         for record in records:

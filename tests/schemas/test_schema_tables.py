@@ -27,6 +27,7 @@ from schemas.trading import (
     DailyPerformance,
     Decision,
     Fill,
+    OrderEvent,
     PositionSnapshot,
     Signal,
     TradingState,
@@ -250,7 +251,55 @@ SAMPLES: dict[type[BaseModel], list[BaseModel]] = {
             slippage=0.019,
             realised_pnl=-1.0,
             reason="signal",
+            exit_reason="stop_loss",  # type: ignore[arg-type]
         )
+    ],
+    OrderEvent: [
+        OrderEvent(
+            event_id="live:acct-1:ord:0:7:1",
+            order_id="live:acct-1:ord:0:7",
+            sequence=1,
+            parent_id="live:acct-1:ord:0:6",
+            oco_group="live:acct-1:oco:0:6",
+            run_id="live",
+            account_id="acct-1",
+            ts=TS,
+            placed_ts=TS,
+            instrument="AAPL",
+            underlying="AAPL",
+            asset_class="equity",  # type: ignore[arg-type]
+            side="sell",  # type: ignore[arg-type]
+            order_type="stop_limit",  # type: ignore[arg-type]
+            time_in_force="gtc",  # type: ignore[arg-type]
+            purpose="stop_loss",
+            quantity=100,
+            filled_quantity=40,
+            avg_fill_price=180.5,
+            limit_price=180.0,
+            stop_price=181.0,
+            status="partially_filled",  # type: ignore[arg-type]
+        ),
+        OrderEvent(
+            event_id="live:acct-1:ord:0:8:0",
+            order_id="live:acct-1:ord:0:8",
+            sequence=0,
+            run_id="live",
+            account_id="acct-1",
+            ts=TS,
+            placed_ts=TS,
+            instrument="AAPL",
+            underlying="AAPL",
+            asset_class="equity",  # type: ignore[arg-type]
+            side="sell",  # type: ignore[arg-type]
+            order_type="trailing_stop",  # type: ignore[arg-type]
+            time_in_force="day",  # type: ignore[arg-type]
+            purpose="trailing_stop",
+            quantity=100,
+            filled_quantity=0,
+            trail_percent=0.02,
+            status="rejected",  # type: ignore[arg-type]
+            reason="quote older than 5,000 ms",
+        ),
     ],
 }
 
