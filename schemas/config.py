@@ -275,10 +275,12 @@ class ControlAction(StrEnum):
     REDUCE_ONLY = "reduce_only"
     KILL_SWITCH = "kill_switch"
     CONFIG_UPDATE = "config_update"
+    CANCEL_ORDER = "cancel_order"
 
 
 class ControlCommand(BaseModel):
-    """A command on `strikeflow.control` (key: account). `config` comes with config_update only."""
+    """A command on `strikeflow.control` (key: account). `config` comes with config_update only,
+    `order_id` (the resting order to cancel) with cancel_order only."""
 
     model_config = STRICT
     command_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")]
@@ -287,11 +289,14 @@ class ControlCommand(BaseModel):
     action: ControlAction
     reason: Text = ""
     config: AlgorithmConfig | None = None
+    order_id: Annotated[str, Field(pattern=r"^([A-Za-z0-9][A-Za-z0-9_.:\-]{0,127})?$")] = ""
 
     @model_validator(mode="after")
     def _config_with_update_only(self) -> Self:
         if (self.action == ControlAction.CONFIG_UPDATE) != (self.config is not None):
             raise ValueError("config is required for config_update and only for it")
+        if (self.action == ControlAction.CANCEL_ORDER) != bool(self.order_id):
+            raise ValueError("order_id is required for cancel_order and only for it")
         if self.config is not None and self.config.account_id != self.account_id:
             raise ValueError("config.account_id must match account_id")
         return self

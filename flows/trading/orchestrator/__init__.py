@@ -35,12 +35,12 @@ still obey the trading state, the trading hours and the throttle.
 Trading state machine (`apply_command`). Rows: current status; cells: resulting status, or
 "-" where the command does not apply (not accepted, status unchanged):
 
-                  start     stop     pause    resume   reduce_only  kill_switch  config_update
-    stopped       running   stopped  -        -        -            halted       stopped
-    running       -         stopped  paused   -        reduce_only  halted       running
-    paused        running   stopped  -        running  reduce_only  halted       paused
-    reduce_only   -         stopped  paused   running  -            halted       reduce_only
-    halted        running   stopped  -        -        reduce_only  halted       halted
+                start   stop    pause  resume  reduce_only kill_switch config_update cancel_order
+    stopped     running stopped -      -       -           halted      stopped       stopped
+    running     -       stopped paused -       reduce_only halted      running       running
+    paused      running stopped -      running reduce_only halted      paused        paused
+    reduce_only -       stopped paused running -           halted      reduce_only   reduce_only
+    halted      running stopped -      -       reduce_only halted      halted        halted
 
 `stop` and `kill_switch` are accepted from every status, including their own target, so an
 operator's emergency button never reports failure. `start` from halted is the operator's

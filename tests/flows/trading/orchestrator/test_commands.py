@@ -23,6 +23,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.REDUCE_ONLY: REFUSED,
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.STOPPED,
+        A.CANCEL_ORDER: S.STOPPED,
     },
     S.RUNNING: {
         A.START: REFUSED,
@@ -32,6 +33,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.REDUCE_ONLY: S.REDUCE_ONLY,
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.RUNNING,
+        A.CANCEL_ORDER: S.RUNNING,
     },
     S.PAUSED: {
         A.START: S.RUNNING,
@@ -41,6 +43,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.REDUCE_ONLY: S.REDUCE_ONLY,
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.PAUSED,
+        A.CANCEL_ORDER: S.PAUSED,
     },
     S.REDUCE_ONLY: {
         A.START: REFUSED,
@@ -50,6 +53,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.REDUCE_ONLY: REFUSED,
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.REDUCE_ONLY,
+        A.CANCEL_ORDER: S.REDUCE_ONLY,
     },
     S.HALTED: {
         A.START: S.RUNNING,
@@ -59,6 +63,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.REDUCE_ONLY: S.REDUCE_ONLY,
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.HALTED,
+        A.CANCEL_ORDER: S.HALTED,
     },
 }
 
