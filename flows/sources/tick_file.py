@@ -7,6 +7,9 @@ Columns (names are case-insensitive; Stooq's `<DATE>`-style names work too):
   - a date only (`2024-01-02`, a date column, or Stooq's `20240102`): the session close of that
     day in the exchange's time zone (16:00 New York by default), when a daily bar's close
     trades;
+  - a date and a time of day in two columns (`date` and `time`, as Stooq writes intraday bars:
+    `20240102` and `153500`, or `2024-01-02` and `15:35:00`): the exchange's local time; a time
+    column of only midnights (Stooq's daily files) keeps the session close;
   - integers otherwise: epoch milliseconds.
 - `symbol` (or `ticker`): optional if the whole file is one symbol and `symbol=` is given.
 - `close` or `last`: the traded price; with `adjusted`, `Adj Close` (Yahoo's split- and
@@ -168,6 +171,76 @@ def _yyyymmdd(files: _Table, name: str, ints: np.ndarray, form: FileFormat) -> n
     return _session_close_ms(days, form)
 
 
+def _date_and_clock_ms(
+    files: _Table,
+    date: tuple[str, pa.ChunkedArray],
+    clock: tuple[str, pa.ChunkedArray],
+    closes: np.ndarray,
+    form: FileFormat,
+) -> np.ndarray:
+    """Times of a file with the date and the time of day in two columns (Stooq's intraday
+    files: `<DATE>` 20240102 and `<TIME>` 153500, or `Date` and `Time` 15:35:00), in the
+    exchange's local time. A time column of only midnights is a daily file's: its bars stay at
+    the session close (`closes`)."""
+    seconds = _seconds_of_day(files, *clock)
+    if not seconds.any():
+        return closes
+    name, column = date
+    if pa.types.is_timestamp(column.type) and column.type.tz is None:
+        # Dates mixed with date-times read as timestamps: usable only if all are midnights.
+        stamps = column.combine_chunks().cast(pa.timestamp("ms"))
+        midnight = np.asarray(stamps.cast(pa.int64()), dtype=np.int64)
+    else:
+        # A date-only column gave the session closes of its dates: step back to local midnight.
+        close_ms = (form.session_close.hour * 60 + form.session_close.minute) * 60_000
+        midnight = _localised_back(closes, form) - close_ms
+    dated = midnight % 86_400_000 == 0
+    if not dated.all():
+        row = int(np.flatnonzero(~dated)[0])
+        value = str(column[row].as_py())
+        raise files.error(name, row, "a date only (the time is in its own column)", value)
+    naive = pa.array((midnight + seconds * 1000).astype("datetime64[ms]"))
+    return _localised(naive, form)
+
+
+def _localised_back(utc_ms: np.ndarray, form: FileFormat) -> np.ndarray:
+    """Epoch ms in UTC as the exchange's local wall-clock ms (the inverse of `_localised`)."""
+    zoned = pa.array(utc_ms, pa.int64()).cast(pa.timestamp("ms", tz=form.exchange_tz))
+    local = pc.local_timestamp(zoned)
+    return np.asarray(local.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _seconds_of_day(files: _Table, name: str, column: pa.ChunkedArray) -> np.ndarray:
+    """A time-of-day column as seconds after midnight: HHMMSS integers or HH:MM[:SS] text."""
+    values = column.combine_chunks()
+    if pa.types.is_integer(values.type) and not values.null_count:
+        hhmmss = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+        hours, minutes, secs = hhmmss // 10_000, hhmmss // 100 % 100, hhmmss % 100
+        ok = (hhmmss >= 0) & (hours < 24) & (minutes < 60) & (secs < 60)
+    else:
+        text = values.cast(pa.string()).to_pylist()
+        parts = [_clock_parts(v) for v in text]
+        ok = np.array([p is not None for p in parts], dtype=bool)
+        hours, minutes, secs = (
+            np.array([p[i] if p is not None else 0 for p in parts], dtype=np.int64)
+            for i in range(3)
+        )
+        hhmmss = np.zeros(len(parts), dtype=np.int64)
+    if not ok.all():
+        row = int(np.flatnonzero(~ok)[0])
+        shown = int(hhmmss[row]) if pa.types.is_integer(values.type) else values[row].as_py()
+        raise files.error(name, row, "a time of day as HHMMSS or HH:MM:SS", shown)
+    return np.asarray(hours * 3600 + minutes * 60 + secs, dtype=np.int64)
+
+
+def _clock_parts(text: str | None) -> tuple[int, int, int] | None:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", (text or "").strip())
+    if match is None:
+        return None
+    hours, minutes, secs = int(match[1]), int(match[2]), int(match[3] or 0)
+    return (hours, minutes, secs) if hours < 24 and minutes < 60 and secs < 60 else None
+
+
 def _is_date(text: str) -> bool:
     try:
         pa.array([text]).cast(pa.date32())
@@ -244,6 +317,9 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     files = _Table(path, _read_table(path))
     time_name, time_column = files.find(TIME_NAMES, required=True) or ("", pa.chunked_array([]))
     ts = _epoch_ms(files, time_name, time_column, form)
+    clock = files.find(("time",), False) if time_name.lower().strip("<> ") == "date" else None
+    if clock is not None:
+        ts = _date_and_clock_ms(files, (time_name, time_column), clock, ts, form)
     price_names = ADJUSTED_NAMES if form.adjusted else PRICE_NAMES
     last = _prices(files, files.find(price_names, required=True) or ("", time_column))
     quote = (files.find(("bid",), False), files.find(("ask",), False))

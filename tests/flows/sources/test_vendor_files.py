@@ -77,6 +77,54 @@ def test_stooq_daily_and_bulk_files_read_alike(tmp_path: Path) -> None:
     assert bulk.last.tolist() == daily.last.tolist()
 
 
+STOOQ_INTRADAY = """<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>
+AAPL.US,5,20240102,153500,185.50,185.70,185.40,185.64,1200,0
+AAPL.US,5,20240102,154000,185.64,185.80,185.60,185.70,900,0
+AAPL.US,5,20240703,093500,184.10,184.30,184.00,184.25,1500,0
+"""
+STOOQ_INTRADAY_TEXT = """Date,Time,Open,High,Low,Close,Volume
+2024-01-02,15:35:00,185.50,185.70,185.40,185.64,1200
+2024-01-02,15:40:00,185.64,185.80,185.60,185.70,900
+2024-07-03,09:35:00,184.10,184.30,184.00,184.25,1500
+"""
+
+
+def test_stooq_intraday_date_and_time_columns_are_exchange_local_time(tmp_path: Path) -> None:
+    bulk = read_ticks(write(tmp_path, "aapl.us.txt", STOOQ_INTRADAY))
+    text = read_ticks(
+        write(tmp_path, "aapl.csv", STOOQ_INTRADAY_TEXT), FileFormat(symbol="AAPL.US")
+    )
+    # 15:35 New York in January is 20:35Z (EST); 09:35 in July is 13:35Z (EDT).
+    expected = [
+        utc_ms("2024-01-02T20:35:00+00:00"),
+        utc_ms("2024-01-02T20:40:00+00:00"),
+        utc_ms("2024-07-03T13:35:00+00:00"),
+    ]
+    assert bulk.ts.tolist() == text.ts.tolist() == expected
+    assert bulk.last.tolist() == text.last.tolist() == [185.64, 185.70, 184.25]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("25:35:00", "'25:35:00'"), ("noon", "'noon'"), ("9.5", "'9.5'")]
+)
+def test_a_time_of_day_that_does_not_parse_is_one_line_naming_it(
+    tmp_path: Path, value: str, shown: str
+) -> None:
+    text = STOOQ_INTRADAY_TEXT.replace("15:40:00", value)
+    with pytest.raises(TickFileError) as caught:
+        read_ticks(write(tmp_path, "aapl.csv", text), FileFormat(symbol="AAPL.US"))
+    message = str(caught.value)
+    assert "column 'Time', line 3" in message
+    assert f"expected a time of day as HHMMSS or HH:MM:SS, got {shown}" in message
+    assert "\n" not in message
+
+
+def test_a_date_time_beside_a_time_column_is_refused(tmp_path: Path) -> None:
+    text = STOOQ_INTRADAY_TEXT.replace("2024-01-02,15:40:00", "2024-01-02 10:00:00,15:40:00")
+    with pytest.raises(TickFileError, match=r"column 'Date', line 3: expected a date only"):
+        read_ticks(write(tmp_path, "aapl.csv", text), FileFormat(symbol="AAPL.US"))
+
+
 def test_local_date_times_are_exchange_time_and_another_zone_can_be_chosen(
     tmp_path: Path,
 ) -> None:
