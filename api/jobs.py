@@ -25,7 +25,7 @@ from clickhouse_connect.driver.client import Client
 
 from flows.runs.backtest import BacktestFailedError, Source, run_backtest
 from schemas.common import RunStatus, wall_clock_ms
-from schemas.config import AlgorithmConfig, BacktestRun
+from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest
 from schemas.settings import Settings
 from sinks.clickhouse.client import connect
 from sinks.store.rows import insert
@@ -124,7 +124,12 @@ class BacktestJobs:
         return self._client
 
     def launch(
-        self, configs: Sequence[AlgorithmConfig], source: Source, run_id: str, workers: int
+        self,
+        configs: Sequence[AlgorithmConfig],
+        source: Source,
+        run_id: str,
+        workers: int,
+        research: ResearchRequest | None = None,
     ) -> BacktestRun:
         if self._pool is None:
             raise RuntimeError("the backtest jobs are not open")
@@ -138,6 +143,7 @@ class BacktestJobs:
             to_ts=source.to_ts,
             accounts=[config.account_id for config in configs],
             configs_json=BacktestRun.dump_configs(configs),
+            research=research or ResearchRequest(),
             created_ts=now,
             updated_ts=now,
         )
@@ -192,6 +198,7 @@ class BacktestJobs:
                 workers=workers,
                 stop=job.stop,
                 report_dir=self._settings.data_dir / "reports",
+                research=job.record.research,
             )
         except Exception as error:
             log.exception("backtest %s failed", job.run_id)

@@ -302,6 +302,35 @@ class ControlCommand(BaseModel):
         return self
 
 
+Duration = Annotated[
+    str,
+    Field(
+        max_length=16,
+        pattern=r"^\d+(\.\d+)?[smhdw]$",
+        description="A length of event time: a number and s, m, h, d or w (`90d`).",
+    ),
+]
+
+
+class WalkForwardRequest(BaseModel):
+    """A walk-forward to run over a finished sweep (see flows/trading/research/windows.py)."""
+
+    model_config = STRICT
+    train: Duration
+    test: Duration
+    anchored: bool = False
+    objective: Literal["sharpe", "sortino", "calmar", "total_return", "psr"] = "sharpe"
+
+
+class ResearchRequest(BaseModel):
+    """The research a backtest was launched with, run when its replay completes."""
+
+    model_config = STRICT
+    walk_forward: WalkForwardRequest | None = None
+    monte_carlo: Annotated[int, Field(ge=0, le=100_000)] = 0
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+
+
 class BacktestRun(BaseModel):
     """A backtest's record (`backtest_runs`, replacing by `updated_ts`)."""
 
@@ -321,6 +350,7 @@ class BacktestRun(BaseModel):
     report_path: Annotated[str, Field(max_length=1000)] = ""
     # SHA-256 of the run's output rows (sinks/store/fingerprint.py); "" until it completes.
     fingerprint: Annotated[str, Field(pattern=r"^([0-9a-f]{64})?$")] = ""
+    research: ResearchRequest = Field(default_factory=ResearchRequest)
     created_ts: EventTime
     updated_ts: EventTime
 

@@ -26,12 +26,12 @@ from api.cli.research import (
     WalkForwardOption,
     print_research,
     research_reports,
-    walk_forward_plan,
+    walk_forward_request,
 )
 from api.cli.summary import backtest_json, print_backtest
 from flows.runs.sweep import parse_sweep, sweep_configs
 from schemas.common import to_epoch_ms
-from schemas.config import AlgorithmConfig
+from schemas.config import AlgorithmConfig, ResearchRequest
 from schemas.settings import Settings
 
 if TYPE_CHECKING:
@@ -121,7 +121,11 @@ def backtest(
     if all_greeks:
         settings = settings.model_copy(update={"greeks_all_symbols": True})
     configs = swept(load_configs(config), sweep)
-    plan = walk_forward_plan(walk_forward, anchored)
+    research = ResearchRequest(
+        walk_forward=walk_forward_request(walk_forward, anchored, objective),
+        monte_carlo=monte_carlo,
+        seed=seed,
+    )
     window = (epoch_ms(from_, "--from"), epoch_ms(to, "--to"))
     if file is not None and not file.exists():
         raise typer.BadParameter(f"--file {file} does not exist")
@@ -138,9 +142,7 @@ def backtest(
         adjusted=adjusted,
     )
     result = replay_or_exit(settings, configs, source, bootstrap, run_id, workers, as_json)
-    reports = research_reports(
-        result, configs, plan, objective, monte_carlo, seed, settings.data_dir / "reports"
-    )
+    reports = research_reports(result, configs, research, settings.data_dir / "reports")
     if as_json:
         print(json.dumps({**backtest_json(result), **reports}))
         return

@@ -13,7 +13,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from flows.trading.research.windows import WalkForwardPlan, parse_plan
+from flows.trading.research.windows import parse_plan
+from schemas.config import ResearchRequest, WalkForwardRequest
 
 if TYPE_CHECKING:
     from flows.runs.results import BacktestResult
@@ -48,49 +49,41 @@ MonteCarloOption = Annotated[
         "--monte-carlo", min=0, max=100_000, help="Resample the closed trades N times (0: off)."
     ),
 ]
-SeedOption = Annotated[int, typer.Option(help="Seed of the Monte Carlo.")]
+SeedOption = Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the Monte Carlo.")]
 
 
-def walk_forward_plan(text: str | None, anchored: bool) -> WalkForwardPlan | None:
+def walk_forward_request(
+    text: str | None, anchored: bool, objective: Objective
+) -> WalkForwardRequest | None:
     """The parsed `--walk-forward`, checked before any replay starts."""
     if text is None:
         if anchored:
             raise typer.BadParameter("--anchored needs --walk-forward")
         return None
     try:
-        return parse_plan(text, anchored)
+        parse_plan(text, anchored)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+    parts = dict(item.replace(" ", "").split("=", 1) for item in text.split(","))
+    return WalkForwardRequest(
+        train=parts["train"], test=parts["test"], anchored=anchored, objective=objective.value
+    )
 
 
 def research_reports(
     result: BacktestResult,
     configs: list[AlgorithmConfig],
-    plan: WalkForwardPlan | None,
-    objective: Objective,
-    simulations: int,
-    seed: int,
+    request: ResearchRequest,
     report_dir: Path,
 ) -> dict[str, Any]:
     """`walk_forward` and `monte_carlo` for `--json` (only those asked for), and
     `research_report`, the path of their page in `report_dir`."""
-    from flows.runs.research import monte_carlo_report, walk_forward_report
-    from flows.runs.research_report import write_research_report
+    from flows.runs.research import research_reports as reports_of
 
-    reports: dict[str, Any] = {}
-    if plan is not None:
-        try:
-            reports["walk_forward"] = walk_forward_report(result, configs, plan, objective.value)
-        except ValueError as error:
-            raise typer.BadParameter(f"--walk-forward: {error}") from None
-    if simulations:
-        reports["monte_carlo"] = monte_carlo_report(
-            result, simulations, seed, reports.get("walk_forward")
-        )
-    if reports:
-        page = write_research_report(report_dir, result.run.run_id, reports)
-        reports["research_report"] = str(page)
-    return reports
+    try:
+        return reports_of(result, configs, request, report_dir)
+    except ValueError as error:
+        raise typer.BadParameter(f"--walk-forward: {error}") from None
 
 
 def _day(ts: int) -> str:

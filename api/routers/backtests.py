@@ -26,10 +26,11 @@ from api.deps import (
 from api.jobs import JobConflictError, shown
 from api.routers.common import unprocessable
 from flows.runs.backtest import Source, default_run_id
+from flows.runs.research import requested_plan
 from flows.runs.results import account_result, deflated
 from flows.runs.sweep import sweep_configs
 from schemas.common import AccountId, EventTime, RunId, RunStatus, Symbol
-from schemas.config import AlgorithmConfig, BacktestRun
+from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest, WalkForwardRequest
 from schemas.metrics import RunMetrics
 from schemas.trading import Trade
 from sinks.store.runs import backtest_run, backtest_runs
@@ -70,6 +71,15 @@ class BacktestRequest(BaseModel):
     )
     run_id: RunId | None = Field(default=None, description="Default: a hash of the inputs.")
     workers: Annotated[int, Field(ge=1, le=4)] = 1
+    walk_forward: WalkForwardRequest | None = Field(
+        default=None,
+        description="When the replay completes, walk forward over the accounts (a sweep, or "
+        "several configs): GET /backtests/{run_id}/walk-forward then answers with this plan.",
+    )
+    monte_carlo: Annotated[int, Field(ge=0, le=20_000)] = Field(
+        default=0, description="When the replay completes, resample the trades N times (0: off)."
+    )
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -83,7 +93,14 @@ class BacktestRequest(BaseModel):
             points = math.prod(len(values) for values in self.sweep.values())
             if points > MAX_ACCOUNTS:
                 raise ValueError(f"the sweep has {points} combinations; at most {MAX_ACCOUNTS}")
+        if self.walk_forward is not None and len(self.configs) < 2 and not self.sweep:
+            raise ValueError("a walk-forward chooses between accounts: give a sweep or configs")
         return self
+
+    def research(self) -> ResearchRequest:
+        return ResearchRequest(
+            walk_forward=self.walk_forward, monte_carlo=self.monte_carlo, seed=self.seed
+        )
 
 
 class TradeExcursion(BaseModel):
@@ -161,6 +178,11 @@ def _accounts(request: BacktestRequest) -> list[AlgorithmConfig]:
 )
 async def launch(found: ServicesDep, request: BacktestRequest) -> BacktestRun:
     configs = _accounts(request)
+    if request.walk_forward is not None:
+        try:
+            requested_plan(request.walk_forward)
+        except ValueError as error:
+            raise unprocessable(("body", "walk_forward"), str(error)) from None
     source = Source(
         file=_tick_file(found, request.file) if request.file is not None else None,
         symbol=request.symbol,
@@ -170,7 +192,7 @@ async def launch(found: ServicesDep, request: BacktestRequest) -> BacktestRun:
     run_id = request.run_id or default_run_id(configs, source, found.settings)
     try:
         run = await run_in_threadpool(
-            found.backtests.launch, configs, source, run_id, request.workers
+            found.backtests.launch, configs, source, run_id, request.workers, request.research()
         )
     except JobConflictError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None

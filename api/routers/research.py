@@ -19,6 +19,7 @@ from flows.runs.research import monte_carlo_report, stored_backtest, walk_forwar
 from flows.trading.research.walk_forward import OBJECTIVES
 from flows.trading.research.windows import WalkForwardPlan, parse_plan
 from schemas.common import RunId, RunStatus
+from schemas.config import WalkForwardRequest
 from schemas.trading import Trade
 from sinks.store.runs import backtest_run
 
@@ -96,16 +97,32 @@ def _plan(train: str, test: str, anchored: bool) -> WalkForwardPlan:
 async def walk_forward(
     found: ServicesDep,
     run_id: RunPath,
-    train: Duration,
-    test: Duration,
-    anchored: bool = False,
-    objective: Annotated[str, Query(pattern="^(" + "|".join(OBJECTIVES) + ")$")] = "sharpe",
+    train: Duration | None = None,
+    test: Duration | None = None,
+    anchored: bool | None = None,
+    objective: Annotated[str | None, Query(pattern="^(" + "|".join(OBJECTIVES) + ")$")] = None,
 ) -> WalkForwardReport:
-    plan = _plan(train, test, anchored)
+    """Without `train` and `test`, the plan the backtest was launched with (POST /backtests
+    `walk_forward`); any parameter given overrides that plan's."""
+    if (train is None) != (test is None):
+        raise unprocessable(("query", "train" if train is None else "test"), "give train and test")
     result = await _finished(found, run_id)
+    launched = result.run.research.walk_forward
+    if train is None and launched is None:
+        raise unprocessable(
+            ("query", "train"),
+            f"backtest {run_id} was launched without walk_forward: give train and test",
+        )
+    wanted = launched or WalkForwardRequest(train=train or "", test=test or "")
+    plan = _plan(
+        train or wanted.train,
+        test or wanted.test,
+        wanted.anchored if anchored is None else anchored,
+    )
+    chosen = objective or wanted.objective
     try:
         report = await run_in_threadpool(
-            walk_forward_report, result, result.run.configs(), plan, objective
+            walk_forward_report, result, result.run.configs(), plan, chosen
         )
     except ValueError as error:
         raise unprocessable(("query", "train"), str(error)) from None

@@ -21,12 +21,13 @@ from typing import Any, NoReturn
 from bytewax.run import cli_main
 from clickhouse_connect.driver.client import Client
 
+from flows.runs.research import research_reports
 from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
 from flows.sources.kafka import offsets_for_time
 from flows.sources.tick_file import FileFormat, read_ticks
 from flows.stages.graph import FlowSpec, build_flow
 from schemas.common import RunStatus, wall_clock_ms
-from schemas.config import AlgorithmConfig, BacktestRun
+from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest
 from schemas.settings import Settings
 from sinks.clickhouse.client import connect, migrate
 from sinks.clickhouse.sink import SinkFailures
@@ -115,6 +116,7 @@ def run_backtest(
     on_progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
     report_dir: Path | None = None,
+    research: ResearchRequest | None = None,
 ) -> BacktestResult:
     """Replay, record, measure. `on_progress(done, total)` is called from a helper thread;
     setting `stop` cancels the replay (the run is recorded as cancelled)."""
@@ -129,7 +131,8 @@ def run_backtest(
     run_id = run_id or default_run_id(configs, source, settings)
     client = connect(settings.dsn, settings.clickhouse_database)
     migrate(client)
-    progress = _Progress(client, _new_run(client, run_id, configs, source, settings), on_progress)
+    first = _new_run(client, run_id, configs, source, settings, research or ResearchRequest())
+    progress = _Progress(client, first, on_progress)
     progress.total = _expected_messages(settings, source, bootstrap)
     # The sink ends the inputs through the stop event when ClickHouse refuses an insert; the
     # run is then failed, not cancelled (the cause is checked first).
@@ -152,7 +155,8 @@ def run_backtest(
 
         report = str(write_report(report_dir, run_id, results, source.describe(settings)))
     cancelled = stop is not None and stop.is_set()
-    run = _finish(client, progress.run, results, report, cancelled)
+    research_error = "" if cancelled else _research(progress.run, results, report_dir)
+    run = _finish(client, progress.run, results, report, cancelled, research_error)
     client.close()
     return BacktestResult(run=run, accounts=results)
 
@@ -163,6 +167,7 @@ def _finish(
     results: Sequence[AccountResult],
     report: str,
     cancelled: bool,
+    error: str = "",
 ) -> BacktestRun:
     """Record the finished (or cancelled) run with its metrics, report and fingerprint."""
     metrics = {
@@ -178,7 +183,22 @@ def _finish(
         metrics=metrics,
         report_path=report,
         fingerprint=run_fingerprint(client, run.run_id),
+        error=error,
     )
+
+
+def _research(run: BacktestRun, results: list[AccountResult], report_dir: Path | None) -> str:
+    """The research the run was launched with (POST /backtests), its page written before the
+    run is recorded as completed. Data too short for the walk-forward's windows leaves the run
+    completed with the reason as its `error`."""
+    wanted = run.research
+    if report_dir is None or (wanted.walk_forward is None and not wanted.monte_carlo):
+        return ""
+    try:
+        research_reports(BacktestResult(run, results), run.configs(), wanted, report_dir)
+    except ValueError as error:
+        return f"research: walk-forward not possible: {error}"[:1000]
+    return ""
 
 
 def _fail(client: Client, run: BacktestRun, cause: str, error: BaseException | None) -> NoReturn:
@@ -193,6 +213,7 @@ def _new_run(
     configs: Sequence[AlgorithmConfig],
     source: Source,
     settings: Settings,
+    research: ResearchRequest,
 ) -> BacktestRun:
     """The run's first row: running, nothing read yet."""
     created = wall_clock_ms()
@@ -205,6 +226,7 @@ def _new_run(
         to_ts=source.to_ts,
         accounts=[c.account_id for c in configs],
         configs_json=BacktestRun.dump_configs(configs),
+        research=research,
         created_ts=created,
         updated_ts=created,
     )

@@ -9,10 +9,12 @@ pass, with its state warmed up by everything before the window.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from flows.runs.research_report import write_research_report
 from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
 from flows.trading.research.monte_carlo import monte_carlo
 from flows.trading.research.walk_forward import (
@@ -22,8 +24,8 @@ from flows.trading.research.walk_forward import (
     walk_forward,
     window_figures,
 )
-from flows.trading.research.windows import WalkForwardPlan, walk_forward_windows
-from schemas.config import AlgorithmConfig, BacktestRun
+from flows.trading.research.windows import WalkForwardPlan, parse_plan, walk_forward_windows
+from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest, WalkForwardRequest
 
 
 def swept_parameters(configs: Sequence[AlgorithmConfig]) -> list[dict[str, Any]]:
@@ -119,3 +121,32 @@ def stored_backtest(client: Client, run: BacktestRun) -> BacktestResult:
     """A finished run's accounts read back from the store, as `run_backtest` returned them."""
     results = [account_result(client, run.run_id, config) for config in run.configs()]
     return BacktestResult(run=run, accounts=deflated(results))
+
+
+def requested_plan(request: WalkForwardRequest) -> WalkForwardPlan:
+    """The plan of an API request's `walk_forward` (ValueError if its durations are unusable)."""
+    return parse_plan(f"train={request.train},test={request.test}", request.anchored)
+
+
+def research_reports(
+    result: BacktestResult,
+    configs: Sequence[AlgorithmConfig],
+    request: ResearchRequest,
+    report_dir: Path,
+) -> dict[str, Any]:
+    """`walk_forward` and `monte_carlo` (only those asked for), and `research_report`, the path
+    of their page in `report_dir`. ValueError when the walk-forward cannot be made (data too
+    short for its windows, too many windows)."""
+    reports: dict[str, Any] = {}
+    wanted = request.walk_forward
+    if wanted is not None:
+        plan = requested_plan(wanted)
+        reports["walk_forward"] = walk_forward_report(result, configs, plan, wanted.objective)
+    if request.monte_carlo:
+        reports["monte_carlo"] = monte_carlo_report(
+            result, request.monte_carlo, request.seed, reports.get("walk_forward")
+        )
+    if reports:
+        page = write_research_report(report_dir, result.run.run_id, reports)
+        reports["research_report"] = str(page)
+    return reports

@@ -10,7 +10,13 @@ from clickhouse_connect.driver.client import Client
 from pydantic import BaseModel
 
 from schemas.common import Right, RunStatus, Severity, TradingStatus
-from schemas.config import AlgorithmConfig, BacktestRun, RsiReversion
+from schemas.config import (
+    AlgorithmConfig,
+    BacktestRun,
+    ResearchRequest,
+    RsiReversion,
+    WalkForwardRequest,
+)
 from schemas.market import MarketTick, OptionGreeks
 from schemas.tables import (
     SERVER_DEFAULT_COLUMNS,
@@ -162,9 +168,24 @@ SAMPLES: dict[type[BaseModel], list[BaseModel]] = {
             configs_json="[]",
             ticks=1_000_000,
             metrics={"sharpe": 1.25, "max_drawdown": 0.05},
+            research=ResearchRequest(
+                walk_forward=WalkForwardRequest(train="90d", test="30d", objective="psr"),
+                monte_carlo=500,
+                seed=7,
+            ),
             created_ts=TS,
             updated_ts=TS + 5,
-        )
+        ),
+        BacktestRun(
+            run_id="bt-2",
+            status=RunStatus.PENDING,
+            progress=0.0,
+            source="file:bars.csv",
+            accounts=["a"],
+            configs_json="[]",
+            created_ts=TS,
+            updated_ts=TS,
+        ),
     ],
     Alert: [
         Alert(
