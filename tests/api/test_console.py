@@ -210,12 +210,17 @@ def test_a_swept_backtest_runs_from_the_form_and_a_second_is_cancelled(
     page.select_option("#bt-config", ACCOUNT)
     page.fill("#bt-account", "sweep-a")
     page.fill("#bt-sweep", "fast = 2, 3\nslow = 5, 8")
+    page.fill("#bt-wf-train", "2h")  # a trading day of 6.5 hours: four test windows of 75 minutes
+    page.fill("#bt-wf-test", "75m")
+    page.select_option("#bt-wf-objective", "total_return")
     page.click("#bt-launch")
     first = page.locator("#runs tr").nth(1)
     expect(first).to_be_visible()
     run_a = str(first.get_attribute("data-run"))
     page.fill("#bt-account", "sweep-b")
     page.fill("#bt-sweep", "fast = 4, 6")
+    page.fill("#bt-wf-train", "")
+    page.fill("#bt-wf-test", "")
     page.click("#bt-launch")
     run_b = eventually(
         lambda: next(
@@ -253,6 +258,12 @@ def test_a_swept_backtest_runs_from_the_form_and_a_second_is_cancelled(
     assert returns == sorted(returns, reverse=True), shown
     expect(page.locator("#bt-equity canvas").first).to_be_visible()
     expect(page.locator("#bt-drawdown canvas").first).to_be_visible()
+    # The sweep was launched with a walk-forward: its windows and chosen parameters are shown.
+    windows = page.locator("#wf-windows tbody tr")
+    expect(windows).to_have_count(4, timeout=30_000)
+    assert all("fast=" in text for text in windows.locator("td:nth-child(3)").all_inner_texts())
+    expect(page.locator("#wf-summary")).to_contain_text("Out of sample")
+    expect(page.locator("#wf-equity canvas").first).to_be_visible()
     shoot(page, "backtests-result-1280")
 
 

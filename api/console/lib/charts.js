@@ -85,3 +85,28 @@ export function histogramChart(container, byKey) {
   chart.timeScale().fitContent();
   return chart;
 }
+
+const MAX_POINTS = 1000; // the chart keeps a minimum bar spacing: more points would not fit
+
+// At most MAX_POINTS evenly spaced rows of `rows`, always with the last.
+function thinned(rows) {
+  if (rows.length <= MAX_POINTS) return rows;
+  const step = rows.length / MAX_POINTS;
+  const kept = Array.from({ length: MAX_POINTS - 1 }, (_, i) => rows[Math.floor(i * step)]);
+  kept.push(rows[rows.length - 1]);
+  return kept;
+}
+
+// Named lines on one chart, each {name, ts: [...ms], values: [...]} (e.g. out-of-sample equity
+// beside the in-sample best), each thinned to at most MAX_POINTS points.
+export function linesChart(container, lines) {
+  const { LineSeries } = window.LightweightCharts;
+  const chart = chartIn(container);
+  lines.forEach((line, index) => {
+    const series = chart.addSeries(LineSeries, { color: COLOURS[index % COLOURS.length], lineWidth: 2, title: line.name });
+    const rows = line.ts.map((ts, i) => ({ ts, value: line.values[i] }));
+    series.setData(points(thinned(rows), (p) => p.value));
+  });
+  chart.timeScale().fitContent();
+  return chart;
+}

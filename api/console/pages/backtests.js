@@ -1,9 +1,11 @@
 // Backtests: launch from a form (a config, optionally swept; a tick file from the data
 // directory, uploaded here if need be, or a time range of the ticks topic), follow progress,
-// cancel, and compare the accounts of a finished run: ranked metrics, equity and drawdown, trades.
+// cancel, and compare the accounts of a finished run: ranked metrics, equity and drawdown, trades;
+// a sweep may be walked forward (pages/walkforward.js).
 import { get, post, query, request, del } from "../lib/api.js";
 import { EquityCharts } from "../lib/charts.js";
 import { el, fmt, num, replace, signed, table } from "../lib/dom.js";
+import { OBJECTIVES, renderWalkForward, walkForwardRequest } from "./walkforward.js";
 
 const POLL_MS = 1000;
 const ACTIVE = new Set(["pending", "queued", "running"]);
@@ -77,12 +79,17 @@ export function mount(container) {
   const symbol = el("input", { type: "text", id: "bt-symbol", placeholder: "symbol of a one-symbol file", "aria-label": "Symbol" });
   const from = el("input", { type: "datetime-local", step: 1, id: "bt-from", "aria-label": "From (UTC)" });
   const to = el("input", { type: "datetime-local", step: 1, id: "bt-to", "aria-label": "To (UTC)" });
+  const wfTrain = el("input", { type: "text", id: "bt-wf-train", size: 6, placeholder: "train, e.g. 90d", "aria-label": "Walk-forward training window" });
+  const wfTest = el("input", { type: "text", id: "bt-wf-test", size: 6, placeholder: "test, e.g. 30d", "aria-label": "Walk-forward test window" });
+  const wfObjective = el("select", { id: "bt-wf-objective", "aria-label": "Walk-forward objective" }, ...OBJECTIVES.map((o) => el("option", { value: o }, o)));
+  const wfAnchored = el("input", { type: "checkbox", id: "bt-wf-anchored" });
   const formError = el("p", { class: "error", role: "alert", id: "bt-error" });
   const runsBox = el("div", { id: "bt-runs" });
   const resultBox = el("div", { id: "bt-result" });
   let configs = [];
   let timer = 0;
   let charts = null;
+  let wfChart = null;
   let alive = true;
 
   async function loadChoices() {
@@ -113,6 +120,8 @@ export function mount(container) {
       if (!base) throw new Error("choose a config (create one on the Configs page)");
       const config = { ...base, account_id: prefix.value.trim() || `bt-${base.account_id}`.slice(0, 64), enabled: true };
       const body = { configs: [config], sweep: parseSweep(sweep.value) };
+      const walk = walkForwardRequest(wfTrain.value, wfTest.value, wfObjective.value, wfAnchored.checked);
+      if (walk) body.walk_forward = walk;
       if (sourceFile.checked) {
         if (!fileSelect.value) throw new Error("choose or upload a tick file");
         body.file = fileSelect.value;
@@ -160,14 +169,25 @@ export function mount(container) {
   }
 
   async function renderResult(runId) {
-    const [result, series] = await Promise.all([
+    const [result, series, run] = await Promise.all([
       get(`/backtests/${encodeURIComponent(runId)}/result`), get(`/series/equity${query({ run: runId, points: 1000 })}`),
+      get(`/backtests/${encodeURIComponent(runId)}`),
     ]);
     const { node, equityBox, drawdownBox } = resultView(runId, result);
     replace(resultBox, node);
     if (charts) charts.remove();
+    if (wfChart) { wfChart.remove(); wfChart = null; }
     charts = new EquityCharts(equityBox, drawdownBox);
     charts.update(series);
+    if (run.research && run.research.walk_forward) {
+      const box = el("div", { id: "bt-walk-forward" });
+      resultBox.append(box);
+      try {
+        wfChart = await renderWalkForward(box, runId);
+      } catch (error) {
+        box.append(el("p", { class: "error", role: "alert" }, `walk-forward: ${error.message}`));
+      }
+    }
     resultBox.scrollIntoView();
   }
 
@@ -176,7 +196,9 @@ export function mount(container) {
       el("div", {},
         el("div", { class: "field" }, el("label", { for: "bt-config" }, "Config"), configSelect),
         el("div", { class: "field" }, el("label", { for: "bt-account" }, "Account id"), prefix),
-        el("div", { class: "field" }, el("label", { for: "bt-sweep" }, "Sweep (optional)"), sweep)),
+        el("div", { class: "field" }, el("label", { for: "bt-sweep" }, "Sweep (optional)"), sweep),
+        el("div", { class: "field" }, el("label", { for: "bt-wf-train" }, "Walk-forward (optional)"),
+          el("div", { class: "buttons" }, wfTrain, wfTest, wfObjective, el("label", {}, wfAnchored, " anchored")))),
       el("div", {},
         el("div", { class: "field" }, el("label", {}, sourceFile, " File"), fileSelect),
         el("div", { class: "field" }, el("label", { for: "bt-upload" }, "…or upload"), upload),
@@ -188,5 +210,5 @@ export function mount(container) {
   replace(container, el("h1", {}, "Backtests"), form, el("h2", {}, "Runs"), runsBox, resultBox);
   loadChoices().catch((error) => { formError.textContent = error.message; });
   refresh().then((runs) => { if (runs.some((r) => ACTIVE.has(r.status))) follow(); });
-  return () => { alive = false; clearInterval(timer); if (charts) charts.remove(); };
+  return () => { alive = false; clearInterval(timer); if (charts) charts.remove(); if (wfChart) wfChart.remove(); };
 }
