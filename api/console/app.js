@@ -1,6 +1,7 @@
 // The console's shell: login, the page chosen by the URL's hash, and each page's clean-up.
 import { ApiError, del, get, post } from "./lib/api.js";
 import { replace } from "./lib/dom.js";
+import { HealthStrip } from "./lib/health.js";
 
 const PAGES = {
   control: () => import("./pages/control.js"),
@@ -12,6 +13,7 @@ const PAGES = {
 };
 
 const page = document.getElementById("page");
+const health = new HealthStrip(document.getElementById("health"));
 const login = document.getElementById("login");
 let cleanup = null;
 let shown = 0; // bumps on every navigation, so a slow page load cannot land on the wrong page
@@ -19,6 +21,7 @@ let shown = 0; // bumps on every navigation, so a slow page load cannot land on 
 function showLogin(message = "") {
   if (cleanup) cleanup();
   cleanup = null;
+  health.stop();
   replace(page);
   document.getElementById("nav").hidden = true;
   document.getElementById("logout").hidden = true;
@@ -57,6 +60,7 @@ async function start() {
   document.getElementById("nav").hidden = false;
   document.getElementById("logout").hidden = false;
   document.getElementById("who").textContent = session.role === "read" ? "read-only" : "";
+  health.start();
   await route();
 }
 

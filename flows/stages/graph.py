@@ -41,7 +41,7 @@ from flows.stages.rows import (
 )
 from flows.stages.shard import ShardState, new_shard, on_commands, on_market, shard_of
 from flows.trading.chain import ChainParams, ChainSample
-from schemas.common import TradingStatus
+from schemas.common import LIVE_RUN, TradingStatus
 from schemas.config import AlgorithmConfig, ControlCommand, InstrumentKind
 from schemas.settings import Settings
 from schemas.tables import Rows
@@ -333,8 +333,11 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         decoded = op.merge("market_in", decoded, _option_input(flow, spec))
     stages = trading_stages(spec, _channels(spec), decoded, commands)
     market_out, account_out, table_rows = stages.market, stages.accounts, stages.table_rows
-    op.inspect("observe_market", market_out, observe.market)
-    op.inspect("observe_accounts", account_out, observe.accounts)
+    if spec.run_id == LIVE_RUN:
+        # A backtest in the same process (serve's jobs) would mix its replayed, old event
+        # times and its ticks into the live pipeline's figures; its progress is backtest_runs'.
+        op.inspect("observe_market", market_out, observe.market)
+        op.inspect("observe_accounts", account_out, observe.accounts)
     if control_dead is not None:
         op.inspect("observe_control_dead", control_dead, observe.control_dead)
     batches = gather(

@@ -102,6 +102,27 @@ def test_login_takes_the_token_once_and_keeps_it_out_of_the_page(
     assert page.locator("#token").input_value() == ""
 
 
+def test_the_health_strip_shows_the_running_pipeline(page: Page, served: Served) -> None:
+    """The strip polls /ready and /metrics of the real server, whose feed is ticking."""
+    strip = page.locator("#health")
+    expect(strip).to_be_visible()
+    expect(page.locator("#h-clickhouse")).to_have_text("ClickHouse up")
+    expect(page.locator("#h-broker")).to_have_text("broker up")
+    expect(page.locator("#h-flow")).to_have_text("flow running")
+    ticks = page.locator("#h-ticks")
+
+    def ticking() -> float | None:
+        value = ticks.inner_text().removeprefix("ticks/s ").replace(",", "")
+        return float(value) if value not in ("—", "0.0") else None
+
+    assert eventually(ticking, timeout=60, what="ticks/s from two scrapes") > 0
+    expect(page.locator("#h-tick")).to_contain_text("ago", timeout=30_000)
+    for item in ("#h-lag", "#h-watermark", "#h-decision", "#h-dead", "#h-rows", "#h-queue"):
+        expect(page.locator(item)).to_be_visible()
+    assert page.locator("#h-retries").get_attribute("class") == "health-item good"
+    shoot(page, "health-strip-1280")
+
+
 def create_config_in_form(page: Page) -> None:
     go(page, "configs")
     page.click("#new-config")
