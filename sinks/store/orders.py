@@ -2,11 +2,14 @@
 a page at a time, and one order's whole history.
 
 An order's rows are its status changes (schemas.trading.OrderEvent); its state is the row with
-the greatest (ts, sequence). The state is found with `argMax` over (ts, sequence) grouped by
-order_id, not with FINAL and `LIMIT 1 BY`: a replayed write repeats a row exactly (same ids,
-same values), so the copies a merge has not collapsed yet cannot change which values win, and
-the hash aggregation skips both FINAL's merge at read time and the sort `LIMIT 1 BY` needs
-(benchmarks/orders_listing.py measures both; see benchmarks/RESULTS.md).
+the greatest (ts, sequence): the rows sorted by (order_id, ts DESC, sequence DESC), `LIMIT 1 BY
+order_id`, without FINAL. A replayed write repeats a row exactly (same ids, same values) and
+LIMIT 1 BY keeps one row per order anyway, so copies a merge has not collapsed yet change
+nothing, and FINAL's merge at read time would be paid for nothing. The page is chosen over the
+five columns that decide it, then only its orders' rows are read whole: on a run of 100,000
+orders that is several times cheaper than finding every order's whole latest row, whether by
+LIMIT 1 BY, FINAL or `argMax` of a tuple of the columns (benchmarks/orders_listing.py; see
+benchmarks/RESULTS.md).
 
 Orders page by when they were placed, (placed_ts, order_id), newest first by default: unlike
 `ts`, an order's `placed_ts` never changes, so a page boundary stays put while orders fill or
@@ -46,24 +49,13 @@ class OrderFilter:
     open: bool | None = None
 
 
-def _latest_rows(rows: Where, chosen: OrderFilter) -> tuple[str, Where]:
-    """A sub-query of each order's latest row among the rows `rows` and `chosen` select."""
-    where = (
+def _identity_where(rows: Where, chosen: OrderFilter) -> Where:
+    """`rows` (run, account) and the filters on what an order is, which hold for all its rows."""
+    return (
         rows.and_("underlying = {underlying:String}", underlying=chosen.underlying)
         .and_("instrument = {instrument:String}", instrument=chosen.instrument)
         .and_("purpose = {purpose:String}", purpose=chosen.purpose)
     )
-    others = [name for name in _COLUMNS if name != "order_id"]
-    state = ", ".join(f"`{name}`" for name in others)
-    unpacked = ", ".join(
-        f"tupleElement(state, {number}) AS `{name}`" for number, name in enumerate(others, 1)
-    )
-    sql = (
-        f"SELECT order_id, {unpacked} FROM ("
-        f"SELECT order_id, argMax(tuple({state}), (ts, sequence)) AS state "
-        f"FROM {OrderEvent.table} WHERE {where.sql} GROUP BY order_id)"
-    )
-    return sql, where
 
 
 def _state_where(listing: Listing, chosen: OrderFilter) -> Where:
@@ -91,16 +83,32 @@ def _state_where(listing: Listing, chosen: OrderFilter) -> Where:
 
 def orders(client: Client, listing: Listing, chosen: OrderFilter) -> RecordPage[OrderEvent]:
     """One page of orders, each as its latest row, by (placed_ts, order_id) in the listing's
-    order."""
-    identity = RunFilter(listing.rows.run_id, listing.rows.account_id).where()
-    latest, inner = _latest_rows(identity, chosen)
-    outer = _state_where(listing, chosen)
+    order.
+
+    Two steps in one query: the page's orders are found over the few columns that decide it
+    (the latest row's key, status and placed time), and only their rows are then read whole.
+    """
+    identity = _identity_where(
+        RunFilter(listing.rows.run_id, listing.rows.account_id).where(), chosen
+    )
+    state = _state_where(listing, chosen)
     direction = "DESC" if listing.order == "desc" else "ASC"
+    page_order = f"ORDER BY placed_ts {direction}, order_id {direction}"
+    latest = (
+        "SELECT order_id, ts, sequence, status, placed_ts "
+        f"FROM {OrderEvent.table} WHERE {identity.sql} "
+        "ORDER BY order_id, ts DESC, sequence DESC LIMIT 1 BY order_id"
+    )
+    keys = (
+        f"SELECT order_id, ts, sequence FROM ({latest}) WHERE {state.sql} "
+        f"{page_order} LIMIT {{_limit:UInt32}}"
+    )
     columns = ", ".join(f"`{name}`" for name in _COLUMNS)
     result = client.query(
-        f"SELECT {columns} FROM ({latest}) WHERE {outer.sql} "
-        f"ORDER BY placed_ts {direction}, order_id {direction} LIMIT {{_limit:UInt32}}",
-        parameters={**inner.parameters, **outer.parameters, "_limit": listing.limit + 1},
+        f"SELECT {columns} FROM {OrderEvent.table} WHERE {identity.sql} "
+        f"AND (order_id, ts, sequence) IN ({keys}) "
+        f"{page_order} LIMIT 1 BY order_id LIMIT {{_limit:UInt32}}",
+        parameters={**identity.parameters, **state.parameters, "_limit": listing.limit + 1},
     )
     found = [
         cast(OrderEvent, from_row(OrderEvent, dict(zip(_COLUMNS, row, strict=True))))
