@@ -2,8 +2,10 @@
 changes over time, and the resting orders themselves.
 
 An order's rows in `paper_orders` are its status changes; its state at a moment is its latest
-row by (ts, sequence) up to then (`argMax`, as in sinks/store/orders.py). `$__toTime_ms` is
-the range's end: "now" on a live dashboard, so these read as the orders open now.
+row by (ts, sequence) up to then, taken here with `argMax` over (ts, sequence) of the few
+columns a panel shows (the API's pages choose differently: sinks/store/orders.py).
+`$__toTime_ms` is the range's end: "now" on a live dashboard, so these read as the orders open
+now.
 
 The panels may be empty (a run whose accounts place only market orders that fill at once has
 no resting order), so their rows are not required by the generic panel test; a test of their
