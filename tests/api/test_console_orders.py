@@ -136,3 +136,6 @@ def test_all_orders_and_a_backtests_orders_have_no_cancel_button(page: Page) -> 
     assert page.locator("#orders button").count() == 0  # a backtest's orders are history
     expect(page.locator("#order-answer")).to_have_text("")
     shoot(page, "orders-backtest")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the table scrolls inside
+    expect(page.locator("#orders tr[data-order='t1']")).to_be_visible()
+    shoot(page, "orders-390")

@@ -6,6 +6,8 @@ import { el, fmt, num, replace, table } from "../lib/dom.js";
 
 const REFRESH_MS = 3000;
 const OPEN = new Set(["new", "partially_filled"]);
+// columns a 390 px phone leaves out (placed time, trail, TIF, purpose), so Cancel is in reach
+const NARROW_HIDDEN = new Set([0, 9, 10, 11]);
 const HEADERS = [
   "Placed (UTC)", "Order", "Instrument", "Side", "Type", ["Qty", true], ["Filled", true],
   ["Limit", true], ["Stop", true], ["Trail", true], "TIF", "Purpose", "Status", "",
@@ -130,9 +132,13 @@ export function mount(container) {
     if (!alive || chosen !== account.value) return;
     const live = run.value === "live";
     document.getElementById("orders-title").textContent = resting.checked ? "Resting orders" : "Orders";
-    replace(rows, page.items.length
+    const shown = page.items.length
       ? table(HEADERS, page.items.map((order) => orderRow(order, live)), { id: "orders" })
-      : el("p", { class: "muted" }, resting.checked ? "No resting orders." : "No orders."));
+      : el("p", { class: "muted" }, resting.checked ? "No resting orders." : "No orders.");
+    for (const line of shown.querySelectorAll("tr")) {
+      for (const index of NARROW_HIDDEN) line.children[index].classList.add("hide-narrow");
+    }
+    replace(rows, shown);
     status.textContent = `updated ${new Date().toLocaleTimeString()}`;
   }
 
