@@ -34,6 +34,7 @@ from api.routers import (
     files,
     health,
     metrics,
+    orders,
     records,
     research,
     series,
@@ -60,6 +61,11 @@ TAGS = [
     {
         "name": "records",
         "description": "Signals, decisions, fills, alerts (cursor-paged) and positions.",
+    },
+    {
+        "name": "orders",
+        "description": "Orders as their latest state and status history (cursor-paged), and "
+        "cancelling a resting live order (a cancel_order command on the control topic, 202).",
     },
     {
         "name": "analytics",
@@ -114,6 +120,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             commands,
             configs,
             records,
+            orders,
             analytics,
             series,
             backtests,

@@ -17,6 +17,7 @@ from api.cli import (
     demo,
     feed,
     fingerprint,
+    orders,
     pricing,
     schemas,
     serve,
@@ -36,6 +37,7 @@ for group in (
     demo,
     fingerprint,
     configs,
+    orders,
     serve,
 ):
     group.register(app)

@@ -7,6 +7,7 @@ const PAGES = {
   control: () => import("./pages/control.js"),
   feed: () => import("./pages/feed.js"),
   positions: () => import("./pages/positions.js"),
+  orders: () => import("./pages/orders.js"),
   configs: () => import("./pages/configs.js"),
   backtests: () => import("./pages/backtests.js"),
   analytics: () => import("./pages/analytics.js"),

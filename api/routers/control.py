@@ -62,6 +62,7 @@ async def send_command(
     action: ControlAction,
     request: CommandRequest | None,
     config: AlgorithmConfig | None = None,
+    order_id: str = "",
 ) -> ControlCommand:
     details = request or CommandRequest()
     command = ControlCommand(
@@ -71,6 +72,7 @@ async def send_command(
         action=action,
         reason=details.reason,
         config=config,
+        order_id=order_id,
     )
     try:
         earlier = found.commands.claim(command)

@@ -1,4 +1,4 @@
-"""The signal feed: signals, the orchestrator's decisions and their reasons, and fills."""
+"""The signal feed: signals, the orchestrator's decisions and their reasons, fills, orders."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dashboards.definitions.common import (
     stat,
     symbols,
 )
+from dashboards.definitions.orders import order_panels
 from dashboards.model import Dashboard, Panel, Row, num, text, time_col
 
 
@@ -209,7 +210,7 @@ def signal_feed() -> Dashboard:
     return Dashboard(
         uid="strikeflow-signals",
         title="strikeflow / Live signal feed",
-        description="Signals, the orchestrator's decisions with their reasons, and fills.",
+        description="Signals, the orchestrator's decisions with their reasons, fills and orders.",
         variables=(RUN_VARIABLE, ACCOUNT_VARIABLE, SYMBOL_VARIABLE),
         items=(
             signal_count,
@@ -223,6 +224,7 @@ def signal_feed() -> Dashboard:
             signals_table,
             decisions_table,
             fills_table,
+            *order_panels(),
         ),
         time_from="now-1h",
         refresh="5s",

@@ -57,15 +57,16 @@ def operations(api: Api, methods: tuple[str, ...]) -> list[tuple[str, str]]:
         for method in described:
             if method in methods:
                 concrete = path.replace("{account_id}", "acct").replace("{run_id}", "run")
-                concrete = concrete.replace("{name}", "ticks.csv")
+                concrete = concrete.replace("{name}", "ticks.csv").replace("{order_id}", "o-1")
                 found.append((method.upper(), concrete))
     return found
 
 
 def test_every_mutating_endpoint_refuses_without_and_with_a_wrong_token(api: Api) -> None:
     mutating = operations(api, ("post", "put", "delete", "patch"))
-    # 6 commands, create/update/disable config, launch/cancel backtest, upload a tick file
-    assert len(mutating) == 12
+    # 6 commands, create/update/disable config, launch/cancel backtest, upload a tick file,
+    # cancel an order
+    assert len(mutating) == 13
     for method, path in mutating:
         missing = api.anonymous.request(method, path, json={})
         assert missing.status_code == 401, (method, path, missing.text)

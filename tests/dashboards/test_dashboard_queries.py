@@ -91,6 +91,9 @@ def run_query(ch: Client, sql: str) -> tuple[list[tuple[str, str]], list[Sequenc
         (name, kind_of(kind.name))
         for name, kind in zip(result.column_names, result.column_types, strict=True)
     ]
+    if not result.result_rows:  # chdb answers no rows without their columns: ask for them
+        described = ch.query(f"DESCRIBE TABLE ({sql})").result_rows
+        columns = [(str(row[0]), kind_of(str(row[1]))) for row in described]
     return columns, result.result_rows
 
 
