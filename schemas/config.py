@@ -36,6 +36,7 @@ from schemas.common import (
     ShortText,
     Symbol,
     Text,
+    TimeInForce,
 )
 
 Window = Annotated[int, Field(ge=1, le=10_000)]
@@ -176,6 +177,9 @@ class Costs(BaseModel):
     order_type: OrderType = OrderType.MARKET
     limit_offset_bps: NonNegativeFloat = 5.0
     limit_ttl_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
+    # How long a resting entry works: the day (and at most its time to live), until its time
+    # to live (gtc), or only on arrival (ioc: what it can, fok: all or nothing).
+    time_in_force: TimeInForce = TimeInForce.DAY
     # An order reaches the market this long after its decision and fills at the quote of that
     # moment (the instrument's first tick at or after it); 0 fills at the deciding tick.
     latency_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 0

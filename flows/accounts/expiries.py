@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flows.accounts.context import AccountContext
 from flows.accounts.fills import record_fill
+from flows.accounts.resting import cancel_exits
 from flows.trading.ids import make_id
 from flows.trading.portfolio import expiring, settle_expiry
+from schemas.common import ExitReason
 
 
 def settle_expiries(ctx: AccountContext, at: int) -> None:
@@ -13,6 +15,7 @@ def settle_expiries(ctx: AccountContext, at: int) -> None:
     state = ctx.state
     for instrument in expiring(state.book, at):
         holding = state.book.holdings[instrument]
+        cancel_exits(ctx, instrument, at, "the option expired")
         spot = state.quotes[holding.underlying].mid
         outcome = settle_expiry(state.book, instrument, spot, at)
         order_id = make_id(ctx.run_id, ctx.account_id, "exp", instrument, at)
@@ -24,4 +27,5 @@ def settle_expiries(ctx: AccountContext, at: int) -> None:
             slippage_cents=0,
             reason="expiry",
             mark=None,
+            exit_reason=ExitReason.EXPIRY,
         )
