@@ -204,10 +204,16 @@ def _code_of(ctx: AccountContext, ticks: Ticks) -> dict[str, int]:
 
 
 def _rows(ctx: AccountContext, ticks: Ticks, instrument: str, start: int, stop: int) -> np.ndarray:
+    """The rows of `instrument` among ticks [start, stop): each code's rows are found once per
+    step, then cut by bisection."""
     code = _code_of(ctx, ticks).get(instrument)
     if code is None:
         return np.empty(0, dtype=np.intp)
-    return start + np.flatnonzero(ticks.codes[start:stop] == code)
+    rows = ctx.rows_of.get(code)
+    if rows is None:
+        rows = ctx.rows_of[code] = np.flatnonzero(ticks.codes == code)
+    first, last = np.searchsorted(rows, (start, stop))
+    return rows[first:last]
 
 
 def next_order_event(ctx: AccountContext, ticks: Ticks, cursor: int) -> int:
@@ -242,7 +248,7 @@ def work_orders(ctx: AccountContext, ticks: Ticks, p: int) -> None:
             continue  # an OCO sibling filled before it at this tick
         del hits[order.order_id]
         ts = int(ticks.ts[p])
-        if order.oco_group and not _position_left(ctx, order):
+        if order.purpose != "entry" and not _position_left(ctx, order):
             cancel(ctx, order, ts, "no position left to close")
             continue
         bid, ask = float(ticks.bid[p]), float(ticks.ask[p])
