@@ -4,6 +4,8 @@ hand over hand-made ticks through `advance` (the account stage's step)."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.accounts.context import AccountContext
 from flows.accounts.control import apply_control
@@ -214,3 +216,25 @@ def test_the_kill_switch_cancels_every_resting_order_with_a_row_each() -> None:
     }
     assert state.pending == []
     assert state.time_stops == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    age=st.integers(0, 10_000),
+    max_age=st.none() | st.integers(0, 10_000),
+    spread=st.sampled_from([-0.02, 0.0, 0.01, 0.05]),
+)
+def test_a_market_order_fills_only_on_a_fresh_uncrossed_quote(
+    age: int, max_age: int | None, spread: float
+) -> None:
+    costs = COSTS.model_copy(update={"max_quote_age_ms": max_age})
+    state = new_account(config(Exits(), costs))
+    ctx = AccountContext(state, PARAMS, Outputs())
+    state.quotes["AAPL"] = Quote(T0 - age, 100.0, round(100.0 + spread, 2), 100.0)
+    leg = Leg.equity_opening("AAPL", Side.BUY, 10, state.quotes["AAPL"])
+    filled = fill_now(ctx, leg, order_for(ctx, leg, "o", T0, OrderType.MARKET), T0, "f", "s")
+    assert filled == (spread > 0 and (max_age is None or age <= max_age))
+    assert len(ctx.out.fills) == int(filled)
+    assert ctx.out.order_events[-1].status == (
+        OrderStatus.FILLED if filled else OrderStatus.REJECTED
+    )
