@@ -36,6 +36,7 @@ from schemas.common import (
     ShortText,
     Symbol,
     Text,
+    TimeInForce,
 )
 
 Window = Annotated[int, Field(ge=1, le=10_000)]
@@ -176,6 +177,50 @@ class Costs(BaseModel):
     order_type: OrderType = OrderType.MARKET
     limit_offset_bps: NonNegativeFloat = 5.0
     limit_ttl_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
+    # How long a resting entry works: the day (and at most its time to live), until its time
+    # to live (gtc), or only on arrival (ioc: what it can, fok: all or nothing).
+    time_in_force: TimeInForce = TimeInForce.DAY
+    # An order reaches the market this long after its decision and fills at the quote of that
+    # moment (the instrument's first tick at or after it); 0 fills at the deciding tick.
+    latency_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 0
+    # A quote older than this fills nothing (the order is rejected); None accepts any age.
+    max_quote_age_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
+
+
+class Exits(BaseModel):
+    """Resting exits placed when an entry fills (a bracket: one OCO group), as fractions of the
+    entry price or an amount in currency per unit; `None` switches one off.
+
+    The take-profit is a limit order, the stop-loss a stop, the trailing stop follows the best
+    bid (long) or ask (short) since the entry; the first to fill cancels the others. The time
+    stop closes the position at market `time_stop_seconds` of event time after the entry.
+    """
+
+    model_config = STRICT
+    stop_loss_pct: Annotated[float, Field(gt=0, lt=1)] | None = None
+    take_profit_pct: Annotated[float, Field(gt=0, le=100)] | None = None
+    trailing_stop_pct: Annotated[float, Field(gt=0, lt=1)] | None = None
+    trailing_stop_amount: Positive | None = None
+    time_stop_seconds: Annotated[int, Field(ge=1, le=86_400 * 365)] | None = None
+
+    @model_validator(mode="after")
+    def _one_trail(self) -> Self:
+        if self.trailing_stop_pct is not None and self.trailing_stop_amount is not None:
+            raise ValueError("a trailing stop is by percent or by amount, not both")
+        return self
+
+    @property
+    def any(self) -> bool:
+        return any(
+            value is not None
+            for value in (
+                self.stop_loss_pct,
+                self.take_profit_pct,
+                self.trailing_stop_pct,
+                self.trailing_stop_amount,
+                self.time_stop_seconds,
+            )
+        )
 
 
 class InstrumentKind(StrEnum):
@@ -256,6 +301,7 @@ class AlgorithmConfig(BaseModel):
     costs: Costs = Field(default_factory=Costs)
     selection: InstrumentSelection = Field(default_factory=InstrumentSelection)
     limits: RiskLimits = Field(default_factory=RiskLimits)
+    exits: Exits = Field(default_factory=Exits)
     starting_cash: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)] = 100_000.0
     created_ts: EventTime = 946_684_800_000
 

@@ -349,6 +349,7 @@ class Trade(BaseModel):
     exit_price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     pnl: Money
     commissions: Money
+    exit_reason: ExitReason = ExitReason.NONE  # why the closing fill closed it
 
 
 __all__ = [

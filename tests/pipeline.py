@@ -179,7 +179,16 @@ def run(
             out.extend(on_commands(shard, [due.pop(0)[1]], accounts))
     result = {
         name: sorted(record.model_dump_json() for record in getattr(out, name))
-        for name in ("signals", "decisions", "fills", "snapshots", "daily", "alerts", "states")
+        for name in (
+            "signals",
+            "decisions",
+            "order_events",
+            "fills",
+            "snapshots",
+            "daily",
+            "alerts",
+            "states",
+        )
     }
     result["market"] = sorted(market_rows)
     result["greeks"] = [

@@ -9,17 +9,30 @@ account and the input that caused the row, so a replay writes the same ids.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from flows.accounts.legs import Leg
 from flows.accounts.state import AccountParams, AccountState, Outputs
 from flows.trading.ids import make_id
 from flows.trading.orchestrator import Verdict
+from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import FillOutcome
 from flows.trading.strategies import RawSignal, strategy_name
-from schemas.common import OrderType, Severity, TradingStatus, money
+from schemas.common import (
+    AssetClass,
+    ExitReason,
+    OrderStatus,
+    OrderType,
+    Severity,
+    Side,
+    TimeInForce,
+    TradingStatus,
+    money,
+)
 from schemas.tables import trusted
-from schemas.trading import Alert, Decision, Fill, Order, Signal, TradingState
+from schemas.trading import Alert, Decision, Fill, OrderEvent, Signal, TradingState
 
 TEXT_LIMIT = 1000  # characters kept of a reason or a message
 
@@ -29,6 +42,11 @@ class AccountContext:
     state: AccountState
     params: AccountParams
     out: Outputs
+    # The step's cache of where each resting order next acts in its ticks (flows.accounts.resting)
+    # and of the ticks' codes by symbol; both live for one step.
+    order_hits: dict[str, int] = field(default_factory=dict)
+    code_of: dict[str, int] | None = None
+    rows_of: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -85,14 +103,56 @@ class AccountContext:
         )
 
     def set_status(self, ts: int, status: TradingStatus, reason: str, command_id: str = "") -> None:
-        """Move the account to `status` and record it; stopping trading cancels resting orders."""
+        """Move the account to `status` and record it; stopping trading cancels resting orders
+        (a `cancelled` row each) and time stops."""
         state = self.state
         state.status = status
         state.status_reason = reason
         state.command_id = command_id
         if status in (TradingStatus.HALTED, TradingStatus.STOPPED, TradingStatus.PAUSED):
-            state.pending.clear()  # working orders die with the permission to trade
+            # working orders die with the permission to trade
+            for order in state.pending:
+                order.status = OrderStatus.CANCELLED
+                self.emit_order_event(order, ts, f"trading {status.value}: {reason}")
+            state.pending.clear()
+            state.time_stops.clear()
         self.record_state(ts)
+
+    def emit_order_event(self, order: RestingOrder, ts: int, reason: str = "") -> None:
+        """Emit the order's current status as its next row of `paper_orders`."""
+        values = {
+            "event_id": make_id(order.order_id, order.sequence),
+            "order_id": order.order_id,
+            "sequence": order.sequence,
+            "decision_id": order.decision_id,
+            "parent_id": order.parent_id,
+            "oco_group": order.oco_group,
+            "run_id": self.run_id,
+            "account_id": self.account_id,
+            "ts": ts,
+            "placed_ts": order.placed_ts,
+            "instrument": order.instrument,
+            "underlying": order.underlying,
+            "asset_class": order.asset_class,
+            "side": order.side,
+            "order_type": order.order_type,
+            "time_in_force": order.time_in_force,
+            "purpose": order.purpose,
+            "quantity": order.quantity,
+            "filled_quantity": order.filled,
+            "avg_fill_price": round(order.avg_fill_price, 6),
+            "limit_price": order.limit_price,
+            "stop_price": order.stop_price,
+            "trail_amount": order.trail_amount,
+            "trail_percent": order.trail_percent,
+            "status": order.status,
+            "reason": reason[:TEXT_LIMIT],
+        }
+        # Every value above has its field's type already (the order record keeps enums, ints
+        # and floats), so a copy of a template with them set is the row validation would give,
+        # at a quarter of `trusted`'s cost: brackets make several rows per round trip.
+        self.out.order_events.append(_ORDER_EVENT.model_copy(update=values))
+        order.sequence += 1
 
     def emit_signal(
         self, signal_id: str, ts: int, symbol: str, raw: RawSignal, price: float
@@ -143,25 +203,6 @@ class AccountContext:
             )
         )
 
-    def limit_order(
-        self, order_id: str, decision_id: str, ts: int, leg: Leg, limit_price: float
-    ) -> Order:
-        """The limit order an approved leg rests as, at `limit_price` (currency per unit)."""
-        return Order(
-            order_id=order_id,
-            decision_id=decision_id,
-            run_id=self.run_id,
-            account_id=self.account_id,
-            ts=ts,
-            instrument=leg.instrument,
-            underlying=leg.underlying,
-            asset_class=leg.asset_class,
-            side=leg.side,
-            quantity=leg.quantity,
-            order_type=OrderType.LIMIT,
-            limit_price=limit_price,
-        )
-
     def emit_fill(
         self,
         outcome: FillOutcome,
@@ -170,9 +211,10 @@ class AccountContext:
         order_id: str,
         slippage_cents: int,
         reason: str,
+        exit_reason: ExitReason = ExitReason.NONE,
     ) -> None:
         """Emit a booked fill: what was asked (`outcome.request`) at the price booked, its
-        commission and slippage, and its realised PnL net of its commission."""
+        commission and slippage, its realised PnL net of its commission, and why it closed."""
         fill = outcome.request
         self.out.fills.append(
             trusted(
@@ -193,5 +235,28 @@ class AccountContext:
                 slippage=money(slippage_cents),
                 realised_pnl=money(outcome.net_realised_cents),
                 reason=reason,
+                exit_reason=exit_reason,
             )
         )
+
+
+_ORDER_EVENT = trusted(
+    OrderEvent,
+    event_id="-",
+    order_id="-",
+    sequence=0,
+    run_id="-",
+    account_id="-",
+    ts=0,
+    placed_ts=0,
+    instrument="-",
+    underlying="-",
+    asset_class=AssetClass.EQUITY,
+    side=Side.BUY,
+    order_type=OrderType.MARKET,
+    time_in_force=TimeInForce.DAY,
+    purpose="-",
+    quantity=1,
+    filled_quantity=0,
+    status=OrderStatus.NEW,
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flows.accounts.context import AccountContext
+from flows.accounts.resting import cancel_by_id
 from flows.accounts.state import AccountParams, AccountState, Outputs
 from flows.trading.orchestrator import apply_command
 from flows.trading.strategies import new_strategy_state
@@ -32,6 +33,9 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
     if command.action in (ControlAction.START, ControlAction.RESUME) and not state.config.enabled:
         _reject(ctx, ts, command, "the account's config is disabled")
         return ctx.out
+    if command.action == ControlAction.CANCEL_ORDER:
+        _cancel_order(ctx, ts, command)
+        return ctx.out
     transition = apply_command(state.status, command.action)
     if not transition.accepted:
         _reject(ctx, ts, command, transition.reason)
@@ -49,6 +53,20 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
     reason = transition.reason + (f" ({command.reason})" if command.reason else "")
     ctx.set_status(ts, transition.status, reason, command.command_id)
     return ctx.out
+
+
+def _cancel_order(ctx: AccountContext, ts: int, command: ControlCommand) -> None:
+    """Cancel the named working order; an unknown or finished one is refused with an alert."""
+    reason = f"cancelled by operator: {command.reason or 'no reason'}"
+    if not cancel_by_id(ctx, command.order_id, ts, reason):
+        ctx.alert(
+            ts=ts,
+            kind="cancel_rejected",
+            severity=Severity.WARNING,
+            message=f"command {command.command_id}: order {command.order_id} is not working "
+            "(unknown, or already filled, cancelled or expired)",
+            key=command.command_id,
+        )
 
 
 def _reject(ctx: AccountContext, ts: int, command: ControlCommand, why: str) -> None:

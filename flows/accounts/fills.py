@@ -7,6 +7,7 @@ from flows.accounts.legs import Leg
 from flows.trading.paper_broker import slippage_cost_cents
 from flows.trading.portfolio import FillOutcome, apply_fill
 from flows.trading.valuation import equity
+from schemas.common import ExitReason
 
 
 def book_fill(
@@ -19,6 +20,7 @@ def book_fill(
     fill_id: str,
     order_id: str,
     reason: str,
+    exit_reason: ExitReason = ExitReason.NONE,
 ) -> None:
     """Fill `leg` at `price` (currency per unit) against its quote, paying `commission_cents`;
     the slippage recorded is the distance from the leg's touch."""
@@ -34,6 +36,7 @@ def book_fill(
         slippage_cents=slippage,
         reason=reason,
         mark=leg.mid,
+        exit_reason=exit_reason,
     )
 
 
@@ -46,13 +49,19 @@ def record_fill(
     slippage_cents: int,
     reason: str,
     mark: float | None,
+    exit_reason: ExitReason = ExitReason.NONE,
 ) -> None:
     """Emit a booked fill and bring the day's trades, the marks and the equity up to date.
 
     `mark` is the instrument's mark if a position remains (None when it was settled away).
     """
     ctx.emit_fill(
-        outcome, fill_id=fill_id, order_id=order_id, slippage_cents=slippage_cents, reason=reason
+        outcome,
+        fill_id=fill_id,
+        order_id=order_id,
+        slippage_cents=slippage_cents,
+        reason=reason,
+        exit_reason=exit_reason,
     )
     state = ctx.state
     for trade in outcome.trades:

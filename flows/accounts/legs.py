@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from flows.accounts.state import Quote
 from flows.trading.chain import Chain
 from flows.trading.orchestrator import OrderIntent
+from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import FillRequest, Holding, instrument_terms
 from flows.trading.ticks import mid_price
 from schemas.common import AssetClass, Side
-from schemas.trading import Order
 
 OPTION_MULTIPLIER = 100  # shares per listed equity option contract
 
@@ -106,21 +106,25 @@ class Leg:
         )
 
     @classmethod
-    def resting_fill(cls, order: Order, bid: float, ask: float) -> Leg:
-        """A resting limit order (it opens an equity position) filling against the quote."""
+    def resting_fill(cls, order: RestingOrder, quantity: int, bid: float, ask: float) -> Leg:
+        """`quantity` of a resting order filling against the quote: an entry opens, any other
+        order (an exit, a delayed signal exit) closes."""
         return cls(
             instrument=order.instrument,
             underlying=order.underlying,
             asset_class=order.asset_class,
-            multiplier=1,
+            multiplier=order.multiplier,
             side=order.side,
-            quantity=order.quantity,
-            opens=True,
+            quantity=quantity,
+            opens=order.purpose == "entry",
             bid=bid,
             ask=ask,
             mid=mid_price(bid, ask),
             delta=1.0,
             vega=0.0,
+            expiry_ts=order.expiry_ts,
+            strike=order.strike,
+            is_call=order.is_call,
         )
 
     @property

@@ -14,33 +14,35 @@ are fed, else the synthetic chain's). Instruments:
   short volatility, and buys it back when it goes flat.
 
 An approved equity opening with `costs.order_type = limit` rests as a limit order instead of
-filling: it fills at the first quote that crosses it, or expires after `limit_ttl_seconds`.
+filling: it fills at the first quote that crosses it, or expires after `limit_ttl_seconds` (or
+with the day, by its time in force). With `costs.latency_ms`, a market order on an instrument
+whose ticks the account sees rests until it reaches the market and fills at the quote of that
+moment (flows.accounts.resting). An entry's fill places its bracket (flows.accounts.exits); a
+signal's exit cancels it.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from flows.accounts.chains import contract_quote, fresh_quoted_chain
 from flows.accounts.context import AccountContext
-from flows.accounts.fills import book_fill
 from flows.accounts.legs import OPTION_MULTIPLIER, Leg, holding_exposure
+from flows.accounts.resting import (
+    cancel_exits,
+    cancel_group,
+    fill_now,
+    has_own_quotes,
+    order_for,
+    place,
+)
 from flows.accounts.risk_view import risk_view
-from flows.accounts.state import PendingOrder
 from flows.accounts.ticks import Ticks
 from flows.trading.chain import synthesize_chain
 from flows.trading.ids import make_id
 from flows.trading.orchestrator import Verdict, decide
-from flows.trading.paper_broker import (
-    commission,
-    first_limit_cross,
-    limit_fill_price,
-    market_fill_price,
-)
 from flows.trading.portfolio import Holding
 from flows.trading.selection import select_option, size_order
 from flows.trading.strategies import RawSignal, strategy_spec
-from schemas.common import AssetClass, Direction, OrderType, Severity, Side
+from schemas.common import AssetClass, Direction, OrderType, Side, TimeInForce
 from schemas.config import Costs, InstrumentKind
 
 # --- a signal's legs ---------------------------------------------------------------------------
@@ -163,20 +165,21 @@ def _decide_and_fill(
         state.last_entry_ts[leg.underlying] = ts
     order_id = make_id(ctx.run_id, ctx.account_id, "ord", *key)
     costs = state.config.costs
+    if not leg.opens:
+        cancel_exits(ctx, leg.instrument, ts, "the position is closed by a signal")
     if leg.opens and leg.asset_class == AssetClass.EQUITY and costs.order_type == OrderType.LIMIT:
-        order = ctx.limit_order(order_id, decision_id, ts, leg, _limit_price(leg, costs))
-        state.pending.append(PendingOrder(order, ts + costs.limit_ttl_seconds * 1000))
+        limit = _limit_price(leg, costs)
+        order = order_for(
+            ctx, leg, order_id, ts, OrderType.LIMIT, decision_id=decision_id, limit_price=limit
+        )
+        place(ctx, order, ts)
         return
-    book_fill(
-        ctx,
-        leg,
-        ts,
-        market_fill_price(leg.side, leg.bid, leg.ask, costs),
-        commission(leg.asset_class, leg.quantity, costs),
-        fill_id=make_id(ctx.run_id, ctx.account_id, "fill", *key),
-        order_id=order_id,
-        reason="signal",
-    )
+    if costs.latency_ms and has_own_quotes(ctx, leg.instrument, leg.asset_class):
+        place(ctx, order_for(ctx, leg, order_id, ts, OrderType.MARKET, decision_id=decision_id), ts)
+        return
+    order = order_for(ctx, leg, order_id, ts, OrderType.MARKET, decision_id=decision_id)
+    fill_id = make_id(ctx.run_id, ctx.account_id, "fill", *key)
+    fill_now(ctx, leg, order, ts, fill_id, "signal")
 
 
 def _limit_price(leg: Leg, costs: Costs) -> float:
@@ -187,59 +190,21 @@ def _limit_price(leg: Leg, costs: Costs) -> float:
     return max(round(raw_limit / costs.tick_size) * costs.tick_size, costs.tick_size)
 
 
-# --- resting limit orders ----------------------------------------------------------------------
+# --- time stops --------------------------------------------------------------------------------
 
 
-def next_limit_cross(ctx: AccountContext, ticks: Ticks, cursor: int) -> tuple[int, int | None]:
-    """The first tick at or after `cursor` where a resting limit order fills, and which order."""
-    pending_orders = ctx.state.pending
-    best, which = len(ticks), None
-    if not pending_orders:
-        return best, which
-    code_of = {symbol: code for code, symbol in ticks.symbol_of_code.items()}
-    for index, pending in enumerate(pending_orders):
-        order = pending.order
-        code = code_of.get(order.instrument)
-        if code is None or order.limit_price is None:
-            continue
-        rows = cursor + np.flatnonzero(ticks.codes[cursor:] == code)
-        rows = rows[ticks.ts[rows] < pending.expires_ts]
-        hit = first_limit_cross(order.side, order.limit_price, ticks.bid[rows], ticks.ask[rows])
-        if hit is not None and int(rows[hit]) < best:
-            best, which = int(rows[hit]), index
-    return best, which
-
-
-def fill_limit_order(ctx: AccountContext, ticks: Ticks, p: int, index: int) -> None:
-    """Fill resting order `index` at tick `p`, which `next_limit_cross` found crosses it."""
-    order = ctx.state.pending.pop(index).order
-    assert order.limit_price is not None
-    bid, ask = float(ticks.bid[p]), float(ticks.ask[p])
-    price = limit_fill_price(order.side, order.limit_price, bid, ask)
-    assert price is not None, "next_limit_cross chose a tick that does not cross"
-    book_fill(
-        ctx,
-        Leg.resting_fill(order, bid, ask),
-        int(ticks.ts[p]),
-        price,
-        commission(order.asset_class, order.quantity, ctx.state.config.costs),
-        fill_id=make_id(order.order_id, "fill"),
-        order_id=order.order_id,
-        reason="limit",
-    )
-
-
-def expire_limit_orders(ctx: AccountContext, at: int) -> None:
-    """Cancel the resting orders whose time is up at `at`, with an alert each."""
+def run_time_stops(ctx: AccountContext, at: int) -> None:
+    """Close at market the positions whose time stop is due at `at`; the rest of their
+    bracket is cancelled first."""
     state = ctx.state
-    for pending in [p for p in state.pending if p.expires_ts <= at]:
-        state.pending.remove(pending)
-        order = pending.order
-        ctx.alert(
-            ts=at,
-            kind="order_expired",
-            severity=Severity.INFO,
-            message=f"limit order {order.order_id} ({order.side.value} {order.quantity} "
-            f"{order.instrument} at {order.limit_price}) expired unfilled",
-            key=order.order_id,
-        )
+    for due in [t for t in state.time_stops if t.at <= at]:
+        state.time_stops.remove(due)
+        holding = state.book.holdings.get(due.instrument)
+        if holding is None:
+            continue
+        cancel_group(ctx, due.oco_group, at, "the time stop closes the position")
+        leg = _closing_leg(ctx, holding, at)
+        order = order_for(ctx, leg, due.order_id, at, OrderType.MARKET)
+        order.purpose, order.parent_id, order.oco_group = "time_stop", due.parent_id, due.oco_group
+        order.time_in_force, order.expires_ts = TimeInForce.DAY, None
+        fill_now(ctx, leg, order, at, make_id(due.order_id, "fill"), "time_stop")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flows.trading.analytics import DayTracker
 from flows.trading.chain import ChainParams, ChainSample
+from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import Book, new_book
 from flows.trading.strategies import StrategyState, new_strategy_state
 from flows.trading.ticks import mid_price
@@ -55,12 +56,16 @@ class Quote:
         return mid_price(self.bid, self.ask)
 
 
-@dataclass(slots=True)
-class PendingOrder:
-    """A resting limit order on an equity (options trade at market)."""
+@dataclass(frozen=True, slots=True)
+class TimeStop:
+    """A position's time stop: at `at` (event time) it is closed at market and the rest of its
+    bracket (`oco_group`) is cancelled. `order_id` names the closing order."""
 
-    order: Order
-    expires_ts: int
+    at: int
+    instrument: str
+    order_id: str
+    parent_id: str
+    oco_group: str
 
 
 @dataclass(slots=True)
@@ -94,7 +99,8 @@ class AccountState:
     strategies: dict[str, StrategyState]
     quotes: dict[str, Quote] = field(default_factory=dict)
     marks: dict[str, float] = field(default_factory=dict)
-    pending: list[PendingOrder] = field(default_factory=list)
+    pending: list[RestingOrder] = field(default_factory=list)  # working orders, oldest first
+    time_stops: list[TimeStop] = field(default_factory=list)
     last_entry_ts: dict[str, int] = field(default_factory=dict)
     # event times of approved orders in the last minute, oldest first (only with a throttle)
     recent_orders: deque[int] = field(default_factory=deque)

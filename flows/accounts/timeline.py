@@ -3,8 +3,9 @@
 `advance` walks a segment of ticks in order. Between events it marks the book to market in
 bulk (numpy over the stretch of ticks, with the book unchanged), watching the loss limits; at
 events it runs Python: a strategy signal (orchestrator rules, then paper execution), a resting
-limit order that the quote crosses, and boundaries of event time (a position snapshot every N
-seconds, the close of a trading day, an option's expiry, a limit order's expiry).
+order that the quotes trigger or fill (flows.accounts.resting), and boundaries of event time (a
+position snapshot every N seconds, the close of a trading day, an option's expiry, a time stop,
+an order's expiry).
 
 Everything is a function of the ordered ticks, so outputs do not depend on where segments are
 cut: a boundary at time T is handled before the first tick at or after T, and only once all
@@ -18,12 +19,8 @@ import numpy as np
 
 from flows.accounts.context import AccountContext
 from flows.accounts.expiries import settle_expiries
-from flows.accounts.orders import (
-    execute_signal,
-    expire_limit_orders,
-    fill_limit_order,
-    next_limit_cross,
-)
+from flows.accounts.orders import execute_signal, run_time_stops
+from flows.accounts.resting import expire_orders, follow_trails, next_order_event, work_orders
 from flows.accounts.risk_view import position_greeks
 from flows.accounts.signals import signals_for
 from flows.accounts.state import AccountParams, AccountState, Outputs, Quote
@@ -52,23 +49,23 @@ def advance(
         if cursor < n:
             _arm(ctx, int(ticks.ts[cursor]))
         p_signal = events[k][0] if k < len(events) else n
-        p_limit, limit_index = next_limit_cross(ctx, ticks, cursor)
+        p_order = next_order_event(ctx, ticks, cursor) if state.pending else n
         boundary = _next_boundary(state)
         if boundary is not None:
             p_boundary = int(np.searchsorted(ticks.ts, boundary, side="left"))
-            if p_boundary <= min(p_signal, p_limit) and (p_boundary < n or boundary < horizon):
+            if p_boundary <= min(p_signal, p_order) and (p_boundary < n or boundary < horizon):
                 _mark(ctx, ticks, cursor, p_boundary)
                 cursor = p_boundary
                 _on_boundary(ctx, boundary)
                 continue
-        p = min(p_signal, p_limit)
+        p = min(p_signal, p_order)
         if p >= n:
             _mark(ctx, ticks, cursor, n)
             break
         _mark(ctx, ticks, cursor, p + 1)
         cursor = p + 1
-        if p == p_limit and limit_index is not None:
-            fill_limit_order(ctx, ticks, p, limit_index)
+        if p == p_order:
+            work_orders(ctx, ticks, p)
         while k < len(events) and events[k][0] == p:
             _, symbol, raw = events[k]
             execute_signal(ctx, ticks, p, symbol, raw)
@@ -79,7 +76,8 @@ def advance(
 def _next_boundary(state: AccountState) -> int | None:
     times = [state.next_snapshot_ms, state.day_end_ms]
     times.extend(h.expiry_ts for h in state.book.holdings.values() if h.expiry_ts is not None)
-    times.extend(p.expires_ts for p in state.pending)
+    times.extend(o.expires_ts for o in state.pending if o.expires_ts is not None)
+    times.extend(t.at for t in state.time_stops)
     due = [t for t in times if t is not None]
     return min(due) if due else None
 
@@ -97,6 +95,8 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
     # Marks first: `mid_along` reads a symbol's quote from before the stretch's ticks land.
     marks = _mark_arrays(ctx, ticks, start, stop) if state.book.holdings else {}
     _update_quotes(state, ticks, start, stop)
+    if state.pending:
+        follow_trails(ctx, ticks, start, stop)
     state.clock = int(ticks.ts[stop - 1])
     limits = state.config.limits
     watch = (limits.max_daily_loss is not None or limits.max_drawdown is not None) and not (
@@ -214,7 +214,8 @@ def _on_boundary(ctx: AccountContext, at: int) -> None:
     """Handle every boundary due at event time `at`, in a fixed order."""
     state = ctx.state
     settle_expiries(ctx, at)
-    expire_limit_orders(ctx, at)
+    run_time_stops(ctx, at)
+    expire_orders(ctx, at)
     if state.next_snapshot_ms == at:
         take_snapshot(ctx, at)
         state.next_snapshot_ms = None

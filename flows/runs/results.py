@@ -44,13 +44,17 @@ class BacktestResult:
 
 
 def trades_from_fills(fills: Sequence[Fill], starting_cash: float) -> list[Trade]:
-    """Round trips, rebuilt by booking the fills again in event order (pure and exact)."""
+    """Round trips, rebuilt by booking the fills again in event order (pure and exact); each
+    says why it closed (the closing fill's `exit_reason`)."""
     book = new_book(starting_cash)
     trades: list[Trade] = []
     ordered = sorted(fills, key=lambda f: (f.ts, f.fill_id))
     for fill in ordered:
         outcome = apply_fill(book, FillRequest.from_row(fill))
-        trades.extend(trade.to_trade(fill.account_id) for trade in outcome.trades)
+        trades.extend(
+            trade.to_trade(fill.account_id).model_copy(update={"exit_reason": fill.exit_reason})
+            for trade in outcome.trades
+        )
     return trades
 
 

@@ -6,12 +6,13 @@ from flows.accounts.context import AccountContext
 from flows.accounts.expiries import settle_expiries
 from flows.accounts.fills import book_fill
 from flows.accounts.legs import Leg
-from flows.accounts.state import AccountParams, Outputs, PendingOrder, Quote, new_account
+from flows.accounts.resting import order_for, place
+from flows.accounts.state import AccountParams, Outputs, Quote, new_account
 from flows.trading.chain import ChainParams, synthesize_chain
 from flows.trading.ids import make_id
 from flows.trading.portfolio import FillRequest, apply_fill, new_book
 from flows.trading.selection import select_option
-from schemas.common import Severity, Side, TradingStatus, money
+from schemas.common import OrderStatus, OrderType, Severity, Side, TradingStatus, money
 from schemas.config import AlgorithmConfig, MovingAverageCross
 from tests.flows.trading.books import TS
 
@@ -96,10 +97,18 @@ def test_an_expiring_option_settles_as_a_fill_without_costs() -> None:
 
 def test_stopping_trading_cancels_resting_orders_and_records_a_new_state_version() -> None:
     ctx = account()
-    order = ctx.limit_order("o", "d", TS, Leg.equity_opening("AAPL", Side.BUY, 5, QUOTE), 99.9)
-    ctx.state.pending.append(PendingOrder(order, TS + 60_000))
+    opening = Leg.equity_opening("AAPL", Side.BUY, 5, QUOTE)
+    place(ctx, order_for(ctx, opening, "o", TS, OrderType.LIMIT, limit_price=99.9), TS)
     ctx.set_status(TS + 1, TradingStatus.HALTED, "max_daily_loss", command_id="")
     assert ctx.state.pending == []
+    new, cancelled = ctx.out.order_events
+    assert (new.status, new.sequence, cancelled.status, cancelled.sequence) == (
+        OrderStatus.NEW,
+        0,
+        OrderStatus.CANCELLED,
+        1,
+    )
+    assert cancelled.reason == "trading halted: max_daily_loss"
     [state] = ctx.out.states
     assert (state.status, state.reason, state.version, state.ts) == (
         TradingStatus.HALTED,

@@ -7,11 +7,12 @@ import pytest
 
 from flows.accounts.context import AccountContext
 from flows.accounts.legs import OPTION_MULTIPLIER, Leg, holding_exposure
+from flows.accounts.resting import order_for
 from flows.accounts.state import AccountParams, Outputs, Quote, new_account
 from flows.trading.chain import ChainParams, synthesize_chain
 from flows.trading.portfolio import FillRequest, new_book
 from flows.trading.selection import select_option
-from schemas.common import AssetClass, Side
+from schemas.common import AssetClass, OrderType, Side
 from schemas.config import AlgorithmConfig, MovingAverageCross
 from tests.flows.trading.books import CALL, CONTRACTS, EXPIRY, PUT, TS, fill
 
@@ -103,9 +104,10 @@ def test_a_resting_order_fills_as_an_equity_opening_at_the_touch() -> None:
     )
     ctx = AccountContext(new_account(config), AccountParams(run_id="test"), Outputs())
     opening = Leg.equity_opening("AAPL", Side.BUY, 25, QUOTE)
-    order = ctx.limit_order("ord-1", "dec-1", TS, opening, 99.9)
+    order = order_for(ctx, opening, "ord-1", TS, OrderType.LIMIT, limit_price=99.9)
     assert (order.order_type.value, order.limit_price, order.quantity) == ("limit", 99.9, 25)
-    leg = Leg.resting_fill(order, 99.85, 99.89)
+    assert order.purpose == "entry"
+    leg = Leg.resting_fill(order, 25, 99.85, 99.89)
     assert leg == Leg(
         "AAPL", "AAPL", AssetClass.EQUITY, 1, Side.BUY, 25, True, 99.85, 99.89, 99.87, 1.0, 0.0
     )
