@@ -300,8 +300,10 @@ class RiskLimits(BaseModel):
     allow_duplicate_entry: bool = False
     guards: Guards = Field(default_factory=Guards)
     max_scenario_loss: Positive | None = None
-    scenario_spot_pct: ShockList = Field(default_factory=lambda: [0.05, 0.10])
-    scenario_vol_points: ShockList = Field(default_factory=lambda: [0.05])
+    # Plain defaults (pydantic copies them per model), so that the JSON Schema, and the
+    # console's form built from it, shows them.
+    scenario_spot_pct: ShockList = [0.05, 0.10]
+    scenario_vol_points: ShockList = [0.05]
 
 
 class AlgorithmConfig(BaseModel):

@@ -78,9 +78,10 @@ def worst_scenario(
     # as if it did.
     v = unmoved if not names or total[unmoved] == total.max() else int(np.argmax(total))
     worst_spot = by_underlying[:, v, :].argmax(axis=1)
-    position_losses = losses.max(axis=(0, 1)) if len(book.underlying) else np.zeros(0)
+    # + 0.0: a loss of -0.0 (a share at the unmoved spot) is recorded as 0.
+    position_losses = losses.max(axis=(0, 1)) + 0.0 if len(book.underlying) else np.zeros(0)
     return WorstScenario(
-        loss=float(total[v]) if len(names) else 0.0,
+        loss=float(total[v]) + 0.0 if len(names) else 0.0,
         vol_shock=float(vol_moves[v]),
         spot_shocks=tuple(
             (name, float(spot_moves[s])) for name, s in zip(names, worst_spot.tolist(), strict=True)
