@@ -39,12 +39,12 @@ def scenario_book(ctx: AccountContext, ts: int, leg: Leg | None = None) -> Scena
             option = (leg.instrument, leg.expiry_ts, leg.strike, leg.is_call)
         rows.append((leg.underlying, float(sign * leg.quantity * leg.multiplier), option))
     spot = np.array([state.quotes[underlying].mid for underlying, _, _ in rows])
-    strike, years, vol, is_call = (np.zeros(len(rows)) for _ in range(4))
-    for i, (underlying, _, option) in enumerate(rows):
+    strike, years, is_call = (np.zeros(len(rows)) for _ in range(3))
+    for i, (_, _, option) in enumerate(rows):
         if option is not None:
-            name, expiry_ts, strike[i], is_call[i] = option
+            _, expiry_ts, strike[i], is_call[i] = option
             years[i] = max(expiry_ts - ts, 0) / MS_PER_YEAR
-            vol[i] = _volatility(ctx, underlying, name, float(spot[i]), ts, strike[i], years[i])
+    vol = _volatilities(ctx, rows, spot, ts, strike, years)
     return ScenarioBook(
         underlying=tuple(underlying for underlying, _, _ in rows),
         spot=spot,
@@ -59,22 +59,36 @@ def scenario_book(ctx: AccountContext, ts: int, leg: Leg | None = None) -> Scena
     )
 
 
-def _volatility(
+def _volatilities(
     ctx: AccountContext,
-    underlying: str,
-    name: str,
-    spot: float,
+    rows: list[_Row],
+    spot: np.ndarray,
     ts: int,
-    strike: float,
-    years: float,
-) -> float:
+    strike: np.ndarray,
+    years: np.ndarray,
+) -> np.ndarray:
+    """Each option row's volatility (0 for shares): the model surface's, one call per
+    underlying, then the implied vol of the contract's quote where option quotes are fed."""
     params = ctx.params
-    quote = ctx.state.quotes.get(name) if params.option_quotes else None
-    if quote is not None and years > 0:
-        chain = quoted_chain(underlying, spot, ts, [name], [quote.bid], [quote.ask], params.chain)
+    vol = np.zeros(len(rows))
+    for underlying in sorted({row[0] for row in rows if row[2] is not None}):
+        where = [i for i, row in enumerate(rows) if row[0] == underlying and row[2] is not None]
+        vol[where] = implied_vol_surface(
+            underlying, spot[where[0]], strike[where], years[where], params.chain
+        )
+    if not params.option_quotes:
+        return vol
+    for i, (underlying, _, option) in enumerate(rows):
+        quote = ctx.state.quotes.get(option[0]) if option is not None else None
+        if quote is None or years[i] <= 0:
+            continue
+        assert option is not None
+        chain = quoted_chain(
+            underlying, float(spot[i]), ts, [option[0]], [quote.bid], [quote.ask], params.chain
+        )
         if len(chain):
-            return float(chain.iv[0])
-    return float(implied_vol_surface(underlying, spot, strike, years, params.chain))
+            vol[i] = float(chain.iv[0])
+    return vol
 
 
 def book_worst_scenario(ctx: AccountContext, ts: int) -> WorstScenario | None:
