@@ -7,7 +7,8 @@
 
 The whole set takes about 90 minutes on 2 cores (walk_forward ~35, flow_peers ~15,
 flow_latency ~13, flow_throughput ~8, backtest_peers ~5, api_load ~3, console_speed ~2,
-pricing ~2, bracket_overhead ~4, orders_listing ~2, portable_math ~1, indicators <1).
+pricing ~2, bracket_overhead ~4, orders_listing ~2, portable_math ~1, indicators <1,
+scenario_risk <1).
 
 Each benchmark runs in its own process (chdb allows one on-disk engine path per process, and
 the peers live in their own environment). Benchmarks that compare with other libraries run
@@ -51,6 +52,7 @@ BENCHES = (
     Bench("backtest_peers", peers=("backtesting", "backtrader", "vectorbt")),
     Bench("orders_listing", markdown=False, title="Orders listing: a page of resting orders"),
     Bench("bracket_overhead"),
+    Bench("scenario_risk", markdown=False, title="Shock-scenario rule: cost per decision"),
 )
 
 

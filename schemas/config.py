@@ -266,8 +266,67 @@ class TradingHours(BaseModel):
         return self
 
 
+GuardSeconds = Annotated[int, Field(ge=1, le=86_400 * 30)]
+# The account remembers this many closed trades per symbol (and losses per scope) for its guards.
+TRADES_REMEMBERED = 100
+TradeCount = Annotated[int, Field(ge=1, le=TRADES_REMEMBERED)]
+
+
+class LossStreak(BaseModel):
+    """`count` losing trades closed within `window_seconds` lock the symbol (`scope: symbol`,
+    counting that symbol's losses) or the whole account (`scope: account`, counting all) for
+    `lock_seconds`."""
+
+    model_config = STRICT
+    count: TradeCount
+    window_seconds: GuardSeconds
+    lock_seconds: GuardSeconds
+    scope: Literal["symbol", "account"] = "symbol"
+
+
+class WindowDrawdown(BaseModel):
+    """Equity `max_drawdown` (a fraction) below its peak within the trailing `window_seconds` of
+    event time locks the account for `lock_seconds`."""
+
+    model_config = STRICT
+    max_drawdown: Annotated[float, Field(gt=0, lt=1)]
+    window_seconds: GuardSeconds
+    lock_seconds: GuardSeconds
+
+
+class LowPerformance(BaseModel):
+    """A symbol whose last `trades` closed trades lost more than `max_loss` (currency, net of
+    commissions) in total is locked for `lock_seconds`."""
+
+    model_config = STRICT
+    trades: TradeCount
+    max_loss: NonNegativeFloat
+    lock_seconds: GuardSeconds
+
+
+class Guards(BaseModel):
+    """Post-trade guards: what closed trades and equity did lock symbols or the account for a
+    while. Each is off when None. They only ever block orders that open exposure."""
+
+    model_config = STRICT
+    loss_cooldown_seconds: GuardSeconds | None = None
+    loss_streak: LossStreak | None = None
+    window_drawdown: WindowDrawdown | None = None
+    low_performance: LowPerformance | None = None
+
+
+ShockList = Annotated[
+    list[Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]], Field(max_length=10)
+]
+
+
 class RiskLimits(BaseModel):
-    """The orchestrator's rules. `None` switches a limit off."""
+    """The orchestrator's rules. `None` switches a limit off.
+
+    `max_scenario_loss` (currency) bounds the book's worst loss over the shock grid: every
+    underlying's spot moved by 0 and ±each of `scenario_spot_pct` (fractions), with every
+    option's volatility moved by 0 and ±each of `scenario_vol_points` (1.00 = 100 points).
+    """
 
     model_config = STRICT
     min_strength: Annotated[float, Field(ge=0, le=1)] = 0.0
@@ -284,6 +343,12 @@ class RiskLimits(BaseModel):
     max_abs_delta: Positive | None = None
     max_abs_vega: Positive | None = None
     allow_duplicate_entry: bool = False
+    guards: Guards = Field(default_factory=Guards)
+    max_scenario_loss: Positive | None = None
+    # Plain defaults (pydantic copies them per model), so that the JSON Schema, and the
+    # console's form built from it, shows them.
+    scenario_spot_pct: ShockList = [0.05, 0.10]
+    scenario_vol_points: ShockList = [0.05]
 
 
 class AlgorithmConfig(BaseModel):

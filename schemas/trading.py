@@ -212,6 +212,9 @@ class PositionSnapshot(BaseModel):
     One row per open position plus one account row with `instrument = ''` that carries the
     account's totals; `cash` and `equity` are the account's on every row. Greeks are position
     Greeks in currency terms (delta in shares, vega per 1.00 of volatility, theta per year).
+    `scenario_loss` (currency, positive a loss) is the worst loss over the `max_scenario_loss`
+    shock grid: the book's on the account row, the position's own on a position row, 0 when
+    the rule is off.
     """
 
     model_config = STRICT
@@ -238,6 +241,7 @@ class PositionSnapshot(BaseModel):
     theta: Finite
     cash: Money
     equity: Money
+    scenario_loss: Money = 0.0
 
 
 class DailyPerformance(BaseModel):

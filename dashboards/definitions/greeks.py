@@ -1,4 +1,5 @@
-"""Greeks and risk: net Greeks per account and per symbol, exposure against limits."""
+"""Greeks and risk: net Greeks per account and per symbol, the worst shock-scenario loss,
+exposure against limits."""
 
 from __future__ import annotations
 
@@ -79,6 +80,35 @@ def greek_per_symbol(greek: str, title: str, units: str) -> Panel:
         custom=LINES,
         options=TIMESERIES_OPTIONS,
         description=f"Sum over the selected accounts of the position {greek}s ({units}).",
+    )
+
+
+def worst_scenario_loss() -> Panel:
+    # The account row carries the book's worst loss (underlyings' worst moves summed), which no
+    # sum of the position rows' own worst losses gives back.
+    return Panel(
+        title="Worst scenario loss per account",
+        type="timeseries",
+        sql=(
+            "SELECT $__timeInterval_ms(ts) AS time, account_id,\n"
+            "       argMax(scenario_loss, ts) AS worst_scenario_loss\n"
+            "FROM position_snapshots FINAL\n"
+            f"WHERE {RUN} AND {accounts()} AND instrument = '' AND $__timeFilter_ms(ts)\n"
+            "GROUP BY time, account_id\n"
+            "ORDER BY time"
+        ),
+        columns=(time_col(), *text("account_id"), *num("worst_scenario_loss")),
+        width=24,
+        height=8,
+        unit="currencyUSD",
+        display_name=PER_ACCOUNT,
+        custom=LINES,
+        options=TIMESERIES_OPTIONS,
+        description=(
+            "The book's worst loss over the max_scenario_loss shock grid (each underlying's "
+            "spot moved on its own, every option's volatility together), at each snapshot; "
+            "0 where the rule is off."
+        ),
     )
 
 
@@ -166,11 +196,16 @@ def greeks_and_risk() -> Dashboard:
     return Dashboard(
         uid="strikeflow-greeks",
         title="strikeflow / Greeks and risk",
-        description="Net delta, gamma, vega and theta per account and per symbol; the chain.",
+        description=(
+            "Net delta, gamma, vega and theta per account and per symbol; the worst "
+            "shock-scenario loss per account; the chain."
+        ),
         variables=(RUN_VARIABLE, ACCOUNT_VARIABLE, SYMBOL_VARIABLE),
         items=(
             Row("Per account"),
             *(greek_per_account(*greek) for greek in GREEKS),
+            Row("Risk under shocks"),
+            worst_scenario_loss(),
             Row("Per symbol"),
             *(greek_per_symbol(*greek) for greek in GREEKS),
             Row("Chain"),

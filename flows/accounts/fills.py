@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flows.accounts.context import AccountContext
+from flows.accounts.guards import note_closed_trade
 from flows.accounts.legs import Leg
 from flows.trading.paper_broker import slippage_cost_cents
 from flows.trading.portfolio import FillOutcome, apply_fill
@@ -66,6 +67,7 @@ def record_fill(
     state = ctx.state
     for trade in outcome.trades:
         state.day.record_trade(trade.pnl_cents, trade.commissions_cents)
+        note_closed_trade(ctx, trade)
     state.book.closed_trades.clear()  # the day tracker has them; the fills table keeps them all
     instrument = outcome.request.instrument
     if instrument in state.book.holdings and mark is not None:

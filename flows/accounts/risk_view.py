@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flows.accounts.chains import contract_quote
 from flows.accounts.context import AccountContext
+from flows.accounts.guards import active_locks
 from flows.accounts.legs import Leg, holding_exposure
+from flows.accounts.scenarios import scenario_book
 from flows.trading.orchestrator import THROTTLE_WINDOW_MS, RiskView
 from flows.trading.snapshots import PositionGreeks
 from flows.trading.valuation import market_value
@@ -30,7 +32,8 @@ def position_greeks(ctx: AccountContext) -> dict[str, PositionGreeks]:
 
 
 def risk_view(ctx: AccountContext, leg: Leg) -> RiskView:
-    """The account as the rules read it before `leg`; drops throttle times older than a minute."""
+    """The account as the rules read it before `leg`; drops throttle times older than a minute
+    and lifted locks. The scenario book (the holdings plus `leg`) only when the rule is on."""
     state = ctx.state
     greeks = position_greeks(ctx)
     on_symbol = [h for h in state.book.holdings.values() if h.underlying == leg.underlying]
@@ -57,4 +60,8 @@ def risk_view(ctx: AccountContext, leg: Leg) -> RiskView:
         holds_same_direction=any(holding_exposure(h) == opening_exposure for h in on_symbol)
         if leg.opens
         else False,
+        locks=active_locks(ctx, leg.underlying, state.clock) if state.guard_locks else (),
+        scenario=scenario_book(ctx, state.clock, leg)
+        if leg.opens and state.config.limits.max_scenario_loss is not None
+        else None,
     )

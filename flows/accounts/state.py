@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flows.trading.analytics import DayTracker
 from flows.trading.chain import ChainParams, ChainSample
+from flows.trading.orchestrator import EquityPeaks, Lock, TradeLog
 from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import Book, new_book
 from flows.trading.strategies import StrategyState, new_strategy_state
@@ -121,6 +122,11 @@ class AccountState:
     atm_vols: dict[str, float] = field(default_factory=dict)  # latest quoted, per underlying
     # Ids of the latest commands taken (applied or refused): one sent again is ignored.
     commands_taken: deque[str] = field(default_factory=lambda: deque(maxlen=COMMANDS_REMEMBERED))
+    # The post-trade guards: the closed trades they read, their locks by (rule, symbol or ""
+    # for the account), and the equity samples that can still be a window's peak.
+    trade_log: TradeLog = field(default_factory=TradeLog)
+    guard_locks: dict[tuple[str, str], Lock] = field(default_factory=dict)
+    equity_peaks: EquityPeaks = field(default_factory=EquityPeaks)
 
     @property
     def account_id(self) -> str:

@@ -19,9 +19,11 @@ import numpy as np
 
 from flows.accounts.context import AccountContext
 from flows.accounts.expiries import settle_expiries
+from flows.accounts.guards import watch_equity_window
 from flows.accounts.orders import execute_signal, run_time_stops
 from flows.accounts.resting import expire_orders, follow_trails, next_order_event, work_orders
 from flows.accounts.risk_view import position_greeks
+from flows.accounts.scenarios import book_worst_scenario
 from flows.accounts.signals import signals_for
 from flows.accounts.state import AccountParams, AccountState, Outputs, Quote
 from flows.accounts.ticks import Ticks, mid_along, own_ticks
@@ -110,6 +112,7 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
             breach = check_breach(value, state.day.start_equity, state.peak_equity, limits)
             if breach is not None:
                 _halt(ctx, first_ts, value, breach)
+        watch_equity_window(ctx, ticks.ts[start:stop], value)
         state.peak_equity = max(state.peak_equity, value)
         state.equity = value
         state.marks = {}
@@ -122,6 +125,7 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
         if hit is not None:
             at, breach = hit
             _halt(ctx, int(ticks.ts[start + at]), float(equity[at]), breach)
+    watch_equity_window(ctx, ticks.ts[start:stop], equity)
     state.peak_equity = max(state.peak_equity, float(equity.max()))
     state.equity = float(equity[-1])
     state.marks = {name: float(values[-1]) for name, values in marks.items()}
@@ -235,6 +239,7 @@ def take_snapshot(ctx: AccountContext, ts: int) -> None:
             ts=ts,
             marks=marks,
             greeks=position_greeks(ctx),
+            scenario=book_worst_scenario(ctx, ts),
         )
     )
     ctx.record_state(ts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from flows.trading.orchestrator import WorstScenario
 from flows.trading.paper_broker import PRICE_SCALE, to_price_ticks
 from flows.trading.portfolio import Book
 from flows.trading.valuation import (
@@ -73,13 +74,17 @@ def snapshot_rows(
     ts: int,
     marks: Mapping[str, float],
     greeks: Mapping[str, PositionGreeks] | None = None,
+    scenario: WorstScenario | None = None,
 ) -> list[PositionSnapshot]:
     """`position_snapshots` rows at event time `ts`: one per holding, then the account row.
 
     The account row has `instrument = ''` and carries the totals: market value, unrealised PnL,
     Greeks summed over holdings (meaningful for a single underlying), realised PnL of the whole
     run (gross of commissions, like `Book.realised_cents`), quantity 0. Every row carries the
-    account's cash and equity. Greeks missing from `greeks` count as 0. `row_id` is
+    account's cash and equity. Greeks missing from `greeks` count as 0. `scenario_loss` is the
+    worst loss over the shock grid (`scenario`, with the holdings sorted by instrument): the
+    book's on the account row, each position's own (revalued alone) on its row, and 0 on every
+    row without a scenario (the rule is off). `row_id` is
     `{account_id}:{ts}:{instrument or 'account'}`, so a replay writes the same ids.
     """
     greeks = greeks or {}
@@ -88,7 +93,8 @@ def snapshot_rows(
     rows = []
     value_total = unrealised_total = 0
     delta = gamma = vega = theta = 0.0
-    for position in positions(book, account_id, marks):
+    own_losses = scenario.position_losses.tolist() if scenario is not None else None
+    for index, position in enumerate(positions(book, account_id, marks)):
         name = position.instrument
         position_greeks = greeks.get(name, _NO_GREEKS)
         value_total += mark_value_cents(book.holdings[name], marks[name])
@@ -97,7 +103,8 @@ def snapshot_rows(
         gamma += position_greeks.gamma
         vega += position_greeks.vega
         theta += position_greeks.theta
-        rows.append(_holding_row(run_id, ts, position, position_greeks, cash, total_equity))
+        own = own_losses[index] if own_losses is not None else 0.0
+        rows.append(_holding_row(run_id, ts, position, position_greeks, (cash, total_equity, own)))
     rows.append(
         trusted(
             PositionSnapshot,
@@ -119,6 +126,7 @@ def snapshot_rows(
             theta=theta,
             cash=cash,
             equity=total_equity,
+            scenario_loss=scenario.loss if scenario is not None else 0.0,
         )
     )
     return rows
@@ -129,11 +137,11 @@ def _holding_row(
     ts: int,
     position: Position,
     greeks: PositionGreeks,
-    cash: float,
-    total_equity: float,
+    figures: tuple[float, float, float],
 ) -> PositionSnapshot:
-    """A holding's row of a snapshot: the marked position, its Greeks, the account's cash and
-    equity."""
+    """A holding's row of a snapshot: the marked position, its Greeks, and `figures`: the
+    account's cash and equity and the position's own worst scenario loss."""
+    cash, total_equity, scenario_loss = figures
     return trusted(
         PositionSnapshot,
         row_id=f"{position.account_id}:{ts}:{position.instrument}",
@@ -154,4 +162,5 @@ def _holding_row(
         theta=greeks.theta,
         cash=cash,
         equity=total_equity,
+        scenario_loss=scenario_loss,
     )

@@ -92,16 +92,24 @@ def snapshots(run: str, account: str, times: Sequence[datetime]) -> list[Positio
             "realised_pnl": 0.0,
         }
         account_row = ("", "", 0, 0.0, 0.0, 1, 310.0, 9.5, 1800.0, -2400.0)
-        rows.append(snapshot_row(account_row, common, round(market, 2), round(unrealised, 2)))
+        # The book's worst shock loss on the account row; the positions carry their own.
+        book_loss = 4_000.0 + index
+        rows.append(
+            snapshot_row(account_row, common, round(market, 2), round(unrealised, 2), book_loss)
+        )
         for position in positions:
             _, _, qty, avg, mark, mult, *_ = position
             value, pnl = round(qty * mark * mult, 2), round(qty * (mark - avg) * mult, 2)
-            rows.append(snapshot_row(position, common, value, pnl))
+            rows.append(snapshot_row(position, common, value, pnl, round(abs(value) * 0.1, 2)))
     return rows
 
 
 def snapshot_row(
-    position: Position, common: dict[str, Any], market_value: float, unrealised: float
+    position: Position,
+    common: dict[str, Any],
+    market_value: float,
+    unrealised: float,
+    scenario_loss: float = 0.0,
 ) -> PositionSnapshot:
     """One snapshot row; the account's own row has the instrument ''."""
     instrument, underlying, qty, avg, mark, _, delta, gamma, vega, theta = position
@@ -119,6 +127,7 @@ def snapshot_row(
         gamma=gamma,
         vega=vega,
         theta=theta,
+        scenario_loss=scenario_loss,
         **common,
     )
 

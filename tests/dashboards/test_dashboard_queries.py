@@ -203,6 +203,19 @@ def test_control_center_reads_latest_rows_once_despite_replayed_snapshots(filled
     assert pnl_today == pytest.approx(sum(row.pnl for row in final_rows if row.trades == 6))
 
 
+def test_worst_scenario_loss_reads_the_account_rows_not_the_positions(filled: Client) -> None:
+    """Grafana cannot run here: the panel's query is checked on chdb."""
+    book_losses = {
+        row.scenario_loss
+        for account in LIVE_ACCOUNTS
+        for row in snapshots(LIVE, account, session_times(SESSION_OPEN, len(DAYS)))
+        if row.instrument == ""
+    }
+    rows = values_of(filled, "strikeflow-greeks", "Worst scenario loss per account")
+    assert rows
+    assert {row[2] for row in rows} <= book_losses
+
+
 def test_signal_feed_counts_rejections_per_rule(filled: Client) -> None:
     """Grafana cannot run here: the pie chart's query is checked on chdb."""
     decisions = [row for row in live_rows() if isinstance(row, Decision) and not row.approved]

@@ -113,6 +113,7 @@ SAMPLES: dict[type[BaseModel], list[BaseModel]] = {
             theta=0.0,
             cash=118_951.0,
             equity=100_001.0,
+            scenario_loss=1_895.0,  # short 100 at 189.50, spot +10 %
         ),
         PositionSnapshot(
             row_id="live:acct-1:snap:1764081000000:",
@@ -133,6 +134,7 @@ SAMPLES: dict[type[BaseModel], list[BaseModel]] = {
             theta=0.0,
             cash=118_951.0,
             equity=100_001.0,
+            scenario_loss=1_895.0,
         ),
     ],
     DailyPerformance: [

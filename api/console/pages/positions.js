@@ -44,9 +44,11 @@ export function mount(container) {
     const open = rows.filter((r) => r.instrument !== "");
     const unrealised = open.reduce((sum, r) => sum + r.unrealised_pnl, 0);
     const realised = page.items.reduce((sum, f) => sum + f.realised_pnl, 0);
-    replace(summary, table([["Equity", true], ["Cash", true], ["Unrealised", true], ["Realised (fills shown)", true], "As of (UTC)"],
+    // The account row carries the book's worst loss over the max_scenario_loss shock grid (0: rule off).
+    replace(summary, table([["Equity", true], ["Cash", true], ["Unrealised", true], ["Realised (fills shown)", true], ["Worst scenario loss", true], "As of (UTC)"],
       [el("tr", {}, num(fmt.money(cash ? cash.equity : null)), num(fmt.money(cash ? cash.cash : null)),
-        signed(unrealised), signed(realised), el("td", {}, fmt.time(cash ? cash.ts : 0)))]));
+        signed(unrealised), signed(realised), el("td", { class: "num", id: "pos-scenario-loss" }, fmt.money(cash ? cash.scenario_loss : null)),
+        el("td", {}, fmt.time(cash ? cash.ts : 0)))]));
     replace(positions, open.length ? table(
       ["Instrument", "Underlying", ["Qty", true], ["Avg", true], ["Mark", true], ["Value", true], ["Unrealised", true], ["Realised", true], ["Δ", true], ["Γ", true], ["ν", true], ["Θ", true]],
       open.map((r) => el("tr", {}, el("td", {}, r.instrument), el("td", {}, r.underlying), num(fmt.int(r.quantity)),

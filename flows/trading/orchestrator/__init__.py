@@ -19,6 +19,10 @@ Risk rules (`decide`), checked in this order; the first that fails decides:
     order_throttle      every order   approved orders in (ts - 60 s, ts], plus this one
     min_strength        opening only  signal strength >= min_strength
     cooldown            opening only  seconds since the last entry on the symbol
+    loss_cooldown       opening only  a losing trade locked the symbol (guards)
+    loss_streak         opening only  N losing trades within a window locked the symbol/account
+    window_drawdown     opening only  drawdown within a window locked the account
+    low_performance     opening only  the symbol's last K trades lost more than X: locked
     duplicate_entry     opening only  already holds the symbol in this direction
     max_open_positions  opening only  a new instrument would exceed the count
     max_order_quantity  opening only  quantity
@@ -27,10 +31,15 @@ Risk rules (`decide`), checked in this order; the first that fails decides:
     max_symbol_notional opening only  market value on the symbol after the order
     max_abs_delta       opening only  |net delta| after the order
     max_abs_vega        opening only  |net vega| after the order
+    max_scenario_loss   opening only  worst loss of the book after the order over a shock grid
 
-Orders that only reduce exposure (`opens=False`) skip every size, greek, duplicate, strength
-and cooldown rule: a limit must never trap the account in the risk it is trying to shed. They
-still obey the trading state, the trading hours and the throttle.
+The four guards reject while a lock that a closed trade or the equity started is in force
+(`guards`: what starts a lock and what it records); `max_scenario_loss` revalues the book
+under shocks (`scenarios`).
+
+Orders that only reduce exposure (`opens=False`) skip every size, greek, duplicate, strength,
+cooldown, guard and scenario rule: a limit must never trap the account in the risk it is
+trying to shed. They still obey the trading state, the trading hours and the throttle.
 
 Trading state machine (`apply_command`). Rows: current status; cells: resulting status, or
 "-" where the command does not apply (not accepted, status unchanged):
@@ -56,29 +65,56 @@ Breaches (`check_breach`, `first_breach`) halt the account: the daily loss (day-
 minus equity, currency) or the drawdown from the peak (1 - equity / peak, a fraction) strictly
 past its limit.
 
-One module per subject: `rules` (`decide` and its ordered rules), `trading_hours`, `commands`
-(the state machine), `breaches`, and `verdicts` (the order, the account's view, the verdict,
-and how a value meets its limit).
+One module per subject: `rules` (`decide` and its ordered rules), `trading_hours`, `guards`
+(post-trade locks), `scenarios` (shock revaluation), `commands` (the state machine),
+`breaches`, and `verdicts` (the order, the account's view, the verdict, a lock, and how a value
+meets its limit).
 """
 
 from __future__ import annotations
 
 from flows.trading.orchestrator.breaches import Breach, check_breach, first_breach
 from flows.trading.orchestrator.commands import Transition, apply_command
+from flows.trading.orchestrator.guards import (
+    GUARD_RULES,
+    EquityPeaks,
+    TradeLog,
+    locks_after_trade,
+    window_drawdown_locks,
+)
 from flows.trading.orchestrator.rules import RULE_ORDER, THROTTLE_WINDOW_MS, decide
-from flows.trading.orchestrator.verdicts import APPROVED, OrderIntent, RiskView, Verdict
+from flows.trading.orchestrator.scenarios import WorstScenario, worst_scenario
+from flows.trading.orchestrator.verdicts import (
+    ACCOUNT,
+    APPROVED,
+    Lock,
+    OrderIntent,
+    RiskView,
+    ScenarioBook,
+    Verdict,
+)
 
 __all__ = [
+    "ACCOUNT",
     "APPROVED",
+    "GUARD_RULES",
     "RULE_ORDER",
     "THROTTLE_WINDOW_MS",
     "Breach",
+    "EquityPeaks",
+    "Lock",
     "OrderIntent",
     "RiskView",
+    "ScenarioBook",
+    "TradeLog",
     "Transition",
     "Verdict",
+    "WorstScenario",
     "apply_command",
     "check_breach",
     "decide",
     "first_breach",
+    "locks_after_trade",
+    "window_drawdown_locks",
+    "worst_scenario",
 ]

@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from flows.trading.orchestrator.guards import (
+    loss_cooldown_rule,
+    loss_streak_rule,
+    low_performance_rule,
+    window_drawdown_rule,
+)
+from flows.trading.orchestrator.scenarios import max_scenario_loss_rule
 from flows.trading.orchestrator.trading_hours import trading_hours_rule
 from flows.trading.orchestrator.verdicts import (
     APPROVED,
@@ -29,6 +36,10 @@ RULE_ORDER: Final[tuple[str, ...]] = (
     "order_throttle",
     "min_strength",
     "cooldown",
+    "loss_cooldown",
+    "loss_streak",
+    "window_drawdown",
+    "low_performance",
     "duplicate_entry",
     "max_open_positions",
     "max_order_quantity",
@@ -37,6 +48,7 @@ RULE_ORDER: Final[tuple[str, ...]] = (
     "max_symbol_notional",
     "max_abs_delta",
     "max_abs_vega",
+    "max_scenario_loss",
 )
 
 
@@ -217,6 +229,10 @@ _OPENING_ORDER: Final = (
     *_EVERY_ORDER,
     _min_strength,
     _cooldown,
+    loss_cooldown_rule,
+    loss_streak_rule,
+    window_drawdown_rule,
+    low_performance_rule,
     _duplicate_entry,
     _max_open_positions,
     _max_order_quantity,
@@ -225,6 +241,7 @@ _OPENING_ORDER: Final = (
     _max_symbol_notional,
     _max_abs_delta,
     _max_abs_vega,
+    max_scenario_loss_rule,  # last: it revalues the whole book, the dearest rule by far
 )
 
 
@@ -236,7 +253,9 @@ def decide(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict:
     trading_hours, minutes after local midnight against the open or close minute, or on a
     weekend the ISO weekday against 5; order_throttle and duplicate_entry, counts; cooldown,
     seconds; quantities, shares or contracts; notionals, currency; max_abs_delta,
-    shares-equivalent; max_abs_vega, currency per 1.00 of volatility.
+    shares-equivalent; max_abs_vega, currency per 1.00 of volatility; the guards (loss_cooldown,
+    loss_streak, window_drawdown, low_performance), the seconds since their lock started against
+    its length; max_scenario_loss, currency.
     """
     for rule in _OPENING_ORDER if intent.opens else _EVERY_ORDER:
         verdict = rule(view, intent, limits)

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
+from numpy.typing import NDArray
+
 from schemas.common import Side, TradingStatus
+
+ACCOUNT: Final = ""  # the scope of a guard's lock on the whole account
 
 # Relative slack when comparing a float to its limit: far below a cent on any realistic order,
 # far above the few ulps that products and sums of cent prices pick up in binary floating point.
@@ -57,6 +62,45 @@ class OrderIntent:
 
 
 @dataclass(frozen=True, slots=True)
+class Lock:
+    """A guard's lock on `scope` (a symbol, or "" for the account) for start <= ts < until.
+
+    observed and limit are the guard's values when it triggered (the table in `guards`), and
+    `reason` says so in words.
+    """
+
+    rule: str
+    scope: str
+    start_ts: int
+    until_ts: int
+    observed: float
+    limit: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioBook:
+    """Positions to revalue, one row each, aligned arrays.
+
+    underlying: each row's underlying symbol. spot: its underlying's mid (currency per share).
+    units: signed shares-equivalent (quantity x multiplier; negative is short). option: True
+    for an option row, whose strike (currency), years (ACT/365 to expiry), vol (annual) and
+    is_call are read; a share row's are ignored. rate, dividend: continuous annual rates.
+    """
+
+    underlying: tuple[str, ...]
+    spot: NDArray[np.float64]
+    units: NDArray[np.float64]
+    option: NDArray[np.bool_]
+    strike: NDArray[np.float64]
+    years: NDArray[np.float64]
+    vol: NDArray[np.float64]
+    is_call: NDArray[np.bool_]
+    rate: float = 0.0
+    dividend: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class RiskView:
     """The account just before the order, as the rules need it.
 
@@ -65,6 +109,8 @@ class RiskView:
     time (UTC ms) of the last approved opening order on the order's symbol; recent_order_ts the
     event times of approved orders on any symbol (only the last minute matters).
     holds_same_direction: a position on the symbol already points the way this order opens.
+    locks: the guards' locks on the order's symbol or the account (`guards`), maybe expired.
+    scenario: the book after the order for `max_scenario_loss`, None when that rule is off.
     """
 
     status: TradingStatus
@@ -80,6 +126,8 @@ class RiskView:
     last_entry_ts: int | None
     recent_order_ts: tuple[int, ...]
     holds_same_direction: bool
+    locks: tuple[Lock, ...] = ()
+    scenario: ScenarioBook | None = None
 
 
 APPROVED: Final = Verdict(approved=True, rule="ok", observed=0.0, limit=0.0, reason="approved")

@@ -5,9 +5,18 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import Any
 
-from flows.trading.orchestrator import RULE_ORDER, OrderIntent, RiskView
+import numpy as np
+
+from flows.trading.orchestrator import RULE_ORDER, Lock, OrderIntent, RiskView, ScenarioBook
 from schemas.common import Side, TradingStatus, to_epoch_ms
-from schemas.config import ControlAction, RiskLimits
+from schemas.config import (
+    ControlAction,
+    Guards,
+    LossStreak,
+    LowPerformance,
+    RiskLimits,
+    WindowDrawdown,
+)
 
 S = TradingStatus
 A = ControlAction
@@ -71,3 +80,32 @@ def scenario(**overrides: Any) -> tuple[RiskView, OrderIntent]:
     view = replace(view, **{k: v for k, v in overrides.items() if k in _VIEW_FIELDS})
     intent = replace(intent, **{k: v for k, v in overrides.items() if k in _INTENT_FIELDS})
     return view, intent
+
+
+# Every guard on, with lengths the lock fixtures below do not depend on.
+ALL_GUARDS = Guards(
+    loss_cooldown_seconds=300,
+    loss_streak=LossStreak(count=3, window_seconds=600, lock_seconds=900),
+    window_drawdown=WindowDrawdown(max_drawdown=0.05, window_seconds=3_600, lock_seconds=1_800),
+    low_performance=LowPerformance(trades=5, max_loss=500.0, lock_seconds=3_600),
+)
+
+
+def lock(rule: str, scope: str = "AAPL", *, start: int, until: int) -> Lock:
+    """A guard's lock as the account keeps it (observed and limit are its trigger's values)."""
+    return Lock(rule, scope, start, until, 1.0, 1.0, f"{rule} triggered")
+
+
+def share_book(*rows: tuple[str, float, float]) -> ScenarioBook:
+    """A scenario book of shares only: (underlying, spot, signed shares) per row."""
+    n = len(rows)
+    return ScenarioBook(
+        underlying=tuple(row[0] for row in rows),
+        spot=np.array([row[1] for row in rows], dtype=np.float64),
+        units=np.array([row[2] for row in rows], dtype=np.float64),
+        option=np.zeros(n, dtype=bool),
+        strike=np.zeros(n),
+        years=np.zeros(n),
+        vol=np.zeros(n),
+        is_call=np.zeros(n, dtype=bool),
+    )

@@ -7,10 +7,19 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.trading.orchestrator import APPROVED, OrderIntent, RiskView, decide
+from flows.trading.orchestrator import APPROVED, GUARD_RULES, Lock, OrderIntent, RiskView, decide
 from schemas.common import TradingStatus
-from schemas.config import RiskLimits
-from tests.flows.trading.orchestrator.scenarios import NOW, OPENING_RULES, S, no_limits, scenario
+from schemas.config import Guards, RiskLimits
+from tests.flows.trading.orchestrator.scenarios import (
+    ALL_GUARDS,
+    NOW,
+    OPENING_RULES,
+    S,
+    lock,
+    no_limits,
+    scenario,
+    share_book,
+)
 
 _money = st.floats(0, 1e7, allow_nan=False)
 _signed = st.floats(-1e6, 1e6, allow_nan=False)
@@ -32,7 +41,30 @@ risk_limits = st.builds(
     max_abs_delta=_optional(st.floats(1, 1e5)),
     max_abs_vega=_optional(st.floats(1, 1e5)),
     allow_duplicate_entry=st.booleans(),
+    guards=st.builds(
+        Guards,
+        **{name: _optional(st.just(getattr(ALL_GUARDS, name))) for name in Guards.model_fields},
+    ),
+    max_scenario_loss=_optional(st.floats(1, 1e6)),
+    scenario_spot_pct=st.lists(st.floats(0.01, 0.5), max_size=3),
 )
+
+# Locks around now on the order's symbol, another one, or the account: some lifted, some not.
+_locks = st.lists(
+    st.builds(
+        lambda rule, scope, start, length: lock(rule, scope, start=start, until=start + length),
+        st.sampled_from(GUARD_RULES),
+        st.sampled_from(["AAPL", "MSFT", ""]),
+        st.integers(NOW - 3_600_000, NOW),
+        st.integers(1, 3_600_000),
+    ),
+    max_size=4,
+).map(tuple)
+_share_books = st.lists(
+    st.tuples(st.sampled_from(["AAPL", "MSFT"]), st.floats(1, 1_000), st.floats(-1e4, 1e4)),
+    min_size=1,
+    max_size=4,
+).map(lambda rows: share_book(*rows))
 
 scenarios = st.fixed_dictionaries(
     {
@@ -50,6 +82,8 @@ scenarios = st.fixed_dictionaries(
         "strength": st.floats(0, 1),
         "delta": _signed,
         "vega": _signed,
+        "locks": _locks,
+        "scenario": _optional(_share_books),
     }
 )
 
@@ -104,4 +138,37 @@ def respected(
         or abs(view.net_delta + intent.delta) <= limits.max_abs_delta * stretch,
         "max_abs_vega": limits.max_abs_vega is None
         or abs(view.net_vega + intent.vega) <= limits.max_abs_vega * stretch,
+        **{rule: not _locked_by(rule, view.locks, intent, limits) for rule in GUARD_RULES},
+        "max_scenario_loss": limits.max_scenario_loss is None
+        or view.scenario is None
+        or _share_scenario_loss(view, limits) <= limits.max_scenario_loss * stretch,
     }
+
+
+_GUARD_SETTING = dict(zip(GUARD_RULES, Guards.model_fields, strict=True))
+
+
+def _locked_by(rule: str, locks: tuple[Lock, ...], intent: OrderIntent, limits: RiskLimits) -> bool:
+    """A configured guard's lock on the order's symbol or the account covers the order's time."""
+    if getattr(limits.guards, _GUARD_SETTING[rule]) is None:
+        return False
+    return any(
+        lock.rule == rule
+        and lock.scope in (intent.symbol, "")
+        and lock.start_ts <= intent.ts < lock.until_ts
+        for lock in locks
+    )
+
+
+def _share_scenario_loss(view: RiskView, limits: RiskLimits) -> float:
+    """A book of shares: each underlying's worst loss over its spot moves, summed."""
+    assert view.scenario is not None
+    moves = [0.0, *limits.scenario_spot_pct, *(-x for x in limits.scenario_spot_pct)]
+    book = view.scenario
+    total = 0.0
+    for name in set(book.underlying):
+        rows = [i for i, u in enumerate(book.underlying) if u == name]
+        total += max(
+            sum(-float(book.units[i]) * float(book.spot[i]) * move for i in rows) for move in moves
+        )
+    return total

@@ -10,14 +10,17 @@ import pytest
 
 from flows.trading.orchestrator import APPROVED, RULE_ORDER, Verdict, decide
 from schemas.common import TradingStatus
-from schemas.config import TradingHours
+from schemas.config import Guards, TradingHours
 from tests.flows.trading.orchestrator.scenarios import (
+    ALL_GUARDS,
     EVERY_ORDER_RULES,
     NOW,
     OPENING_RULES,
     S,
+    lock,
     no_limits,
     scenario,
+    share_book,
     utc,
 )
 
@@ -153,6 +156,56 @@ LIMIT_CASES = [
         2_000.0,
         ("|net vega| after the order 2,000.01", "max_abs_vega 2,000.00"),
     ),
+    # A lock is lifted exactly at its end: at = the order lands on `until`, past = 1 ms before.
+    LimitCase(
+        "loss_cooldown",
+        {"guards": Guards(loss_cooldown_seconds=300)},
+        {"locks": (lock("loss_cooldown", start=NOW - 300_000, until=NOW),)},
+        {"locks": (lock("loss_cooldown", start=NOW - 299_999, until=NOW + 1),)},
+        299.999,
+        300.0,
+        ("symbol AAPL locked by loss_cooldown for 0.001 s more", "loss_cooldown triggered"),
+    ),
+    LimitCase(
+        "loss_streak",
+        {"guards": Guards(loss_streak=ALL_GUARDS.loss_streak)},
+        {"locks": (lock("loss_streak", "", start=NOW - 900_000, until=NOW),)},
+        {"locks": (lock("loss_streak", "", start=NOW - 899_999, until=NOW + 1),)},
+        899.999,
+        900.0,
+        ("the account locked by loss_streak for 0.001 s more",),
+    ),
+    LimitCase(
+        "window_drawdown",
+        {"guards": Guards(window_drawdown=ALL_GUARDS.window_drawdown)},
+        {"locks": (lock("window_drawdown", "", start=NOW - 1_800_000, until=NOW),)},
+        {"locks": (lock("window_drawdown", "", start=NOW - 1_799_999, until=NOW + 1),)},
+        1_799.999,
+        1_800.0,
+        ("the account locked by window_drawdown for 0.001 s more",),
+    ),
+    LimitCase(
+        "low_performance",
+        {"guards": Guards(low_performance=ALL_GUARDS.low_performance)},
+        {"locks": (lock("low_performance", start=NOW - 3_600_000, until=NOW),)},
+        {"locks": (lock("low_performance", start=NOW - 3_599_999, until=NOW + 1),)},
+        3_599.999,
+        3_600.0,
+        ("symbol AAPL locked by low_performance for 0.001 s more",),
+    ),
+    # 100 shares long after the order, spot -10 %: a loss of 10 x spot.
+    LimitCase(
+        "max_scenario_loss",
+        {"max_scenario_loss": 1_000.0, "scenario_spot_pct": [0.10], "scenario_vol_points": []},
+        {"scenario": share_book(("AAPL", 100.0, 100.0))},
+        {"scenario": share_book(("AAPL", 100.0001, 100.0))},
+        1_000.001,
+        1_000.0,
+        (
+            "worst scenario loss after the order 1,000.001 (spot AAPL -10.0%, vol +0.0 points)",
+            "max_scenario_loss 1,000.000",
+        ),
+    ),
 ]
 
 
@@ -247,8 +300,16 @@ TIGHT: dict[str, dict[str, Any]] = {
     "max_symbol_notional": {"max_symbol_notional": 1.0},
     "max_abs_delta": {"max_abs_delta": 1.0},
     "max_abs_vega": {"max_abs_vega": 1.0},
+    "loss_cooldown": {"guards": Guards(loss_cooldown_seconds=ALL_GUARDS.loss_cooldown_seconds)},
+    "loss_streak": {"guards": Guards(loss_streak=ALL_GUARDS.loss_streak)},
+    "window_drawdown": {"guards": Guards(window_drawdown=ALL_GUARDS.window_drawdown)},
+    "low_performance": {"guards": Guards(low_performance=ALL_GUARDS.low_performance)},
+    "max_scenario_loss": {"max_scenario_loss": 1.0},
 }
-EVERY_LIMIT_TIGHT = no_limits(**{k: v for tight in TIGHT.values() for k, v in tight.items()})
+EVERY_LIMIT_TIGHT = no_limits(
+    **{k: v for tight in TIGHT.values() for k, v in tight.items() if k != "guards"},
+    guards=ALL_GUARDS,
+)
 EVERY_OPENING_RULE_BREACHED = {
     "strength": 0.0,
     "last_entry_ts": NOW - 1,
@@ -261,6 +322,13 @@ EVERY_OPENING_RULE_BREACHED = {
     "delta": 1e4,
     "net_vega": 1e5,
     "vega": 1e4,
+    "locks": (
+        lock("loss_cooldown", start=NOW - 1, until=NOW + 1),
+        lock("loss_streak", "", start=NOW - 1, until=NOW + 1),
+        lock("window_drawdown", "", start=NOW - 1, until=NOW + 1),
+        lock("low_performance", start=NOW - 1, until=NOW + 1),
+    ),
+    "scenario": share_book(("AAPL", 100.0, 10_000.0)),
 }
 
 
@@ -299,6 +367,12 @@ def test_closing_order_still_obeys_trading_hours_and_the_throttle(case: LimitCas
 # --- rule order ------------------------------------------------------------------------------
 
 
+def _off(count: int) -> dict[str, None]:
+    """The first `count` guards (in rule order) switched off."""
+    names = ["loss_cooldown_seconds", "loss_streak", "window_drawdown", "low_performance"]
+    return dict.fromkeys(names[:count])
+
+
 def test_first_failing_rule_decides_in_the_documented_order() -> None:
     limits = no_limits(
         trading_hours=TradingHours(),
@@ -313,6 +387,8 @@ def test_first_failing_rule_decides_in_the_documented_order() -> None:
         max_symbol_notional=100.0,
         max_abs_delta=1.0,
         max_abs_vega=1.0,
+        guards=ALL_GUARDS,
+        max_scenario_loss=1.0,
     )
     view, intent = scenario(
         status=S.PAUSED,
@@ -323,6 +399,8 @@ def test_first_failing_rule_decides_in_the_documented_order() -> None:
         holds_same_direction=True,
         open_positions=5,
         vega=10.0,
+        locks=EVERY_OPENING_RULE_BREACHED["locks"],
+        scenario=EVERY_OPENING_RULE_BREACHED["scenario"],
     )
     # Relax the failing rules one at a time; each step must expose the next rule in order.
     steps: list[tuple[str, str, str, Any]] = [
@@ -331,6 +409,10 @@ def test_first_failing_rule_decides_in_the_documented_order() -> None:
         ("order_throttle", "view", "recent_order_ts", ()),
         ("min_strength", "intent", "strength", 1.0),
         ("cooldown", "view", "last_entry_ts", None),
+        ("loss_cooldown", "limits", "guards", ALL_GUARDS.model_copy(update=_off(1))),
+        ("loss_streak", "limits", "guards", ALL_GUARDS.model_copy(update=_off(2))),
+        ("window_drawdown", "limits", "guards", ALL_GUARDS.model_copy(update=_off(3))),
+        ("low_performance", "limits", "guards", Guards()),
         ("duplicate_entry", "view", "holds_same_direction", False),
         ("max_open_positions", "view", "open_positions", 0),
         ("max_order_quantity", "limits", "max_order_quantity", None),
@@ -339,6 +421,7 @@ def test_first_failing_rule_decides_in_the_documented_order() -> None:
         ("max_symbol_notional", "limits", "max_symbol_notional", None),
         ("max_abs_delta", "limits", "max_abs_delta", None),
         ("max_abs_vega", "limits", "max_abs_vega", None),
+        ("max_scenario_loss", "limits", "max_scenario_loss", None),
     ]
     assert tuple(step[0] for step in steps) == RULE_ORDER
     for rule, target, name, value in steps:

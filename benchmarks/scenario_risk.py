@@ -1,0 +1,139 @@
+"""Micro-benchmark of the shock-scenario rule (`max_scenario_loss`): its cost per decision.
+
+An account holds `n` option positions (calls and puts on two underlyings, 5 to 60 days out)
+and 100 shares, and decides a 1-contract opening order. Each case times, in one process and
+one thread (time.perf_counter), the account's whole decision, `decide(risk_view(ctx, leg),
+...)`, with `max_scenario_loss` off and on (the default grid: spot 0, ±5 %, ±10 % per
+underlying x volatility 0, ±5 points: 15 scenarios per underlying). Off and on alternate
+within each repeat, so both see the same load; the figures are medians over `--repeats`
+repeats of `--decisions` decisions each. The extra cost is on - off per decision, and the
+revaluation alone (`worst_scenario` on the built book) is timed the same way.
+
+    .venv/bin/python benchmarks/scenario_risk.py              # Markdown table
+    .venv/bin/python benchmarks/scenario_risk.py --json       # one JSON object per case
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date
+
+from benchmarks.common import load_average, machine_line
+from flows.accounts.context import AccountContext
+from flows.accounts.legs import Leg
+from flows.accounts.risk_view import risk_view
+from flows.accounts.scenarios import scenario_book
+from flows.accounts.state import AccountParams, Outputs, Quote, new_account
+from flows.trading.chain import synthesize_chain
+from flows.trading.orchestrator import decide, worst_scenario
+from flows.trading.portfolio import Holding
+from schemas.common import AssetClass, Side, to_epoch_ms
+from schemas.config import AlgorithmConfig, RiskLimits
+
+NOW = to_epoch_ms("2026-11-25T15:00:00Z")
+SPOTS = {"AAPL": 190.0, "SPY": 600.0}
+
+
+def account(options: int, scenario: bool) -> tuple[AccountContext, Leg]:
+    """An account holding `options` contracts' positions and 100 AAPL shares, and an order."""
+    limits = RiskLimits(
+        max_scenario_loss=1e9 if scenario else None,
+        trading_hours=None,
+        max_open_positions=None,
+        allow_duplicate_entry=True,  # every rule runs, the scenario rule last
+    )
+    config = AlgorithmConfig(account_id="bench", symbols=list(SPOTS), limits=limits)
+    state = new_account(config)
+    params = AccountParams(run_id="bench")
+    state.clock = NOW
+    for symbol, spot in SPOTS.items():
+        state.quotes[symbol] = Quote(NOW, spot - 0.01, spot + 0.01, spot)
+    chains = {s: synthesize_chain(s, spot, NOW, params.chain) for s, spot in SPOTS.items()}
+    for k in range(options):
+        chain = chains["AAPL" if k % 2 == 0 else "SPY"]
+        row = (k * 7) % len(chain)
+        state.book.holdings[chain.contracts[row]] = Holding(
+            instrument=chain.contracts[row],
+            underlying=chain.underlying,
+            asset_class=AssetClass.OPTION,
+            multiplier=100,
+            quantity=1 if k % 3 else -2,
+            cost_basis_cents=100,
+            opened_ts=NOW,
+            expiry_ts=int(chain.expiry_ts[row]),
+            strike=float(chain.strike[row]),
+            is_call=bool(chain.is_call[row]),
+        )
+    state.book.holdings["AAPL"] = Holding("AAPL", "AAPL", AssetClass.EQUITY, 1, 100, 1_900_000, NOW)
+    leg = Leg.option_opening(chains["AAPL"], 3, Side.BUY, 1)
+    return AccountContext(state, params, Outputs()), leg
+
+
+def per_call(call: Callable[[], object], count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        call()
+    return (time.perf_counter() - start) / count
+
+
+def measure(options: int, decisions: int, repeats: int) -> dict[str, float]:
+    off_ctx, leg = account(options, scenario=False)
+    on_ctx, _ = account(options, scenario=True)
+    book = scenario_book(on_ctx, NOW, leg)
+    limits = on_ctx.state.config.limits
+    intent = leg.intent(NOW, 1.0)
+    cases: dict[str, Callable[[], object]] = {
+        "off": lambda: decide(risk_view(off_ctx, leg), intent, off_ctx.state.config.limits),
+        "on": lambda: decide(risk_view(on_ctx, leg), intent, limits),
+        "revaluation": lambda: worst_scenario(
+            book, limits.scenario_spot_pct, limits.scenario_vol_points
+        ),
+    }
+    assert decide(risk_view(on_ctx, leg), intent, limits).approved
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, call in cases.items():
+            times[name].append(per_call(call, decisions))
+    on, off = statistics.median(times["on"]), statistics.median(times["off"])
+    extra = statistics.median(a - b for a, b in zip(times["on"], times["off"], strict=True))
+    return {
+        "options": options,
+        "off_us": off * 1e6,
+        "on_us": on * 1e6,
+        "extra_us": extra * 1e6,
+        "ratio": statistics.median(a / b for a, b in zip(times["on"], times["off"], strict=True)),
+        "revaluation_us": statistics.median(times["revaluation"]) * 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--decisions", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = [measure(n, args.decisions, args.repeats) for n in (1, 10, 50)]
+    if args.json:
+        for result in results:
+            print(json.dumps(result))
+        return
+    print(f"Machine: {machine_line()}; load average {load_average():.1f}; {date.today()}")
+    print()
+    print(
+        "| options held | decision, rule off | decision, rule on | extra per decision "
+        "| on / off | revaluation alone |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['options']:.0f} | {r['off_us']:,.0f} µs | {r['on_us']:,.0f} µs "
+            f"| {r['extra_us']:,.0f} µs | {r['ratio']:.1f}× | {r['revaluation_us']:,.0f} µs |"
+        )
+
+
+if __name__ == "__main__":
+    main()
