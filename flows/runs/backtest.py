@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bytewax.run import cli_main
 from clickhouse_connect.driver.client import Client
 
+from flows.runs.cluster import ClusterError, run_flow
 from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
 from flows.sources.kafka import offsets_for_time
 from flows.sources.tick_file import FileFormat, read_ticks
-from flows.stages.graph import FlowSpec, build_flow
+from flows.stages.graph import FlowSpec
 from schemas.common import RunStatus, wall_clock_ms
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.settings import Settings
@@ -56,6 +56,9 @@ def failure_cause(error: BaseException) -> str:
         for line in str(item).splitlines():
             if "writing to ClickHouse failed" in line:
                 return line.strip().removeprefix("RuntimeError: ")[:1000]
+    cluster = next((item for item in chain if isinstance(item, ClusterError)), None)
+    if cluster is not None:  # which process failed and why, already one line
+        return str(cluster)[:1000]
     innermost = chain[-1]
     text = " ".join(str(innermost).split())
     return f"{type(innermost).__name__}: {text}"[:1000]
@@ -112,12 +115,15 @@ def run_backtest(
     bootstrap: str | None = None,
     run_id: str | None = None,
     workers: int = 1,
+    processes: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
     report_dir: Path | None = None,
 ) -> BacktestResult:
     """Replay, record, measure. `on_progress(done, total)` is called from a helper thread;
-    setting `stop` cancels the replay (the run is recorded as cancelled)."""
+    setting `stop` cancels the replay (the run is recorded as cancelled). With `processes` > 1
+    the replay runs as a cluster (flows.runs.cluster) and this process alone opens ClickHouse:
+    it registers the run, owns the sink and reads the results."""
     if not configs:
         raise ValueError("a backtest needs at least one algorithm config")
     if len({c.account_id for c in configs}) != len(configs):
@@ -138,7 +144,7 @@ def run_backtest(
     spec.sink_failures = failures
     progress.start()
     try:
-        cli_main(build_flow(spec), workers_per_process=workers)  # type: ignore[no-untyped-call]
+        run_flow(spec, workers=workers, processes=processes)
     except Exception as error:
         progress.finish()
         _fail(client, progress.run, failure_cause(error), error)

@@ -77,6 +77,8 @@ class FlowSpec:
 
     option_start_offsets: list[int] | None = None
     watch: BrokerWatch | None = None  # the Kafka readers' broker checks (live flows)
+    # False: this process writes no ClickHouse rows; they cross to the owner (flows.runs.cluster)
+    clickhouse_owner: bool = True
 
     @property
     def shards(self) -> list[str]:
@@ -348,6 +350,7 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         settings.clickhouse_database,
         max_partitions=settings.clickhouse_max_partitions_per_insert,
         failures=spec.sink_failures,
+        owner=spec.clickhouse_owner,
     )
     op.output("clickhouse", batches, sink)
 
