@@ -45,7 +45,7 @@ def run_demo(settings: Settings, days: int, workers: int, processes: int = 1) ->
     With `processes` > 1 the flow runs as a cluster whose first process is this one, the only
     one that opens ClickHouse (flows.runs.cluster)."""
     # Deferred: the flow and ClickHouse would slow `strikeflow --help` (module docstring).
-    from flows.runs.cluster import ClusterError, describe, run_flow
+    from flows.runs.cluster import ClusterError, describe, run_flow, warm_up
     from flows.runs.live import live_spec
     from flows.runs.report import write_report
     from flows.runs.results import account_result
@@ -57,6 +57,7 @@ def run_demo(settings: Settings, days: int, workers: int, processes: int = 1) ->
     from sinks.store.rows import insert
     from sinks.store.summary import run_counts
 
+    warm_up(processes)  # the other processes start while the session is simulated
     configs = demo_configs()
     client = connect(settings.dsn, settings.clickhouse_database)
     migrate(client)

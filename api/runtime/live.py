@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 from api.runtime.broker import EmbeddedBroker
-from flows.runs.cluster import run_flow
+from flows.runs.cluster import run_flow, warm_up
 from flows.runs.demo import SESSION_DAY, SYMBOLS, TICKS_PER_MINUTE
 from flows.runs.live import broker_watch, live_spec, load_accounts
 from flows.sim.feed import (
@@ -64,6 +64,7 @@ class LiveFlow:
         self.error: BaseException | None = None
 
     def start(self) -> None:
+        warm_up(self._processes)
         spec = live_spec(
             self._settings, self._bootstrap, self._configs, initial_status=self._status
         )

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from clickhouse_connect.driver.client import Client
 
-from flows.runs.cluster import ClusterError, run_flow
+from flows.runs.cluster import ClusterError, run_flow, warm_up
 from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
 from flows.sources.kafka import offsets_for_time
 from flows.sources.tick_file import FileFormat, read_ticks
@@ -130,6 +130,7 @@ def run_backtest(
         raise ValueError("account ids must be distinct")
     if source.file is None and bootstrap is None:
         raise ValueError("a topic backtest needs the Kafka bootstrap servers")
+    warm_up(processes)  # the other processes' start-up overlaps the checks and registration
     if source.file is not None:  # a file that cannot be used is refused before anything runs
         read_ticks(source.file, source.file_format(settings))
     run_id = run_id or default_run_id(configs, source, settings)
