@@ -144,6 +144,7 @@ class _Cluster:
             self.spec,
             clickhouse_owner=not self.spec.settings.embedded_clickhouse,
             progress=None,
+            flow_latency=None,
             stop=None,
             sink_failures=None,
             watch=None,
@@ -224,17 +225,14 @@ class _Cluster:
             child.join(5)
 
     def _finish(self, *, kill: bool) -> None:
-        if kill:
-            self._kill_children()
+        """Wait for the children (briefly after a failure here: a child's own error is the
+        better explanation of a lost peer), kill stragglers, note the first child's failure."""
         for child in self.children:
-            child.join(30)
-            if child.exitcode is None:  # the owner ended; a straggler cannot hold the run
-                child.kill()
-                child.join(5)
-        if self.failure is None:
-            failed = [c for c in self.children if c.exitcode not in (None, 0)]
-            if failed and not kill:
-                self.failure = self._cause(failed[0])
+            child.join(3 if kill else 30)
+        failed = [c for c in self.children if c.exitcode not in (None, 0)]
+        if failed and self.failure is None:
+            self.failure = self._cause(failed[0])
+        self._kill_children()  # only those still running: a straggler cannot hold the run
         self._finished.set()
         self._bridge_thread.join()  # its last round forwards the children's last progress
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,78 @@ def test_a_file_backtest_in_two_processes_is_identical_to_one(
     two = _run("tests.determinism_run", [str(tmp_path / "p2"), "2"], _env(None, npy_disabled))
     assert one["tables"]["paper_fills"], "the run must trade"
     _same(one, two)
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every live process below `pid`: its pid and command line."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if fields[0] != "Z":  # a zombie is gone, waiting to be reaped
+            parents[int(stat.parent.name)] = int(fields[1])
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        for child, parent in parents.items():
+            if parent == current and child not in found:
+                try:
+                    command = (Path("/proc") / str(child) / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                found[child] = command.replace(b"\0", b" ").decode(errors="replace")
+                frontier.append(child)
+    return found
+
+
+def test_a_killed_process_stops_the_run_with_a_clear_error_and_no_orphans(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """SIGKILL the cluster's second process mid-run: the first says which process died and
+    exits non-zero, and nothing it started is left running."""
+    assert settings.kafka_bootstrap_servers is not None
+    writer = feed_writer(settings.kafka_bootstrap_servers, settings)
+    for ticks in simulated_sessions(SYMBOLS, SESSION_DAY, 2, SimParams(ticks_per_minute=60)):
+        writer.write_ticks(ticks)
+    writer.finish()
+    del writer
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.live_cluster_run", str(tmp_path), "2", "1"],
+        env=_env(settings, None),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        victim = None
+        deadline = time.monotonic() + 120
+        while victim is None and run.poll() is None and time.monotonic() < deadline:
+            below = _descendants(run.pid)
+            # The cluster's process is the fork server's child (and shows the same command).
+            victim = next(
+                (pid for pid in below if "forkserver" in below.get(_parent(pid), "")), None
+            )
+            time.sleep(0.2)
+        assert victim is not None, "the second process never started"
+        time.sleep(1.0)  # let it join the cluster and work
+        os.kill(victim, signal.SIGKILL)
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode != 0
+    assert "strikeflow-process-1 exited with status -9" in stderr, stderr[-3000:]
+    time.sleep(1.0)
+    assert not _descendants(run.pid), "processes left behind"
+
+
+def _parent(pid: int) -> int:
+    try:
+        text = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return -1
+    return int(text[text.rindex(")") + 2 :].split()[1])
