@@ -14,8 +14,12 @@ shares one fresh temporary ClickHouse path and gets its own run id):
 - measures the broker alone (one confluent-kafka consumer reading the whole topic), the flow's
   Kafka source alone, and the source plus decoding, single-threaded, without Bytewax;
 - times `flows.runs.backtest.run_backtest` (the whole call: migrations, the Bytewax run, the
-  ClickHouse writes, the run's record and its metrics) over the topic with 1 and 2 workers and
-  over the Parquet file with 1 and 2 workers, interleaved, each run with a fresh run id;
+  ClickHouse writes, the run's record and its metrics) over the topic and over the Parquet
+  file with 1 worker, 2 workers (threads of one process) and 2 processes of 1 worker
+  (flows.runs.cluster: this process owns chdb, the second is spawned, rows cross Bytewax's
+  exchange), interleaved; each variant writes to its own database and repeat r of every
+  variant has the run id `bench-<case>-r<r>`, so the run fingerprints (sinks.store.fingerprint)
+  of 1 worker, 2 workers and 2 processes are compared one to one;
 - as a contrast, the same number of ticks split over two symbols that live on different
   partitions (AAPL on 0, MSFT on 1), with 1 and 2 workers.
 Strategy: moving-average cross on the mid, fast SMA 50 ticks, slow SMA 200 ticks, trading 100
@@ -135,27 +139,48 @@ class Case:
     ticks: int
     messages: int
     target: float
+    processes: int = 1
     seconds: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     fills: set[tuple[int, str]] = field(default_factory=set)
     trades: float = math.nan
+    fingerprints: dict[str, str] = field(default_factory=dict)  # by run id
+
+    @property
+    def variant(self) -> str:
+        """'1', '2' (workers) or '1x2p' (1 worker in each of 2 processes)."""
+        return f"{self.workers}" if self.processes == 1 else f"{self.workers}x{self.processes}p"
+
+    @property
+    def parallel(self) -> str:
+        if self.processes == 1:
+            return f"{self.workers} worker{'s' if self.workers > 1 else ''}"
+        return f"{self.processes} processes × {self.workers}"
+
+    @property
+    def threads(self) -> int:
+        return self.workers * self.processes
 
 
 def run_case(case: Case, tag: str, profile: cProfile.Profile | None = None) -> float:
     run_id = f"bench-{case.name}-{tag}".replace(" ", "-").replace(",", "")[:64]
     config = ma_config(case.symbols)
+    # Its own database per variant: the same run id in each, so fingerprints compare.
+    database = f"bench_{case.name}_{case.variant}".replace("-", "_")
+    settings = case.settings.model_copy(update={"clickhouse_database": database})
     gc.collect()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if profile is not None:
         profile.enable()
     result = run_backtest(
-        case.settings,
+        settings,
         [config],
         case.source,
         bootstrap=case.bootstrap,
         run_id=run_id,
         workers=case.workers,
+        processes=case.processes,
     )
     if profile is not None:
         profile.disable()
@@ -165,8 +190,9 @@ def run_case(case: Case, tag: str, profile: cProfile.Profile | None = None) -> f
     if profile is None:
         case.seconds.append(seconds)
         case.cpu.append(cpu)
-        case.rows = rows_written(case.settings, run_id)
-        case.fills.add(fills_digest(case.settings, run_id))
+        case.rows = rows_written(settings, run_id)
+        case.fills.add(fills_digest(settings, run_id))
+        case.fingerprints[run_id] = result.run.fingerprint
         case.trades = result.accounts[0].metrics.trade_count
         if result.run.ticks != case.messages:
             raise RuntimeError(f"{case.name}: read {result.run.ticks} messages of {case.messages}")
@@ -219,8 +245,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-two-symbols", action="store_true", help="skip the contrast case")
     parser.add_argument(
         "--cases",
-        default="kafka:1,kafka:2,file:1,file:2,kafka-2sym:1,kafka-2sym:2",
-        help="which replays to time, as name:workers (e.g. kafka:1 for a profiler)",
+        default="kafka:1,kafka:2,kafka:1x2p,file:1,file:2,file:1x2p,kafka-2sym:1,kafka-2sym:2",
+        help="which replays to time, as name:workers or name:1x2p for 2 processes",
     )
     return parser.parse_args()
 
@@ -273,6 +299,8 @@ def make_cases(
         Case("kafka", settings, Source(), bootstrap, 2, one, n, inputs.messages, KAFKA_TARGET),
         Case("file", settings, Source(file=inputs.file), None, 1, one, n, n, FILE_TARGET),
         Case("file", settings, Source(file=inputs.file), None, 2, one, n, n, FILE_TARGET),
+        Case("kafka", settings, Source(), bootstrap, 1, one, n, inputs.messages, KAFKA_TARGET, 2),
+        Case("file", settings, Source(file=inputs.file), None, 1, one, n, n, FILE_TARGET, 2),
     ]
     if not args.no_two_symbols:
         cases += [
@@ -280,7 +308,7 @@ def make_cases(
             for w in (1, 2)
         ]
     wanted = set(args.cases.split(","))
-    return [case for case in cases if f"{case.name}:{case.workers}" in wanted]
+    return [case for case in cases if f"{case.name}:{case.variant}" in wanted]
 
 
 def profiled_run(settings: Settings, bootstrap: str, inputs: Inputs) -> str:
@@ -309,7 +337,7 @@ def main() -> None:
             cases = make_cases(args, settings, two, bootstrap, inputs)
             for rep in range(args.runs):
                 for case in cases:
-                    run_case(case, f"w{case.workers}-r{rep}")
+                    run_case(case, f"r{rep}")
             profile_out = profiled_run(settings, bootstrap, inputs) if args.profile else ""
         finally:
             gc.collect()
@@ -382,21 +410,21 @@ def report_alone(alone: Alone, inputs: Inputs) -> None:
     )
 
 
-def report_cases(cases: list[Case]) -> dict[tuple[str, int], float]:
-    """The replay table; returns the median ticks/s of each (case, workers)."""
+def report_cases(cases: list[Case]) -> dict[tuple[str, str], float]:
+    """The replay table; returns the median ticks/s of each (case, variant)."""
     print(
         "| replay | workers | ticks | median time | ticks/s (median) | ticks/s (best) "
         "| ticks/s per worker | target per worker | of target | CPU s / wall s | rows written |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    medians: dict[tuple[str, int], float] = {}
+    medians: dict[tuple[str, str], float] = {}
     for case in cases:
         seconds = median(case.seconds)
         rate = case.ticks / seconds
-        medians[(case.name, case.workers)] = rate
-        per_worker = rate / case.workers
+        medians[(case.name, case.variant)] = rate
+        per_worker = rate / case.threads
         print(
-            f"| {LABELS[case.name]} | {case.workers} | {case.ticks:,} | {seconds:.2f} s "
+            f"| {LABELS[case.name]} | {case.parallel} | {case.ticks:,} | {seconds:.2f} s "
             f"| {fmt_rate(rate)} | {fmt_rate(case.ticks / min(case.seconds))} "
             f"| {fmt_rate(per_worker)} | {case.target:,.0f} | {per_worker / case.target:.0%} "
             f"| {median(case.cpu) / seconds:.2f} | {sum(case.rows.values()):,} |"
@@ -404,22 +432,24 @@ def report_cases(cases: list[Case]) -> dict[tuple[str, int], float]:
     return medians
 
 
-def report_ratios(medians: dict[tuple[str, int], float], broker_rate: float) -> None:
+def report_ratios(medians: dict[tuple[str, str], float], broker_rate: float) -> None:
     print("\nRatios of medians:\n")
     print("| ratio | value |")
     print("|---|---:|")
 
-    def rate(name: str, workers: int) -> float:
-        return medians.get((name, workers), math.nan)
+    def rate(name: str, variant: str) -> float:
+        return medians.get((name, variant), math.nan)
 
     ratios = [
-        ("topic replay, 2 workers / 1 worker", rate("kafka", 2) / rate("kafka", 1)),
-        ("file replay, 2 workers / 1 worker", rate("file", 2) / rate("file", 1)),
-        ("file replay / topic replay (1 worker)", rate("file", 1) / rate("kafka", 1)),
-        ("topic replay (1 worker) / broker alone", rate("kafka", 1) / broker_rate),
+        ("topic replay, 2 processes / 1 process", rate("kafka", "1x2p") / rate("kafka", "1")),
+        ("file replay, 2 processes / 1 process", rate("file", "1x2p") / rate("file", "1")),
+        ("topic replay, 2 workers / 1 worker", rate("kafka", "2") / rate("kafka", "1")),
+        ("file replay, 2 workers / 1 worker", rate("file", "2") / rate("file", "1")),
+        ("file replay / topic replay (1 worker)", rate("file", "1") / rate("kafka", "1")),
+        ("topic replay (1 worker) / broker alone", rate("kafka", "1") / broker_rate),
         (
             "2 symbols on 2 partitions, 2 workers / 1 worker",
-            rate("kafka-2sym", 2) / rate("kafka-2sym", 1),
+            rate("kafka-2sym", "2") / rate("kafka-2sym", "1"),
         ),
     ]
     for name, value in ratios:
@@ -434,7 +464,7 @@ def report_rows_and_fills(cases: list[Case]) -> None:
     print("|---|---:|" + "---:|" * len(tables))
     for case in cases:
         counts = " | ".join(f"{case.rows.get(t, 0):,}" for t in tables)
-        print(f"| {case.name} | {case.workers} | {counts} |")
+        print(f"| {case.name} | {case.parallel} | {counts} |")
     digests = {d for case in cases if case.name in ("kafka", "file") for d in case.fills}
     if digests:
         print(
@@ -445,12 +475,32 @@ def report_rows_and_fills(cases: list[Case]) -> None:
                 else f"workers: NOT identical across runs: {sorted(digests)}."
             )
         )
+    report_fingerprints(cases)
     two_digests = {d for case in cases if case.name == "kafka-2sym" for d in case.fills}
     if two_digests:
         print(
             "\nTwo-symbol runs, 1 vs 2 workers: "
             + ("identical fills." if len(two_digests) == 1 else f"different fills {two_digests}.")
         )
+
+
+def report_fingerprints(cases: list[Case]) -> None:
+    """Per replay and repeat, the run fingerprint of every variant: equal or not."""
+    print("\nRun fingerprints (sinks.store.fingerprint), per replay and run id, by variant:\n")
+    for name in dict.fromkeys(case.name for case in cases):
+        variants = [case for case in cases if case.name == name]
+        run_ids = sorted({run_id for case in variants for run_id in case.fingerprints})
+        for run_id in run_ids:
+            found = {case.parallel: case.fingerprints.get(run_id, "-") for case in variants}
+            same = len(set(found.values())) == 1
+            print(
+                f"- {name} `{run_id}`: "
+                + (
+                    f"identical for {', '.join(found)} (`{next(iter(found.values()))[:16]}…`)"
+                    if same
+                    else "DIFFERENT: " + ", ".join(f"{k} `{v[:16]}…`" for k, v in found.items())
+                )
+            )
 
 
 def one_or_many(value: float) -> str:

@@ -53,6 +53,12 @@ DECISION_DELAY = Histogram(
     "tick-to-decision latency when the feed stamps ticks as it sends them.",
     buckets=DELAY_BUCKETS,
 )
+FLOW_LATENCY = Histogram(
+    "strikeflow_flow_latency_seconds",
+    "The flow's own part of tick-to-decision latency: from the Kafka source's poll that "
+    "returned the tick to the produce() of its decision (processing time, monotonic clock).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 ROWS_WRITTEN = Counter(
     "strikeflow_rows_written", "Rows inserted into ClickHouse, by table.", ["table"]
 )

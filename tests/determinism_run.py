@@ -1,5 +1,6 @@
 """One short backtest with options, Greeks and snapshots, start to finish in this process:
-`python -m tests.determinism_run DATA_DIR` prints its fingerprint and every table as JSON.
+`python -m tests.determinism_run DATA_DIR [PROCESSES [WORKERS]]` prints its fingerprint and
+every table as JSON.
 
 The ticks are simulated here too (the simulator's maths is part of what must not depend on
 the CPU), written to a Parquet file and replayed with the demo's accounts, two of which trade
@@ -46,7 +47,16 @@ if __name__ == "__main__":
     file = data_dir / "ticks.parquet"
     write_ticks(file)
     settings = Settings(data_dir=data_dir, clickhouse_dsn=f"chdb://{data_dir / 'clickhouse'}")
-    result = run_backtest(settings, demo_configs(), Source(file=file), run_id="determinism")
+    processes = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    result = run_backtest(
+        settings,
+        demo_configs(),
+        Source(file=file),
+        run_id="determinism",
+        processes=processes,
+        workers=workers,
+    )
     client = connect(settings.dsn, settings.clickhouse_database)
     tables = table_rows(client, "determinism")
     del tables["backtest_runs"]  # its created/updated times are wall-clock bookkeeping

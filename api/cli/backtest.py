@@ -94,7 +94,10 @@ def backtest(
         list[str] | None, typer.Option(help="NAME=V1,V2,...: one account per combination.")
     ] = None,
     run_id: Annotated[str | None, typer.Option(help="Default: a hash of the inputs.")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker threads per process.")] = 1,
+    processes: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes of the flow (both cores: 2).")
+    ] = 1,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print metrics and trades as JSON.")
     ] = False,
@@ -141,7 +144,9 @@ def backtest(
         store_ticks=store_ticks,
         adjusted=adjusted,
     )
-    result = replay_or_exit(settings, configs, source, bootstrap, run_id, workers, as_json)
+    result = replay_or_exit(
+        settings, configs, source, bootstrap, run_id, (workers, processes), as_json
+    )
     reports = research_reports(result, configs, research, settings.data_dir / "reports")
     if as_json:
         print(json.dumps({**backtest_json(result), **reports}))
@@ -157,7 +162,7 @@ def replay_or_exit(
     source: Source,
     bootstrap: str | None,
     run_id: str | None,
-    workers: int,
+    parallel: tuple[int, int],
     quiet: bool,
 ) -> BacktestResult:
     """`replay`, with a file that cannot be used (exit 2, before the engine starts) or a failed
@@ -168,7 +173,7 @@ def replay_or_exit(
     try:
         if source.file is not None:  # refused before the progress bar or the engine starts
             read_ticks(source.file, source.file_format(settings))
-        return replay(settings, configs, source, bootstrap, run_id, workers, quiet=quiet)
+        return replay(settings, configs, source, bootstrap, run_id, parallel, quiet=quiet)
     except TickFileError as error:  # before the run started: nothing recorded
         console.print(f"--file: {error}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -183,11 +188,12 @@ def replay(
     source: Source,
     bootstrap: str | None,
     run_id: str | None,
-    workers: int,
+    parallel: tuple[int, int],
     *,
     quiet: bool,
 ) -> BacktestResult:
-    """Run the backtest of `source`, with a progress bar on the console unless `quiet`."""
+    """Run the backtest of `source` with (workers per process, processes), with a progress bar
+    on the console unless `quiet`."""
     # Deferred: the flow would slow `strikeflow --help` (see the module docstring).
     from flows.runs.backtest import run_backtest
     from flows.runs.shutdown import stop_on_signals
@@ -207,7 +213,8 @@ def replay(
             source,
             bootstrap=bootstrap,
             run_id=run_id,
-            workers=workers,
+            workers=parallel[0],
+            processes=parallel[1],
             on_progress=lambda done, total: progress.update(
                 task, completed=done, total=total or None
             ),

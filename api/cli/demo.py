@@ -25,11 +25,14 @@ from schemas.settings import Settings
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     days: Annotated[int, typer.Option(min=1, max=20, help="Sessions to simulate.")] = 1,
-    workers: Annotated[int, typer.Option(min=1, max=8)] = 2,
+    workers: Annotated[int, typer.Option(min=1, max=8, help="Worker threads per process.")] = 2,
+    processes: Annotated[
+        int, typer.Option(min=1, max=8, help="Processes of the flow (both cores: 2).")
+    ] = 1,
 ) -> None:
     """The main job on the embedded default: simulate a session, trade it live, summarise."""
     settings = Settings()
-    summary = run_demo(settings, days, workers)
+    summary = run_demo(settings, days, workers, processes)
     if as_json:
         print(json.dumps(summary))
         return
@@ -37,23 +40,24 @@ def demo(
     console.print(f"report: {summary['report']}; data: {settings.dsn}")
 
 
-def run_demo(settings: Settings, days: int, workers: int) -> dict[str, Any]:
-    """Trade `days` simulated sessions of the demo accounts live; the run's summary (JSON)."""
+def run_demo(settings: Settings, days: int, workers: int, processes: int = 1) -> dict[str, Any]:
+    """Trade `days` simulated sessions of the demo accounts live; the run's summary (JSON).
+    With `processes` > 1 the flow runs as a cluster whose first process is this one, the only
+    one that opens ClickHouse (flows.runs.cluster)."""
     # Deferred: the flow and ClickHouse would slow `strikeflow --help` (module docstring).
-    from bytewax.run import cli_main
-
+    from flows.runs.cluster import ClusterError, describe, run_flow, warm_up
     from flows.runs.live import live_spec
     from flows.runs.report import write_report
     from flows.runs.results import account_result
     from flows.runs.shutdown import stop_on_signals
     from flows.sim.feed import MARKET_CHAINS, feed_writer, simulated_sessions
     from flows.sim.simulator import SimParams
-    from flows.stages.graph import build_flow
     from sinks.clickhouse.client import connect, migrate
     from sinks.store.fingerprint import run_fingerprint
     from sinks.store.rows import insert
     from sinks.store.summary import run_counts
 
+    warm_up(processes)  # the other processes start while the session is simulated
     configs = demo_configs()
     client = connect(settings.dsn, settings.clickhouse_database)
     migrate(client)
@@ -67,10 +71,17 @@ def run_demo(settings: Settings, days: int, workers: int) -> dict[str, Any]:
             writer.write_ticks(ticks)
         stats = writer.finish()
         del writer  # its producer must go before the broker does
-        console.print(f"simulated {stats.ticks:,} ticks of {', '.join(SYMBOLS)}; trading them live")
+        console.print(
+            f"simulated {stats.ticks:,} ticks of {', '.join(SYMBOLS)}; trading them live "
+            f"in {describe(processes, workers)}"
+        )
         spec = live_spec(settings, bootstrap, configs, bounded=True)
         spec.stop = stop_on_signals("demo")  # Ctrl-C: the flow ends, the summary still prints
-        cli_main(build_flow(spec), workers_per_process=workers)  # type: ignore[no-untyped-call]
+        try:
+            run_flow(spec, workers=workers, processes=processes)
+        except ClusterError as error:
+            console.print(f"demo failed: {error}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
         gc.collect()  # the flow's Kafka clients, before the broker stops
     counts = run_counts(client, LIVE_RUN)
     results = [account_result(client, LIVE_RUN, config) for config in configs]

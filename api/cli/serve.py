@@ -55,15 +55,22 @@ def serve(
         bool,
         typer.Option("--feed/--no-feed", help="Also run the simulated feed in real time."),
     ] = False,
-    workers: Annotated[int, typer.Option(min=1, max=8, help="Live flow worker threads.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=8, help="Live flow worker threads per process.")
+    ] = 1,
+    processes: Annotated[
+        int, typer.Option(min=1, max=8, help="Live flow processes (both cores: 2).")
+    ] = 1,
 ) -> None:
     """Serve the control plane: REST and WebSocket API, and what it needs to be useful.
 
     On the embedded default (STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS unset, a chdb ClickHouse) this
     starts the bundled broker, runs the live flow in a background thread of this process
     (chdb allows one process per database path) and serves the API beside it. With a chdb
-    ClickHouse and a configured broker, the flow still runs here. Against a ClickHouse server
-    the API runs alone: run the flow with `python -m bytewax.run flows.live:flow`. `--feed`
+    ClickHouse and a configured broker, the flow still runs here. `--processes 2` spreads the
+    flow over two processes (both cores); this one stays the only one that opens chdb. Against
+    a ClickHouse server the API runs alone: run the flow with `python -m bytewax.run
+    flows.live:flow`. `--feed`
     adds simulated ticks, paced in real time from sessions shifted to open now.
 
     Every call but /health needs a token (a bearer header, or the cookie of a browser login at
@@ -76,11 +83,17 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    serve_until_stopped(settings, host, port, feed=feed, workers=workers)
+    serve_until_stopped(settings, host, port, feed=feed, workers=workers, processes=processes)
 
 
 def serve_until_stopped(
-    settings: Settings, host: str | None, port: int | None, *, feed: bool, workers: int
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    *,
+    feed: bool,
+    workers: int,
+    processes: int = 1,
 ) -> None:
     """The embedded runtime and the API beside it, until SIGINT or SIGTERM stops them."""
     # Deferred: uvicorn, FastAPI, Bytewax and ClickHouse would slow `strikeflow --help`.
@@ -92,7 +105,7 @@ def serve_until_stopped(
 
     # SIGTERM (docker stop) interrupts like Ctrl-C, so the broker and the flow are stopped.
     signal.signal(signal.SIGTERM, _interrupt)
-    runtime = EmbeddedRuntime(settings, feed=feed, workers=workers)
+    runtime = EmbeddedRuntime(settings, feed=feed, workers=workers, processes=processes)
     settings = runtime.start()
     try:
         flow_alive = runtime.flow_alive if runtime.flow is not None else None

@@ -17,10 +17,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from bytewax.dataflow import Dataflow
-from bytewax.run import cli_main
-
 from api.runtime.broker import EmbeddedBroker
+from flows.runs.cluster import run_flow, warm_up
 from flows.runs.demo import SESSION_DAY, SYMBOLS, TICKS_PER_MINUTE
 from flows.runs.live import broker_watch, live_spec, load_accounts
 from flows.sim.feed import (
@@ -31,7 +29,7 @@ from flows.sim.feed import (
     simulated_sessions,
 )
 from flows.sim.simulator import SimParams, session_bounds
-from flows.stages.graph import build_flow
+from flows.stages.graph import FlowSpec
 from schemas.common import TradingStatus, wall_clock_ms
 from schemas.config import AlgorithmConfig
 from schemas.settings import Settings
@@ -41,7 +39,9 @@ log = logging.getLogger(__name__)
 
 
 class LiveFlow:
-    """The live graph (run id 'live') on a background thread of this process."""
+    """The live graph (run id 'live') on a background thread of this process; with
+    `processes` > 1, this process is the cluster's first, the one that opens ClickHouse, and
+    the others are spawned beside it (flows.runs.cluster)."""
 
     def __init__(
         self,
@@ -49,6 +49,7 @@ class LiveFlow:
         configs: list[AlgorithmConfig],
         status: dict[str, TradingStatus] | None = None,
         workers: int = 1,
+        processes: int = 1,
     ):
         if not settings.kafka_bootstrap_servers:
             raise ValueError("the live flow needs the Kafka bootstrap servers in its settings")
@@ -57,23 +58,24 @@ class LiveFlow:
         self._configs = configs
         self._status = dict(status or {})
         self._workers = workers
+        self._processes = processes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
     def start(self) -> None:
+        warm_up(self._processes)
         spec = live_spec(
             self._settings, self._bootstrap, self._configs, initial_status=self._status
         )
         spec.stop = self._stop
         spec.watch = broker_watch(self._settings, self._stop)
-        flow = build_flow(spec)
-        self._thread = threading.Thread(target=self._run, args=(flow,), name="live-flow")
+        self._thread = threading.Thread(target=self._run, args=(spec,), name="live-flow")
         self._thread.start()
 
-    def _run(self, flow: Dataflow) -> None:
+    def _run(self, spec: FlowSpec) -> None:
         try:
-            cli_main(flow, workers_per_process=self._workers)  # type: ignore[no-untyped-call]
+            run_flow(spec, workers=self._workers, processes=self._processes)
         except BaseException as error:  # reported through `alive` and the log
             self.error = error
             log.exception("the live flow stopped with an error")
@@ -137,10 +139,13 @@ class EmbeddedRuntime:
     `start()` returns the settings with the broker's address filled in, for the API.
     """
 
-    def __init__(self, settings: Settings, *, feed: bool = False, workers: int = 1):
+    def __init__(
+        self, settings: Settings, *, feed: bool = False, workers: int = 1, processes: int = 1
+    ):
         self._settings = settings
         self._feed_wanted = feed
         self._workers = workers
+        self._processes = processes
         self._broker: EmbeddedBroker | None = None
         self.flow: LiveFlow | None = None
         self.feed: SimulatedFeed | None = None
@@ -157,7 +162,7 @@ class EmbeddedRuntime:
             ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
             configs, status = load_accounts(settings)
             if settings.embedded_clickhouse:
-                self.flow = LiveFlow(settings, configs, status, self._workers)
+                self.flow = LiveFlow(settings, configs, status, self._workers, self._processes)
                 self.flow.start()
             if self._feed_wanted:
                 symbols = sorted({*SYMBOLS, *(s for c in configs for s in c.symbols)})

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bytewax.run import cli_main
 from clickhouse_connect.driver.client import Client
 
+from flows.runs.cluster import ClusterError, run_flow, warm_up
 from flows.runs.research import research_reports
 from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
 from flows.sources.kafka import offsets_for_time
 from flows.sources.tick_file import FileFormat, read_ticks
-from flows.stages.graph import FlowSpec, build_flow
+from flows.stages.graph import FlowSpec
 from schemas.common import RunStatus, wall_clock_ms
 from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest
 from schemas.settings import Settings
@@ -57,6 +57,9 @@ def failure_cause(error: BaseException) -> str:
         for line in str(item).splitlines():
             if "writing to ClickHouse failed" in line:
                 return line.strip().removeprefix("RuntimeError: ")[:1000]
+    cluster = next((item for item in chain if isinstance(item, ClusterError)), None)
+    if cluster is not None:  # which process failed and why, already one line
+        return str(cluster)[:1000]
     innermost = chain[-1]
     text = " ".join(str(innermost).split())
     return f"{type(innermost).__name__}: {text}"[:1000]
@@ -113,19 +116,23 @@ def run_backtest(
     bootstrap: str | None = None,
     run_id: str | None = None,
     workers: int = 1,
+    processes: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
     report_dir: Path | None = None,
     research: ResearchRequest | None = None,
 ) -> BacktestResult:
     """Replay, record, measure. `on_progress(done, total)` is called from a helper thread;
-    setting `stop` cancels the replay (the run is recorded as cancelled)."""
+    setting `stop` cancels the replay (the run is recorded as cancelled). With `processes` > 1
+    the replay runs as a cluster (flows.runs.cluster) and this process alone opens ClickHouse:
+    it registers the run, owns the sink and reads the results."""
     if not configs:
         raise ValueError("a backtest needs at least one algorithm config")
     if len({c.account_id for c in configs}) != len(configs):
         raise ValueError("account ids must be distinct")
     if source.file is None and bootstrap is None:
         raise ValueError("a topic backtest needs the Kafka bootstrap servers")
+    warm_up(processes)  # the other processes' start-up overlaps the checks and registration
     if source.file is not None:  # a file that cannot be used is refused before anything runs
         read_ticks(source.file, source.file_format(settings))
     run_id = run_id or default_run_id(configs, source, settings)
@@ -141,7 +148,7 @@ def run_backtest(
     spec.sink_failures = failures
     progress.start()
     try:
-        cli_main(build_flow(spec), workers_per_process=workers)  # type: ignore[no-untyped-call]
+        run_flow(spec, workers=workers, processes=processes)
     except Exception as error:
         progress.finish()
         _fail(client, progress.run, failure_cause(error), error)

@@ -45,6 +45,7 @@ class Decoded:
     dead: list[DeadLetter] = field(default_factory=list)
     messages: int = 0
     raw_offsets: Int64s = field(default_factory=empty_i64)  # every message's offset, in order
+    arrived_ns: int = 0  # the raw batch's arrival (processing time; never in a row)
 
 
 def _reason(error: ValidationError) -> str:

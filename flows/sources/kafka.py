@@ -38,6 +38,9 @@ class RawBatch:
     timestamps: list[int] = field(default_factory=list)
     eof: bool = False
     messages: list[Message] | None = field(default=None, repr=False, compare=False)
+    # time.monotonic_ns() when the poll returned: processing time, for the flow's own latency
+    # (flows.stages.arrivals); it never enters a row or a message.
+    arrived_ns: int = field(default=0, compare=False)
 
     @property
     def channel(self) -> str:
@@ -124,6 +127,7 @@ class PartitionReader:
             if self.done:
                 return RawBatch(self._topic, self._partition, eof=True)
         messages = self._consumer.consume(self._batch_size, self._poll_seconds)
+        arrived_ns = time.monotonic_ns()
         if (now := time.monotonic()) >= self._lag_at:
             self._lag_at = now + LAG_EVERY_SECONDS
             self._publish_lag(len(messages))
@@ -148,6 +152,7 @@ class PartitionReader:
                 values=[m.value() for m in messages],
                 eof=self.done,
                 messages=messages,
+                arrived_ns=arrived_ns,
             )
         if self.done:
             return RawBatch(self._topic, self._partition, eof=True)

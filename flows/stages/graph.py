@@ -28,6 +28,7 @@ from flows.sources.file import FILE_CHANNEL
 from flows.sources.kafka import RawBatch
 from flows.sources.tick_file import FileFormat
 from flows.stages import observe
+from flows.stages.arrivals import stamp
 from flows.stages.inputs import BatchKafkaSource, TickFileSource
 from flows.stages.market import ChannelState, MarketOutput, MarketParams, market_step
 from flows.stages.rows import (
@@ -70,6 +71,8 @@ class FlowSpec:
     write_kafka: bool = True
     chain: ChainParams = field(default_factory=ChainParams)
     progress: Callable[[int], None] | None = None  # messages consumed, per batch
+    # Called with (decision id, ns from the source's poll to produce()) per measured decision.
+    flow_latency: Callable[[str, int], None] | None = None
     stop: threading.Event | None = None  # set: every input ends as if it had reached its end
     initial_status: dict[str, TradingStatus] = field(default_factory=dict)  # by account
     sink_failures: SinkFailures | None = None  # None: a refused insert raises in the worker
@@ -77,6 +80,8 @@ class FlowSpec:
 
     option_start_offsets: list[int] | None = None
     watch: BrokerWatch | None = None  # the Kafka readers' broker checks (live flows)
+    # False: this process writes no ClickHouse rows; they cross to the owner (flows.runs.cluster)
+    clickhouse_owner: bool = True
 
     @property
     def shards(self) -> list[str]:
@@ -156,7 +161,9 @@ def _tick_input(flow: Dataflow, spec: FlowSpec) -> Stream[Decoded]:
     known: set[str] = set()  # symbols already checked against the pattern, on this worker
 
     def decode(batch: RawBatch) -> Decoded:
-        return _in_range(decode_ticks(batch, known), spec.from_ts, spec.to_ts)
+        decoded = _in_range(decode_ticks(batch, known), spec.from_ts, spec.to_ts)
+        decoded.arrived_ns = batch.arrived_ns
+        return decoded
 
     return op.map("decode", raw, decode)
 
@@ -262,6 +269,7 @@ def _market_stage(spec: FlowSpec, decoded: Stream[Decoded], params: MarketParams
 
     def market(state: ChannelState | None, batch: Decoded) -> tuple[ChannelState, MarketItem]:
         state, output, samples = market_step(state, batch, params)
+        output.update.arrived_ns = batch.arrived_ns
         ticks = output.update.ticks
         # Option quotes are kept as the Greeks of their chains (flows.stages.shard.price_chains).
         stored = spec.store_ticks and not params.is_options(ticks.channel)
@@ -289,6 +297,9 @@ def _account_stage(
     configs_by_shard: dict[str, list[AlgorithmConfig]] = {shard: [] for shard in shards}
     for config in spec.configs:
         configs_by_shard[shard_of(config.account_id, spec.settings.account_shards)].append(config)
+    # The flow's own latency is measured where decisions are produced to Kafka (arrivals.py).
+    timed = spec.write_kafka and spec.bootstrap is not None
+    ticks_topic = spec.settings.topics.ticks
 
     def accounts(state: ShardState | None, item: tuple[str, Any]) -> tuple[ShardState, Outputs]:
         shard, payload = item  # the payload carries its shard so a new state knows its accounts
@@ -300,7 +311,10 @@ def _account_stage(
         )
         if isinstance(payload, list):
             return state, on_commands(state, payload, params)
-        return state, on_market(state, payload, params)
+        if not timed:
+            return state, on_market(state, payload, params)
+        state.arrivals.note(payload)
+        return state, stamp(on_market(state, payload, params), state.arrivals, ticks_topic)
 
     shard_inputs = [updates] if commands is None else [updates, commands]
     return op.stateful_map("accounts", op.merge("shard_in", *shard_inputs), accounts)
@@ -351,6 +365,7 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         settings.clickhouse_database,
         max_partitions=settings.clickhouse_max_partitions_per_insert,
         failures=spec.sink_failures,
+        owner=spec.clickhouse_owner,
     )
     op.output("clickhouse", batches, sink)
 
@@ -375,6 +390,6 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         op.output(
             "kafka",
             op.key_on("kafka_output", op.merge("kafka_messages", *messages), lambda _: "out"),
-            KafkaOutput(spec.bootstrap),
+            KafkaOutput(spec.bootstrap, on_latency=spec.flow_latency),
         )
     return flow

@@ -34,6 +34,7 @@ class MarketUpdate:
 
     ticks: TickBatch
     watermark: int | None
+    arrived_ns: int = 0  # when the source had the batch (monotonic; only for the latency metric)
 
 
 @dataclass(slots=True)

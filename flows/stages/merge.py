@@ -7,6 +7,14 @@ receiver, FIFO), and each carries a watermark: no later row of that channel has 
 event time. So rows earlier than the smallest watermark over all channels can never be
 preceded by a row still to come; they are released, sorted by (ts, partition, offset), which
 depends only on the data. A finished (bounded) channel's watermark is infinite.
+
+A quiet channel holds the others back until its next heartbeat (the feed writes one to every
+partition every `heartbeat_ms` of event time). There is deliberately no idle-channel timeout
+here: releasing rows because a channel was silent for some processing time would make the
+output depend on timing, unless the choice were recorded in the input and replayed, and a
+marker in the input saying "nothing earlier than t is coming on this partition" is exactly a
+heartbeat. The producer knows when a partition is idle, so the bound on the wait is its
+heartbeat interval; the flow's own latency (flows.stages.arrivals) includes that wait.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from bytewax.connectors.kafka import KafkaSinkMessage
 from pydantic import BaseModel
 
 from flows.accounts.state import Outputs
+from flows.stages.arrivals import Stamped
 from flows.stages.market import MarketOutput
 from flows.trading.chain import ChainSample
 from flows.trading.ticks import TickBatch
@@ -19,7 +20,8 @@ from schemas.common import MARKET_ACCOUNT, Right
 from schemas.market import MarketTick, OptionGreeks
 from schemas.settings import Topics
 from schemas.tables import ColumnData, Rows, column_names, concat, table_of
-from schemas.trading import DeadLetter
+from schemas.trading import DeadLetter, Decision
+from sinks.kafka.output import StampedMessage
 
 TABLE_TICKS = table_of(MarketTick)
 TABLE_GREEKS = table_of(OptionGreeks)
@@ -128,6 +130,7 @@ def account_messages(
     out: Outputs, topics: Topics
 ) -> Iterator[KafkaSinkMessage[bytes | None, bytes]]:
     """The outputs for downstream consumers, keyed by account."""
+    arrived = out.arrived if isinstance(out, Stamped) else {}
     for topic, records in (
         (topics.signals, out.signals),
         (topics.decisions, out.decisions),
@@ -136,7 +139,17 @@ def account_messages(
         (topics.alerts, out.alerts),
     ):
         for record in records:
-            yield _message(topic, record.account_id, record)
+            message = _message(topic, record.account_id, record)
+            if arrived and isinstance(record, Decision) and record.decision_id in arrived:
+                yield StampedMessage(
+                    message.key,
+                    message.value,
+                    topic,
+                    decision_id=record.decision_id,
+                    arrived_ns=arrived[record.decision_id],
+                )
+            else:
+                yield message
 
 
 def market_messages(

@@ -20,6 +20,7 @@ from flows.accounts.context import AccountContext
 from flows.accounts.control import apply_control
 from flows.accounts.state import AccountParams, AccountState, Outputs, new_account
 from flows.accounts.timeline import advance
+from flows.stages.arrivals import Arrivals
 from flows.stages.market import MarketUpdate
 from flows.stages.merge import FINISHED, Merger, new_merger, push
 from flows.trading.chain import Chain, ChainSample, chains_in, contract_terms
@@ -53,6 +54,7 @@ class ShardState:
     accounts: dict[str, AccountState] = field(default_factory=dict)
     started: bool = False
     pricer: ChainPricer | None = None
+    arrivals: Arrivals = field(default_factory=Arrivals)  # processing time, for a metric only
 
 
 def new_shard(

@@ -106,7 +106,13 @@ class _Partition(StatefulSinkPartition[list[Rows], None]):
 
 class ClickHouseSink(FixedPartitionedSink[list[Rows], None]):
     """Writes lists of Rows (as `op.collect` gathers them, keyed by table) to ClickHouse, one
-    partition per table, each spread to some worker."""
+    partition per table, each spread to some worker.
+
+    With `owner=False` this process lists no partition, so Bytewax places every table's
+    partition on a worker of the processes that do and routes the rows there over its
+    exchange: in a cluster on an embedded ClickHouse (chdb: one engine per data directory per
+    process) only the owning process ever opens the database.
+    """
 
     def __init__(
         self,
@@ -114,17 +120,20 @@ class ClickHouseSink(FixedPartitionedSink[list[Rows], None]):
         database: str,
         max_partitions: int = 100,
         failures: SinkFailures | None = None,
+        owner: bool = True,
     ):
+        self.owner = owner
         self.dsn = dsn
         self.database = database
         self.max_partitions = max_partitions
         self.failures = failures
 
     def list_parts(self) -> list[str]:
-        return sorted(SCHEMAS)
+        return sorted(SCHEMAS) if self.owner else []
 
     def part_fn(self, item_key: str) -> int:
-        return self.list_parts().index(item_key)
+        # The same index in every process (an owner's list), whatever this one lists.
+        return sorted(SCHEMAS).index(item_key)
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _Partition:
         writer = Writer(
