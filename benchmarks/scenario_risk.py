@@ -1,13 +1,16 @@
 """Micro-benchmark of the shock-scenario rule (`max_scenario_loss`): its cost per decision.
 
-An account holds `n` option positions (calls and puts on two underlyings, 5 to 60 days out)
-and 100 shares, and decides a 1-contract opening order. Each case times, in one process and
-one thread (time.perf_counter), the account's whole decision, `decide(risk_view(ctx, leg),
-...)`, with `max_scenario_loss` off and on (the default grid: spot 0, ±5 %, ±10 % per
-underlying x volatility 0, ±5 points: 15 scenarios per underlying). Off and on alternate
+An account holds `n` option positions (calls and puts, long and written, on two underlyings,
+spread over the synthetic chain's expiries and strikes) and 100 shares, and decides a
+1-contract opening order. Each case times, in one process and one thread, the account's whole
+decision, `decide(risk_view(ctx, leg), ...)`, with `max_scenario_loss` off and on (the
+default grid: spot 0, ±5 %, ±10 % per underlying x volatility 0, ±5 points: 15 scenarios per
+underlying). Off and on alternate
 within each repeat, so both see the same load; the figures are medians over `--repeats`
 repeats of `--decisions` decisions each. The extra cost is on - off per decision, and the
-revaluation alone (`worst_scenario` on the built book) is timed the same way.
+revaluation alone (`worst_scenario` on the built book) is timed the same way. Times are the
+process's CPU time (time.process_time), not wall time: on a machine shared by more busy
+processes than cores, wall time mostly measures the waiting for a core.
 
     .venv/bin/python benchmarks/scenario_risk.py              # Markdown table
     .venv/bin/python benchmarks/scenario_risk.py --json       # one JSON object per case
@@ -74,10 +77,10 @@ def account(options: int, scenario: bool) -> tuple[AccountContext, Leg]:
 
 
 def per_call(call: Callable[[], object], count: int) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(count):
         call()
-    return (time.perf_counter() - start) / count
+    return (time.process_time() - start) / count
 
 
 def measure(options: int, decisions: int, repeats: int) -> dict[str, float]:
