@@ -78,6 +78,9 @@ def test_the_live_flow_in_two_processes_writes_every_table_as_one(
     one = _run(module, [str(tmp_path / "p1"), "1", "1"], env)
     assert one["tables"]["paper_fills"], "the run must trade"
     assert one["tables"]["position_snapshots"], "the run must hold positions"
+    # Every decision produced was measured from its tick's poll (flows.stages.arrivals).
+    assert len(one["measured"]) == len(one["tables"]["auto_decisions"])
+    assert all(taken > 0 for taken in one["measured"])
     two_processes = _run(module, [str(tmp_path / "p2"), "2", "1"], env)
     _same(one, two_processes)
     two_workers = _run(module, [str(tmp_path / "w2"), "1", "2"], env)
