@@ -246,6 +246,11 @@ def _child_main(
     """A spawned process: its copy of the graph, as process `plan.process_id` of the cluster."""
     from flows.runs.shutdown import stop_on_signals
 
+    # Bytewax's Rust side prints to fd 1 (e.g. "worker 1: error connecting to worker 0 ...;
+    # retrying" while process 0 starts listening); stdout belongs to the command's output
+    # (`--json`), so everything this process says goes to stderr.
+    sys.stdout.flush()
+    os.dup2(2, 1)
     spec = plan.spec
     stop = stop_on_signals(f"process {plan.process_id}")
     spec.stop = stop

@@ -171,3 +171,48 @@ def _parent(pid: int) -> int:
     except OSError:
         return -1
     return int(text[text.rindex(")") + 2 :].split()[1])
+
+
+def test_strikeflow_backtest_with_two_processes_prints_the_same_json(tmp_path: Path) -> None:
+    """The command a user runs: its --json output stays clean (the second process's Bytewax
+    chatter goes to stderr) and names the same run, ticks and fingerprint as one process."""
+    from tests.determinism_run import write_ticks
+
+    ticks = tmp_path / "ticks.parquet"
+    write_ticks(ticks)
+    config = tmp_path / "trend.yaml"
+    config.write_text(
+        "account_id: trend\nsymbols: [AAPL, MSFT]\nstrategy: {kind: ma_cross, fast: 5, slow: 20}\n"
+    )
+    outputs = []
+    for processes in ("1", "2"):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api",
+                "backtest",
+                "--config",
+                str(config),
+                "--file",
+                str(ticks),
+                "--processes",
+                processes,
+                "--json",
+            ],
+            env={**_env(None, None), "STRIKEFLOW_DATA_DIR": str(tmp_path / processes)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs.append(json.loads(done.stdout))
+    one, two = outputs
+    assert one["accounts"][0]["trades"], "the run must trade"
+    assert (two["run_id"], two["ticks"], two["status"]) == (
+        one["run_id"],
+        one["ticks"],
+        "completed",
+    )
+    assert two["fingerprint"] == one["fingerprint"]
