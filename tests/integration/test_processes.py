@@ -216,3 +216,29 @@ def test_strikeflow_backtest_with_two_processes_prints_the_same_json(tmp_path: P
         "completed",
     )
     assert two["fingerprint"] == one["fingerprint"]
+
+
+def test_a_cluster_started_by_hand_on_the_embedded_clickhouse_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Each process of `bytewax.run -a` would open chdb: refused in one line, nothing opened."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bytewax.run",
+            "flows.live:flow",
+            "-i",
+            "0",
+            "-a",
+            "127.0.0.1:9;127.0.0.1:10",
+        ],
+        env={**_env(settings, None), "STRIKEFLOW_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "needs a ClickHouse server" in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "clickhouse").exists()
