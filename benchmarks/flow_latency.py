@@ -337,7 +337,7 @@ def main() -> None:
     results = [(scenario, measure(scenario, args)) for scenario in scenarios]
     print("## Tick-to-decision latency\n")
     print("Command (from the repository root):\n")
-    print(f"```\n{COMMAND}\n```\n")
+    print(f"```\n{COMMAND}{''.join(' ' + a for a in sys.argv[1:])}\n```\n")
     print(
         f"Machine: {machine_line()}. Run started {started}; 1-minute load average "
         f"{load_before:.2f} before and {load_average():.2f} after (2 cores, shared). Each run is "

@@ -33,6 +33,7 @@ import argparse
 import cProfile
 import gc
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -363,7 +364,7 @@ def report_setup(
 ) -> None:
     print("## Flow throughput\n")
     print("Command (from the repository root):\n")
-    print(f"```\n{COMMAND}{' --profile' if args.profile else ''}\n```\n")
+    print(f"```\n{COMMAND}{''.join(' ' + a for a in sys.argv[1:])}\n```\n")
     print(
         f"Machine: {machine_line()}. Run started {started}; 1-minute load average "
         f"{load[0]:.2f} before and {load[1]:.2f} after (2 cores; anything above 0 is "

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 class LiveFlow:
     """The live graph (run id 'live') on a background thread of this process; with
     `processes` > 1, this process is the cluster's first, the one that opens ClickHouse, and
-    the others are spawned beside it (flows.runs.cluster)."""
+    the others are started beside it (flows.runs.cluster)."""
 
     def __init__(
         self,

@@ -16,9 +16,9 @@ interpreter started once (no inherited threads, engines or Kafka clients, unlike
 of this process) that has imported the flow's modules already, so a process starts in
 milliseconds instead of the seconds its imports take (3-13 s on the loaded 2-core machine,
 which would eat a short run's gain). `warm_up` starts it early, beside this process's own
-preparation. What cannot cross a process boundary is bridged:
-the stop event (set here: every process's inputs end), progress counts (added up here) and
-a child's failure (its one-line cause). A child that fails stops the run: the others are
+preparation. What cannot cross a process boundary is bridged: the stop event (set here:
+every process's inputs end), progress counts (added up here) and a child's failure (its
+one-line cause). A child that fails stops the run: the others are
 killed and the run raises `ClusterError`; a child whose parent dies exits on its own.
 """
 
@@ -110,7 +110,7 @@ def run_flow(spec: FlowSpec, *, workers: int = 1, processes: int = 1) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class _ChildPlan:
-    """What a spawned process needs to build its copy of the graph (everything picklable)."""
+    """What another process needs to build its copy of the graph (everything picklable)."""
 
     spec: FlowSpec
     workers: int
@@ -243,9 +243,15 @@ def _child_main(
     progress: Synchronized[int],
     errors: SimpleQueue[str],
 ) -> None:
-    """A spawned process: its copy of the graph, as process `plan.process_id` of the cluster."""
+    """Another process of the cluster (forked by the fork server): its copy of the graph, as
+    process `plan.process_id`."""
     from flows.runs.shutdown import stop_on_signals
 
+    # Bytewax's Rust side prints to fd 1 (e.g. "worker 1: error connecting to worker 0 ...;
+    # retrying" while process 0 starts listening); stdout belongs to the command's output
+    # (`--json`), so everything this process says goes to stderr.
+    sys.stdout.flush()
+    os.dup2(2, 1)
     spec = plan.spec
     stop = stop_on_signals(f"process {plan.process_id}")
     spec.stop = stop

@@ -3,17 +3,23 @@
 Run it as Bytewax users expect:
 
     python -m bytewax.run flows.live:flow -w 2                      # 2 worker threads
-    python -m bytewax.run flows.live:flow -w 2 -i 0 -a "h0:2101;h1:2101"   # process 0 of 2
+    python -m bytewax.run flows.live:flow -w 2 -i 0 -a "h0:2101;h1:2101"   # process 0 of 2 (*)
     python -m bytewax.run flows.live:flow -r /recovery -s 30 -b 0   # crash-safe
 
 `flow` is a function: Bytewax calls it, and only then are the settings read (STRIKEFLOW_*) and
 the accounts loaded (the newest enabled version of each config in `algorithm_configs`). It needs
 a Kafka cluster (STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS); `strikeflow demo` and `strikeflow serve`
 run the same graph on the bundled broker.
+
+(*) Every process of a cluster started by hand calls `flow()` and opens ClickHouse, so that
+needs a ClickHouse server; on the embedded default `strikeflow serve --processes N` runs the
+cluster with one process owning chdb (flows.runs.cluster).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
 from bytewax.dataflow import Dataflow
@@ -59,6 +65,13 @@ def flow() -> Dataflow:
             "flows.runs.live needs a Kafka cluster: set STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS "
             "(or run `strikeflow demo` / `strikeflow serve`, which start the bundled broker)"
         )
+    if settings.embedded_clickhouse and _started_as_cluster():
+        raise SystemExit(
+            "flows.runs.live: a cluster started by hand (-a/--addresses) needs a ClickHouse "
+            "server (STRIKEFLOW_CLICKHOUSE_DSN=http://...): the embedded one opens in one "
+            "process only; on it, use `strikeflow serve --processes N` or `strikeflow demo "
+            "--processes N`"
+        )
     ensure_topics(bootstrap, settings.topics.partitions(settings.ticks_partitions))
     configs, status = load_accounts(settings)
     spec = live_spec(settings, bootstrap, configs, initial_status=status)
@@ -66,6 +79,14 @@ def flow() -> Dataflow:
     spec.watch = broker_watch(settings, spec.stop)
     exit_with_status_if(spec.watch.history_lost, HISTORY_LOST_STATUS)
     return build_flow(spec)
+
+
+def _started_as_cluster() -> bool:
+    """Whether `python -m bytewax.run` was given addresses: every process of the cluster then
+    calls `flow()`, and each would open ClickHouse (flows.runs.cluster is the embedded way)."""
+    if os.environ.get("BYTEWAX_ADDRESSES"):
+        return True
+    return any(arg in ("-a", "--addresses") or arg.startswith("--addresses=") for arg in sys.argv)
 
 
 def broker_watch(settings: Settings, stop: threading.Event | None) -> BrokerWatch:

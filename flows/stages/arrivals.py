@@ -28,23 +28,25 @@ RECENT_BATCHES = 4096  # per channel: seconds of live batches; older ticks go un
 
 @dataclass(slots=True)
 class Arrivals:
-    """(last offset, arrival) of each channel's recent batches, in offset order."""
+    """(last offset, first offset, arrival) of each channel's recent batches, in offset order."""
 
-    by_channel: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
+    by_channel: dict[str, deque[tuple[int, int, int]]] = field(default_factory=dict)
 
     def note(self, update: MarketUpdate) -> None:
         ticks = update.ticks
         if update.arrived_ns and len(ticks):
             recent = self.by_channel.setdefault(ticks.channel, deque(maxlen=RECENT_BATCHES))
-            recent.append((int(ticks.offsets[-1]), update.arrived_ns))
+            recent.append((int(ticks.offsets[-1]), int(ticks.offsets[0]), update.arrived_ns))
 
     def of(self, channel: str, offset: int) -> int | None:
         """When the batch holding `offset` of `channel` arrived, if it is still remembered."""
         recent = self.by_channel.get(channel)
         if not recent:
             return None
-        at = bisect_left(recent, (offset, -1))
-        return recent[at][1] if at < len(recent) else None
+        at = bisect_left(recent, (offset, -1, -1))
+        if at == len(recent) or recent[at][1] > offset:  # not (or no longer) remembered
+            return None
+        return recent[at][2]
 
 
 @dataclass(slots=True)

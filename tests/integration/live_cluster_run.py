@@ -1,6 +1,7 @@
 """The bounded live flow over topics already filled, in this process and `PROCESSES - 1` more:
 `python -m tests.integration.live_cluster_run DATA_DIR PROCESSES WORKERS` prints the run's
-fingerprint and every table (run 'live') as JSON.
+fingerprint, every table (run 'live') and the flow's own latency of each decision this
+process produced to Kafka, as JSON.
 
 The broker and the topics come from the environment (STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS,
 STRIKEFLOW_TOPIC_*); ClickHouse is a fresh chdb under DATA_DIR, opened by this process only.
@@ -30,9 +31,12 @@ if __name__ == "__main__":
     client = connect(settings.dsn, settings.clickhouse_database)
     migrate(client)
     spec = live_spec(settings, settings.kafka_bootstrap_servers, demo_configs(), bounded=True)
+    measured: list[int] = []  # the flow's own latency (ns) of decisions produced here
+    spec.flow_latency = lambda _decision, taken: measured.append(taken)
     run_flow(spec, workers=workers, processes=processes)
     tables = {
         name: [repr(row) for row in rows] for name, rows in table_rows(client, LIVE_RUN).items()
     }
-    print(json.dumps({"fingerprint": run_fingerprint(client, LIVE_RUN), "tables": tables}))
+    fingerprint = run_fingerprint(client, LIVE_RUN)
+    print(json.dumps({"fingerprint": fingerprint, "tables": tables, "measured": measured}))
     client.close()

@@ -78,6 +78,9 @@ def test_the_live_flow_in_two_processes_writes_every_table_as_one(
     one = _run(module, [str(tmp_path / "p1"), "1", "1"], env)
     assert one["tables"]["paper_fills"], "the run must trade"
     assert one["tables"]["position_snapshots"], "the run must hold positions"
+    # Every decision produced was measured from its tick's poll (flows.stages.arrivals).
+    assert len(one["measured"]) == len(one["tables"]["auto_decisions"])
+    assert all(taken > 0 for taken in one["measured"])
     two_processes = _run(module, [str(tmp_path / "p2"), "2", "1"], env)
     _same(one, two_processes)
     two_workers = _run(module, [str(tmp_path / "w2"), "1", "2"], env)
@@ -168,3 +171,74 @@ def _parent(pid: int) -> int:
     except OSError:
         return -1
     return int(text[text.rindex(")") + 2 :].split()[1])
+
+
+def test_strikeflow_backtest_with_two_processes_prints_the_same_json(tmp_path: Path) -> None:
+    """The command a user runs: its --json output stays clean (the second process's Bytewax
+    chatter goes to stderr) and names the same run, ticks and fingerprint as one process."""
+    from tests.determinism_run import write_ticks
+
+    ticks = tmp_path / "ticks.parquet"
+    write_ticks(ticks)
+    config = tmp_path / "trend.yaml"
+    config.write_text(
+        "account_id: trend\nsymbols: [AAPL, MSFT]\nstrategy: {kind: ma_cross, fast: 5, slow: 20}\n"
+    )
+    outputs = []
+    for processes in ("1", "2"):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api",
+                "backtest",
+                "--config",
+                str(config),
+                "--file",
+                str(ticks),
+                "--processes",
+                processes,
+                "--json",
+            ],
+            env={**_env(None, None), "STRIKEFLOW_DATA_DIR": str(tmp_path / processes)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs.append(json.loads(done.stdout))
+    one, two = outputs
+    assert one["accounts"][0]["trades"], "the run must trade"
+    assert (two["run_id"], two["ticks"], two["status"]) == (
+        one["run_id"],
+        one["ticks"],
+        "completed",
+    )
+    assert two["fingerprint"] == one["fingerprint"]
+
+
+def test_a_cluster_started_by_hand_on_the_embedded_clickhouse_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Each process of `bytewax.run -a` would open chdb: refused in one line, nothing opened."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bytewax.run",
+            "flows.live:flow",
+            "-i",
+            "0",
+            "-a",
+            "127.0.0.1:9;127.0.0.1:10",
+        ],
+        env={**_env(settings, None), "STRIKEFLOW_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "needs a ClickHouse server" in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "clickhouse").exists()
