@@ -80,44 +80,48 @@ def epoch_ms(text: str | None, option: str) -> int | None:
     return value
 
 
+FileOption = Annotated[
+    Path | None, typer.Option(help="Replay this CSV/Parquet instead of the ticks topic.")
+]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="Start (ISO-8601 with zone, or epoch ms).")
+]
+SweepOption = Annotated[
+    list[str] | None, typer.Option(help="NAME=V1,V2,...: one account per combination.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print metrics and trades as JSON.")]
+ProcessesOption = Annotated[
+    int, typer.Option(min=1, max=64, help="Processes of the flow (both cores: 2).")
+]
+AdjustedOption = Annotated[
+    bool, typer.Option(help="Trade a bar file's adjusted close (Yahoo's Adj Close).")
+]
+StoreTicksOption = Annotated[bool, typer.Option(help="Also copy a file's ticks into market_ticks.")]
+AllGreeksOption = Annotated[
+    bool,
+    typer.Option(help="Sample option Greeks of every symbol, not only those traded as options."),
+]
+
+
 def backtest(
     config: Annotated[Path, typer.Option(help="Algorithm config(s), YAML or JSON.")],
-    file: Annotated[
-        Path | None, typer.Option(help="Replay this CSV/Parquet instead of the ticks topic.")
-    ] = None,
+    file: FileOption = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol of a single-symbol file.")] = None,
-    from_: Annotated[
-        str | None, typer.Option("--from", help="Start (ISO-8601 with zone, or epoch ms).")
-    ] = None,
+    from_: FromOption = None,
     to: Annotated[str | None, typer.Option(help="End, exclusive.")] = None,
-    sweep: Annotated[
-        list[str] | None, typer.Option(help="NAME=V1,V2,...: one account per combination.")
-    ] = None,
+    sweep: SweepOption = None,
     run_id: Annotated[str | None, typer.Option(help="Default: a hash of the inputs.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker threads per process.")] = 1,
-    processes: Annotated[
-        int, typer.Option(min=1, max=64, help="Processes of the flow (both cores: 2).")
-    ] = 1,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print metrics and trades as JSON.")
-    ] = False,
+    processes: ProcessesOption = 1,
+    as_json: JsonOption = False,
     walk_forward: WalkForwardOption = None,
     anchored: AnchoredOption = False,
     objective: ObjectiveOption = Objective.SHARPE,
     monte_carlo: MonteCarloOption = 0,
     seed: SeedOption = 0,
-    adjusted: Annotated[
-        bool, typer.Option(help="Trade a bar file's adjusted close (Yahoo's Adj Close).")
-    ] = False,
-    store_ticks: Annotated[
-        bool, typer.Option(help="Also copy a file's ticks into market_ticks.")
-    ] = False,
-    all_greeks: Annotated[
-        bool,
-        typer.Option(
-            help="Sample option Greeks of every symbol, not only those traded as options."
-        ),
-    ] = False,
+    adjusted: AdjustedOption = False,
+    store_ticks: StoreTicksOption = False,
+    all_greeks: AllGreeksOption = False,
 ) -> None:
     """Replay a range of the ticks topic (or a file) through the flow with a config."""
     settings = Settings()

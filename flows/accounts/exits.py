@@ -16,6 +16,7 @@ from flows.trading.ids import make_id
 from flows.trading.orders import RestingOrder
 from flows.trading.paper_broker import on_price_grid
 from schemas.common import OrderType, Side, TimeInForce
+from schemas.config import Exits
 
 EXIT_PURPOSES = frozenset({"take_profit", "stop_loss", "trailing_stop"})
 
@@ -43,9 +44,9 @@ def bracket(
         return [], None
     long = holding.quantity > 0
     group = make_id(entry_id, "oco")
-
-    def exit_order(kind: OrderType, purpose: str, **terms: float) -> RestingOrder:
-        return RestingOrder(
+    levels = _price_exits(exits, price, long, costs.tick_size, touch) if priced else []
+    orders = [
+        RestingOrder(
             order_id=make_id(entry_id, purpose),
             instrument=leg.instrument,
             underlying=leg.underlying,
@@ -65,27 +66,8 @@ def bracket(
             is_call=leg.is_call,
             **terms,  # type: ignore[arg-type]
         )
-
-    orders: list[RestingOrder] = []
-    if priced:
-        tick = costs.tick_size
-        if exits.take_profit_pct is not None:
-            gain = price * exits.take_profit_pct
-            if long or price - gain > 0:  # a short cannot profit past a price of 0
-                level = price + gain if long else price - gain
-                orders.append(
-                    exit_order(OrderType.LIMIT, "take_profit", limit_price=on_tick(level, tick))
-                )
-        if exits.stop_loss_pct is not None:
-            loss = price * exits.stop_loss_pct
-            level = price - loss if long else price + loss
-            orders.append(exit_order(OrderType.STOP, "stop_loss", stop_price=on_tick(level, tick)))
-        trail = _trail(exits.trailing_stop_amount, exits.trailing_stop_pct)
-        if trail:
-            reference = touch[0] if long else touch[1]
-            orders.append(
-                exit_order(OrderType.TRAILING_STOP, "trailing_stop", reference=reference, **trail)
-            )
+        for kind, purpose, terms in levels
+    ]
     time_stop = None
     if exits.time_stop_seconds is not None:
         time_stop = TimeStop(
@@ -96,6 +78,27 @@ def bracket(
             oco_group=group,
         )
     return orders, time_stop
+
+
+def _price_exits(
+    exits: Exits, price: float, long: bool, tick: float, touch: tuple[float, float]
+) -> list[tuple[OrderType, str, dict[str, float]]]:
+    """(order type, purpose, price terms) of each price exit the config asks for."""
+    levels: list[tuple[OrderType, str, dict[str, float]]] = []
+    if exits.take_profit_pct is not None:
+        gain = price * exits.take_profit_pct
+        if long or price - gain > 0:  # a short cannot profit past a price of 0
+            level = price + gain if long else price - gain
+            levels.append((OrderType.LIMIT, "take_profit", {"limit_price": on_tick(level, tick)}))
+    if exits.stop_loss_pct is not None:
+        loss = price * exits.stop_loss_pct
+        level = price - loss if long else price + loss
+        levels.append((OrderType.STOP, "stop_loss", {"stop_price": on_tick(level, tick)}))
+    trail = _trail(exits.trailing_stop_amount, exits.trailing_stop_pct)
+    if trail:
+        reference = touch[0] if long else touch[1]
+        levels.append((OrderType.TRAILING_STOP, "trailing_stop", {"reference": reference, **trail}))
+    return levels
 
 
 def _trail(amount: float | None, percent: float | None) -> dict[str, float]:

@@ -332,6 +332,18 @@ def _market_tables(item: MarketItem, run_id: str) -> list[tuple[str, Rows]]:
     return rows
 
 
+def _observe(spec: FlowSpec, stages: Stages, control_dead: Any) -> None:
+    """Prometheus counts of the flow (flows/stages/observe.py). The market's and the accounts'
+    are the live run's only: a backtest in the same process (serve's jobs) would mix its
+    replayed, old event times and its ticks into the live pipeline's figures; its progress is
+    in backtest_runs."""
+    if spec.run_id == LIVE_RUN:
+        op.inspect("observe_market", stages.market, observe.market)
+        op.inspect("observe_accounts", stages.accounts, observe.accounts)
+    if control_dead is not None:
+        op.inspect("observe_control_dead", control_dead, observe.control_dead)
+
+
 def build_flow(spec: FlowSpec) -> Dataflow:
     """The whole graph: inputs, the trading stages, ClickHouse and Kafka sinks."""
     settings = spec.settings
@@ -347,13 +359,7 @@ def build_flow(spec: FlowSpec) -> Dataflow:
         decoded = op.merge("market_in", decoded, _option_input(flow, spec))
     stages = trading_stages(spec, _channels(spec), decoded, commands)
     market_out, account_out, table_rows = stages.market, stages.accounts, stages.table_rows
-    if spec.run_id == LIVE_RUN:
-        # A backtest in the same process (serve's jobs) would mix its replayed, old event
-        # times and its ticks into the live pipeline's figures; its progress is backtest_runs'.
-        op.inspect("observe_market", market_out, observe.market)
-        op.inspect("observe_accounts", account_out, observe.accounts)
-    if control_dead is not None:
-        op.inspect("observe_control_dead", control_dead, observe.control_dead)
+    _observe(spec, stages, control_dead)
     batches = gather(
         "gather_rows",
         table_rows,
