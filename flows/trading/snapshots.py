@@ -105,31 +105,53 @@ def snapshot_rows(
         theta += position_greeks.theta
         own = own_losses[index] if own_losses is not None else 0.0
         rows.append(_holding_row(run_id, ts, position, position_greeks, (cash, total_equity, own)))
-    rows.append(
-        trusted(
-            PositionSnapshot,
-            row_id=f"{account_id}:{ts}:account",
-            run_id=run_id,
-            account_id=account_id,
-            ts=ts,
-            instrument="",
-            underlying="",
-            quantity=0,
-            avg_price=0.0,
-            mark_price=0.0,
-            market_value=money(value_total),
-            unrealised_pnl=money(unrealised_total),
-            realised_pnl=money(book.realised_cents),
-            delta=delta,
-            gamma=gamma,
-            vega=vega,
-            theta=theta,
-            cash=cash,
-            equity=total_equity,
-            scenario_loss=scenario.loss if scenario is not None else 0.0,
-        )
-    )
+    totals = _Totals(money(value_total), money(unrealised_total), (delta, gamma, vega, theta))
+    loss = scenario.loss if scenario is not None else 0.0
+    rows.append(_account_row(book, run_id, account_id, ts, totals, (cash, total_equity, loss)))
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Totals:
+    market_value: float
+    unrealised_pnl: float
+    greeks: tuple[float, float, float, float]  # delta, gamma, vega, theta
+
+
+def _account_row(
+    book: Book,
+    run_id: str,
+    account_id: str,
+    ts: int,
+    totals: _Totals,
+    account: tuple[float, float, float],
+) -> PositionSnapshot:
+    """The row with `instrument = ''`: the holdings' totals; `account` is (cash, equity, the
+    book's worst scenario loss)."""
+    cash, total_equity, loss = account
+    delta, gamma, vega, theta = totals.greeks
+    return trusted(
+        PositionSnapshot,
+        row_id=f"{account_id}:{ts}:account",
+        run_id=run_id,
+        account_id=account_id,
+        ts=ts,
+        instrument="",
+        underlying="",
+        quantity=0,
+        avg_price=0.0,
+        mark_price=0.0,
+        market_value=totals.market_value,
+        unrealised_pnl=totals.unrealised_pnl,
+        realised_pnl=money(book.realised_cents),
+        delta=delta,
+        gamma=gamma,
+        vega=vega,
+        theta=theta,
+        cash=cash,
+        equity=total_equity,
+        scenario_loss=loss,
+    )
 
 
 def _holding_row(

@@ -32,7 +32,7 @@ if chromium_path() is None:  # make test installs it (Makefile: system-packages)
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 ACCOUNT = "console-1"
-PAGES = ("control", "feed", "positions", "configs", "backtests", "analytics")
+PAGES = ("control", "feed", "positions", "orders", "configs", "backtests", "analytics")
 
 
 @pytest.fixture(scope="module")
