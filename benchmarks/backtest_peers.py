@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from flow_throughput import REPO, bench_settings, load_average, machine_line
+from common import REPO, bench_settings, load_average, machine_line
 
 from flows.runs.backtest import Source, run_backtest
 from schemas.config import AlgorithmConfig, Costs, MovingAverageCross, RiskLimits, Sizing

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broker_alone import consume_all, source_alone
 from common import (
     DAY,
     FAST,
@@ -57,76 +58,19 @@ from common import (
     tick_series,
     write_parquet,
 )
-from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from api.runtime.broker import EmbeddedBroker
 from flows.runs.backtest import Source, run_backtest
 from flows.sim.feed import partition_of
-from flows.sources.decode import decode_ticks
-from flows.stages.inputs import BatchKafkaSource
 from schemas.settings import Settings, Topics
-from sinks.kafka.admin import ensure_topics, topic_partitions
+from sinks.kafka.admin import ensure_topics
 
 KAFKA_TARGET = 150_000  # ticks/s per worker, Kafka -> ClickHouse (DESIGN.md, 'Speed shape')
 FILE_TARGET = 1_000_000  # ticks/s per worker replaying a file
 COMMAND = ".venv/bin/python benchmarks/flow_throughput.py"
 
 
-# --- shared with the other flow benchmarks ----------------------------------------------------
-
-
 # --- measurements -----------------------------------------------------------------------------
-
-
-def consume_all(bootstrap: str, topic: str, batch: int = 5000) -> tuple[int, float]:
-    """One confluent-kafka consumer reads every partition of `topic` to its end."""
-    partitions = topic_partitions(bootstrap, topic)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "bench-broker-alone",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "fetch.wait.max.ms": 5,
-            "queued.min.messages": 100_000,
-        }
-    )
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-    done: set[int] = set()
-    count = 0
-    start = time.perf_counter()
-    while len(done) < partitions:
-        for message in consumer.consume(batch, 0.1):
-            error = message.error()
-            if error is None:
-                count += 1
-            elif error.code() == KafkaError._PARTITION_EOF:
-                done.add(message.partition() or 0)
-    seconds = time.perf_counter() - start
-    consumer.close()
-    return count, seconds
-
-
-def source_alone(bootstrap: str, topic: str, decode: bool, batch_size: int) -> tuple[int, float]:
-    """The flow's Kafka source (and decoding) over every partition, one after the other, with
-    no Bytewax: the ceiling of one worker thread."""
-    source = BatchKafkaSource(bootstrap, topic, bounded=True, batch_size=batch_size)
-    count = 0
-    start = time.perf_counter()
-    for part in source.list_parts():
-        partition = source.build_part("ticks", part, None)
-        known: set[str] = set()
-        try:
-            while True:
-                for raw in partition.next_batch():
-                    count += len(raw.values)
-                    if decode:
-                        decode_ticks(raw, known)
-        except StopIteration:
-            pass
-        finally:
-            partition.close()
-    return count, time.perf_counter() - start
 
 
 @dataclass

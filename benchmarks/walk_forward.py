@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from flow_throughput import bench_settings, load_average, machine_line
+from common import bench_settings, load_average, machine_line
 
 from flows.runs.backtest import Source, run_backtest
 from flows.runs.research import walk_forward_report
