@@ -93,7 +93,7 @@ def fill_now(
     ctx: AccountContext, leg: Leg, order: RestingOrder, ts: int, fill_id: str, reason: str
 ) -> bool:
     """A market order filled at once against the leg's quote (rows `new`, then `filled` or
-    `rejected` when the quote is crossed, locked or stale); True if it filled."""
+    `rejected` when the quote is crossed or stale); True if it filled."""
     costs = ctx.state.config.costs
     ctx.emit_order_event(order, ts)
     quote = ctx.state.quotes.get(leg.instrument)

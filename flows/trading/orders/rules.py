@@ -3,7 +3,9 @@
 Every rule here has a scalar twin in `step` that computes the same thing with the same float
 operations in the same order, so the quote found here is the quote `step` acts on.
 
-- Only a usable quote acts: never a crossed or locked one (bid >= ask). A quote older than the
+- Only a usable quote acts: never a crossed one (bid > ask). A zero-width quote (bid = ask) is
+  usable: it is how a file of bars or trade prices (no bid and ask columns) is replayed, and
+  bars fill at their close (decoding already refuses crossed ticks). A quote older than the
   account's `max_quote_age_ms` is checked where an order fills against the latest known quote
   (`usable_quote`); here every quote is the instrument's own tick, as fresh as it gets.
 - An order acts only from `active_ts` (its decision plus the latency) and before `expires_ts`.
@@ -27,8 +29,8 @@ Bools = npt.NDArray[np.bool_]
 
 def usable_quote(bid: float, ask: float, quote_ts: int, now: int, max_age_ms: int | None) -> str:
     """Why an order cannot fill against this quote at `now` ('' when it can)."""
-    if not bid < ask:
-        return f"crossed or locked quote (bid {bid:,.4f} >= ask {ask:,.4f})"
+    if not bid <= ask:
+        return f"crossed quote (bid {bid:,.4f} > ask {ask:,.4f})"
     if max_age_ms is not None and now - quote_ts > max_age_ms:
         return f"stale quote ({now - quote_ts:,} ms old, limit {max_age_ms:,} ms)"
     return ""
@@ -106,7 +108,7 @@ def first_event(
     if order.on_arrival_only:
         hits = live
     else:
-        valid = live & (bid < ask)
+        valid = live & (bid <= ask)
         if order.waits_for_trigger:
             with np.errstate(invalid="ignore"):
                 level = _stop_levels(order, valid, bid, ask)
@@ -124,7 +126,7 @@ def follow(order: RestingOrder, ts: Ints, bid: Floats, ask: Floats) -> None:
     """Move a trailing stop's reference over quotes it has seen (without an event)."""
     if order.order_type != OrderType.TRAILING_STOP or order.triggered or len(ts) == 0:
         return
-    valid = _live(order, ts) & (bid < ask)
+    valid = _live(order, ts) & (bid <= ask)
     if not valid.any():
         return
     if order.side == Side.SELL:

@@ -86,10 +86,17 @@ def test_a_trailing_stop_starts_from_its_reference() -> None:
     assert fills(drive(o, ts, bid, ask, COSTS)) == [(1, 100, 99.49)]
 
 
-def test_nothing_fills_on_a_crossed_or_locked_quote() -> None:
-    ts, bid, ask = quotes((100.0, 100.0), (100.6, 100.5), (100.0, 100.1))
+def test_nothing_fills_on_a_crossed_quote() -> None:
+    ts, bid, ask = quotes((100.6, 100.5), (100.2, 100.1), (100.0, 100.1))
     o = order(Side.BUY, OrderType.MARKET)
     assert fills(drive(o, ts, bid, ask, COSTS)) == [(2, 100, 100.11)]
+
+
+def test_a_zero_width_quote_is_a_price_that_fills_as_bars_do() -> None:
+    """A file of bars has no bid and ask: each bar is a quote of width 0 at its close."""
+    ts, bid, ask = quotes((100.6, 100.5), (100.0, 100.0), (100.0, 100.1))
+    o = order(Side.BUY, OrderType.MARKET)
+    assert fills(drive(o, ts, bid, ask, COSTS)) == [(1, 100, 100.01)]
 
 
 def test_latency_fills_at_the_first_quote_after_arrival() -> None:
@@ -157,4 +164,4 @@ def test_a_stale_or_crossed_quote_is_refused_with_a_reason() -> None:
     assert usable_quote(100.0, 100.1, 1000, 1500, 1000) == ""
     assert "stale" in usable_quote(100.0, 100.1, 1000, 2001, 1000)
     assert "crossed" in usable_quote(100.2, 100.1, 1000, 1000, None)
-    assert "locked" in usable_quote(100.1, 100.1, 1000, 1000, None)
+    assert usable_quote(100.1, 100.1, 1000, 1000, None) == ""  # a bar: a price, width 0
