@@ -13,7 +13,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from flows.trading.research.windows import parse_plan
+from flows.trading.research.windows import plan_parts
 from schemas.config import ResearchRequest, WalkForwardRequest
 
 if TYPE_CHECKING:
@@ -61,13 +61,10 @@ def walk_forward_request(
             raise typer.BadParameter("--anchored needs --walk-forward")
         return None
     try:
-        parse_plan(text, anchored)
+        train, test = plan_parts(text)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    parts = dict(item.replace(" ", "").split("=", 1) for item in text.split(","))
-    return WalkForwardRequest(
-        train=parts["train"], test=parts["test"], anchored=anchored, objective=objective.value
-    )
+    return WalkForwardRequest(train=train, test=test, anchored=anchored, objective=objective.value)
 
 
 def research_reports(

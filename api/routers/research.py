@@ -17,7 +17,7 @@ from api.deps import Services, ServicesDep, error_response
 from api.routers.common import unprocessable
 from flows.runs.research import monte_carlo_report, stored_backtest, walk_forward_report
 from flows.trading.research.walk_forward import OBJECTIVES
-from flows.trading.research.windows import WalkForwardPlan, parse_plan
+from flows.trading.research.windows import WalkForwardPlan, plan_of
 from schemas.common import RunId, RunStatus
 from schemas.config import WalkForwardRequest
 from schemas.trading import Trade
@@ -84,7 +84,7 @@ async def _finished(found: Services, run_id: str) -> Any:
 
 def _plan(train: str, test: str, anchored: bool) -> WalkForwardPlan:
     try:
-        return parse_plan(f"train={train},test={test}", anchored)
+        return plan_of(train, test, anchored)
     except ValueError as error:
         raise unprocessable(("query", "train"), str(error)) from None
 

@@ -11,12 +11,15 @@ when the order changed: quotes it has passed cannot change where it acts next.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from flows.accounts.context import AccountContext
 from flows.accounts.exits import bracket
 from flows.accounts.fills import book_fill
 from flows.accounts.legs import Leg
+from flows.accounts.state import TimeStop
 from flows.accounts.ticks import Ticks
 from flows.trading.ids import make_id
 from flows.trading.orders import Outcome, RestingOrder, first_event, follow, step, usable_quote
@@ -154,18 +157,22 @@ def cancel(ctx: AccountContext, order: RestingOrder, ts: int, reason: str) -> No
 
 def cancel_exits(ctx: AccountContext, instrument: str, ts: int, reason: str) -> None:
     """Cancel the resting exits and the time stop of a position (closed, or re-bracketed)."""
-    state = ctx.state
-    for order in [o for o in state.pending if o.instrument == instrument and o.oco_group]:
-        cancel(ctx, order, ts, reason)
-    state.time_stops = [t for t in state.time_stops if t.instrument != instrument]
+    _cancel_brackets(ctx, lambda exit_: exit_.instrument == instrument, ts, reason)
 
 
 def cancel_group(ctx: AccountContext, group: str, ts: int, reason: str) -> None:
     """One of an OCO group is done: the others are cancelled, its time stop dropped."""
+    _cancel_brackets(ctx, lambda exit_: exit_.oco_group == group, ts, reason)
+
+
+def _cancel_brackets(
+    ctx: AccountContext, chosen: Callable[[RestingOrder | TimeStop], bool], ts: int, reason: str
+) -> None:
+    """Cancel the bracket orders and drop the time stops that `chosen` picks."""
     state = ctx.state
-    for order in [o for o in state.pending if o.oco_group == group]:
+    for order in [o for o in state.pending if o.oco_group and chosen(o)]:
         cancel(ctx, order, ts, reason)
-    state.time_stops = [t for t in state.time_stops if t.oco_group != group]
+    state.time_stops = [t for t in state.time_stops if not chosen(t)]
 
 
 def cancel_by_id(ctx: AccountContext, order_id: str, ts: int, reason: str) -> bool:

@@ -9,6 +9,7 @@ from flows.accounts.context import AccountContext
 from flows.accounts.legs import Leg
 from flows.trading.chain import MS_PER_YEAR, implied_vol_surface, quoted_chain
 from flows.trading.orchestrator import ScenarioBook, WorstScenario, worst_scenario
+from flows.trading.portfolio import Holding
 from schemas.common import Side
 
 # One row of a scenario book: underlying, units (signed shares-equivalent), and for an option
@@ -26,18 +27,10 @@ def scenario_book(ctx: AccountContext, ts: int, leg: Leg | None = None) -> Scena
     rows: list[_Row] = []
     for name in sorted(state.book.holdings):
         h = state.book.holdings[name]
-        option = None
-        if h.expiry_ts is not None:
-            assert h.strike is not None and h.is_call is not None
-            option = (name, h.expiry_ts, h.strike, h.is_call)
-        rows.append((h.underlying, float(h.quantity * h.multiplier), option))
+        rows.append(_row(name, h.underlying, h.quantity * h.multiplier, h))
     if leg is not None:
         sign = 1 if leg.side == Side.BUY else -1
-        option = None
-        if leg.expiry_ts is not None:
-            assert leg.strike is not None and leg.is_call is not None
-            option = (leg.instrument, leg.expiry_ts, leg.strike, leg.is_call)
-        rows.append((leg.underlying, float(sign * leg.quantity * leg.multiplier), option))
+        rows.append(_row(leg.instrument, leg.underlying, sign * leg.quantity * leg.multiplier, leg))
     spot = np.array([state.quotes[underlying].mid for underlying, _, _ in rows])
     strike, years, is_call = (np.zeros(len(rows)) for _ in range(3))
     for i, (_, _, option) in enumerate(rows):
@@ -57,6 +50,14 @@ def scenario_book(ctx: AccountContext, ts: int, leg: Leg | None = None) -> Scena
         rate=ctx.params.chain.rate,
         dividend=ctx.params.chain.dividend,
     )
+
+
+def _row(instrument: str, underlying: str, units: int, terms: Holding | Leg) -> _Row:
+    """A scenario book row of a holding or a leg (its contract terms if it is an option)."""
+    if terms.expiry_ts is None:
+        return underlying, float(units), None
+    assert terms.strike is not None and terms.is_call is not None
+    return underlying, float(units), (instrument, terms.expiry_ts, terms.strike, terms.is_call)
 
 
 def _volatilities(

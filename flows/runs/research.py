@@ -24,7 +24,7 @@ from flows.trading.research.walk_forward import (
     walk_forward,
     window_figures,
 )
-from flows.trading.research.windows import WalkForwardPlan, parse_plan, walk_forward_windows
+from flows.trading.research.windows import WalkForwardPlan, plan_of, walk_forward_windows
 from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest, WalkForwardRequest
 
 
@@ -125,7 +125,7 @@ def stored_backtest(client: Client, run: BacktestRun) -> BacktestResult:
 
 def requested_plan(request: WalkForwardRequest) -> WalkForwardPlan:
     """The plan of an API request's `walk_forward` (ValueError if its durations are unusable)."""
-    return parse_plan(f"train={request.train},test={request.test}", request.anchored)
+    return plan_of(request.train, request.test, request.anchored)
 
 
 def research_reports(

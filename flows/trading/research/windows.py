@@ -46,17 +46,28 @@ def parse_duration(text: str) -> int:
     return value
 
 
-def parse_plan(text: str, anchored: bool = False) -> WalkForwardPlan:
-    """`train=90d,test=30d` -> the plan; both parts are required."""
-    parts: dict[str, int] = {}
+def plan_parts(text: str) -> tuple[str, str]:
+    """`train=90d,test=30d` -> ("90d", "30d"), each checked; both parts are required."""
+    parts: dict[str, str] = {}
     for item in text.split(","):
         name, sep, value = item.partition("=")
         if not sep or name.strip() not in ("train", "test"):
             raise ValueError(f"--walk-forward {text!r}: expected train=DURATION,test=DURATION")
-        parts[name.strip()] = parse_duration(value)
+        parse_duration(value)
+        parts[name.strip()] = value.replace(" ", "")
     if set(parts) != {"train", "test"}:
         raise ValueError(f"--walk-forward {text!r}: needs both train= and test=")
-    return WalkForwardPlan(parts["train"], parts["test"], anchored)
+    return parts["train"], parts["test"]
+
+
+def plan_of(train: str, test: str, anchored: bool = False) -> WalkForwardPlan:
+    """The plan of a training and a test duration (`90d`, `30d`)."""
+    return WalkForwardPlan(parse_duration(train), parse_duration(test), anchored)
+
+
+def parse_plan(text: str, anchored: bool = False) -> WalkForwardPlan:
+    """`train=90d,test=30d` -> the plan; both parts are required."""
+    return plan_of(*plan_parts(text), anchored)
 
 
 def walk_forward_windows(start: int, end: int, plan: WalkForwardPlan) -> list[Window]:
