@@ -24,9 +24,14 @@ pytestmark = pytest.mark.integration
 
 
 def child_processes(pid: int) -> list[int]:
+    """The process's children, over all its threads (a thread may end while they are read)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found.extend(int(child) for child in (task / "children").read_text().split())
+        try:
+            children = (task / "children").read_text()
+        except FileNotFoundError:
+            continue
+        found.extend(int(child) for child in children.split())
     return found
 
 
