@@ -6,13 +6,14 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import orjson
 
 from flows.accounts.state import AccountParams, Outputs
-from flows.sim.feed import OptionWriter
+from flows.sim.feed import MARKET_CHAINS, OptionWriter
 from flows.sim.simulator import SimParams, simulate_session
 from flows.sources.decode import Decoded, decode_option_quotes
 from flows.sources.kafka import RawBatch
@@ -22,6 +23,11 @@ from flows.trading.chain import ChainParams, occ_symbol
 from flows.trading.ticks import TickBatch, TickColumns
 from schemas.common import TradingStatus
 from schemas.config import AlgorithmConfig, ControlCommand
+
+# The simulated market's surface (flows.sim.feed) with fewer expiries and strikes: the tests
+# that feed quotes need the contracts the accounts select (7 days, deltas 0.2-0.4), not the
+# whole chain, and decoding the whole one is most of their time.
+SMALL_MARKET = replace(MARKET_CHAINS, weekly_expiries=2, monthly_expiries=1, strikes_each_side=6)
 
 RUN = "test"
 OPTIONS = "options"

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import clickhouse_connect
+from clickhouse_connect.driver import options as driver_options
 from clickhouse_connect.driver.client import Client
 
 LEDGER = "schema_migrations"
@@ -51,8 +53,19 @@ def migrations() -> list[Migration]:
     return found
 
 
+def _without_pandas() -> None:
+    """clickhouse-connect imports pandas at its first insert only to ask whether the rows are a
+    DataFrame: 1.3 s of every process that writes (a CLI command, a flow, a cluster process).
+    strikeflow never passes DataFrames, so the driver is told pandas is absent, a state it
+    supports (pandas is optional to it); a process that imported pandas already keeps it."""
+    if "pandas" not in sys.modules:
+        driver_options.pd = None
+        driver_options.pd_time_test = None
+
+
 def connect(dsn: str, database: str, **settings: Any) -> Client:
     """A client on `database`, creating the database if it does not exist yet."""
+    _without_pandas()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", database):
         raise ValueError(f"invalid database name {database!r}")
     # Sessions would serialise concurrent queries on a server; chdb has none to turn off.

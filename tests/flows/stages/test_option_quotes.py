@@ -10,7 +10,6 @@ import numpy as np
 import orjson
 import pytest
 
-from flows.sim.feed import MARKET_CHAINS
 from flows.sources.decode import decode_option_quotes
 from flows.sources.kafka import RawBatch
 from flows.trading.chain import (
@@ -34,7 +33,7 @@ from schemas.config import (
     Sizing,
     VolatilityPremium,
 )
-from tests.pipeline import OPTIONS, option_messages, quote_book, run, session
+from tests.pipeline import OPTIONS, SMALL_MARKET, option_messages, quote_book, run, session
 
 FRIDAY = date(2026, 11, 27)
 TS = 1_795_000_000_000  # 2026-11-18, a Wednesday
@@ -67,7 +66,7 @@ def ticks():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def messages(ticks) -> list[bytes]:  # type: ignore[no-untyped-def]
-    return option_messages(ticks, MARKET_CHAINS)
+    return option_messages(ticks, SMALL_MARKET)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from flows.runs.backtest import Source, run_backtest
 from flows.runs.live import live_spec
-from flows.sim.feed import MARKET_CHAINS, feed_writer
+from flows.sim.feed import feed_writer
 from flows.sim.simulator import SimParams, simulate_session
 from flows.stages.graph import build_flow
 from flows.trading.paper_broker import market_fill_price
@@ -25,7 +25,7 @@ from schemas.settings import Settings
 from sinks.clickhouse.client import connect
 from tests.flows.stages.test_flow_kafka import _without_run, other_database
 from tests.flows_support import DAY, read_topic, table_rows
-from tests.pipeline import quote_book
+from tests.pipeline import SMALL_MARKET, quote_book
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def quoted(settings: Settings) -> Settings:
     """The test's settings with option quotes on, and a session of ticks and quotes fed."""
     quoted = settings.model_copy(update={"option_quotes": True})
     assert quoted.kafka_bootstrap_servers is not None
-    writer = feed_writer(quoted.kafka_bootstrap_servers, quoted, chains=MARKET_CHAINS)
+    writer = feed_writer(quoted.kafka_bootstrap_servers, quoted, chains=SMALL_MARKET)
     ticks, _ = simulate_session(["AAPL", "MSFT"], DAY, SimParams(ticks_per_minute=5.0))
     writer.write_ticks(ticks)
     writer.finish()
