@@ -387,11 +387,75 @@ class ControlAction(StrEnum):
     KILL_SWITCH = "kill_switch"
     CONFIG_UPDATE = "config_update"
     CANCEL_ORDER = "cancel_order"
+    REPLACE_ORDER = "replace_order"
 
 
-class ControlCommand(BaseModel):
-    """A command on `strikeflow.control` (key: account). `config` comes with config_update only,
-    `order_id` (the resting order to cancel) with cancel_order only."""
+# The terms a replace may change, by order type: the quantity always, the prices the type has.
+# A trailing stop may switch between a trail by amount and by percent.
+REPLACEABLE_TERMS: dict[OrderType, tuple[str, ...]] = {
+    OrderType.MARKET: ("quantity",),
+    OrderType.LIMIT: ("quantity", "limit_price"),
+    OrderType.STOP: ("quantity", "stop_price"),
+    OrderType.STOP_LIMIT: ("quantity", "stop_price", "limit_price"),
+    OrderType.TRAILING_STOP: ("quantity", "trail_amount", "trail_percent"),
+}
+
+
+class OrderTerms(BaseModel):
+    """New terms for a working order (`replace_order`): the fields given are those that change.
+
+    `quantity` is the order's new total, what it filled already included, as at a broker; the
+    order that replaces it works the rest. Prices are per unit in the quote currency;
+    `trail_percent` a fraction (0.02 is 2 %).
+    """
+
+    model_config = STRICT
+    quantity: Annotated[int, Field(gt=0, le=10_000_000)] | None = Field(
+        default=None, description="The new total quantity, the part already filled included."
+    )
+    limit_price: Positive | None = Field(default=None, description="New limit price.")
+    stop_price: Positive | None = Field(default=None, description="New stop price.")
+    trail_amount: Positive | None = Field(
+        default=None, description="New trail of a trailing stop, in currency per unit."
+    )
+    trail_percent: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        default=None, description="New trail of a trailing stop, as a fraction of its reference."
+    )
+
+    @model_validator(mode="after")
+    def _one_trail(self) -> Self:
+        if self.trail_amount is not None and self.trail_percent is not None:
+            raise ValueError("give trail_amount or trail_percent, not both")
+        return self
+
+    @property
+    def changes(self) -> dict[str, float]:
+        """The terms given, by name."""
+        terms = {name: getattr(self, name) for name in OrderTerms.model_fields}
+        return {name: value for name, value in terms.items() if value is not None}
+
+    def problem_for(self, order_type: OrderType, filled: int) -> str:
+        """Why these terms cannot replace those of a `order_type` order that has filled
+        `filled` units ('' when they can)."""
+        allowed = REPLACEABLE_TERMS[order_type]
+        wrong = [name for name in self.changes if name not in allowed]
+        if wrong:
+            return (
+                f"a {order_type.value} order has no {' or '.join(wrong)} to change "
+                f"(it can change: {', '.join(allowed)})"
+            )
+        if self.quantity is not None and self.quantity <= filled:
+            return (
+                f"quantity {self.quantity:,} leaves nothing to work: {filled:,} filled already "
+                "(cancel the order instead)"
+            )
+        return ""
+
+
+class ControlCommand(OrderTerms):
+    """A command on `strikeflow.control` (key: account). `config` comes with config_update only;
+    `order_id` (the working order) with cancel_order and replace_order only; the new terms
+    (`OrderTerms`: at least one) with replace_order only."""
 
     model_config = STRICT
     command_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")]
@@ -406,8 +470,16 @@ class ControlCommand(BaseModel):
     def _config_with_update_only(self) -> Self:
         if (self.action == ControlAction.CONFIG_UPDATE) != (self.config is not None):
             raise ValueError("config is required for config_update and only for it")
-        if (self.action == ControlAction.CANCEL_ORDER) != bool(self.order_id):
-            raise ValueError("order_id is required for cancel_order and only for it")
+        on_order = self.action in (ControlAction.CANCEL_ORDER, ControlAction.REPLACE_ORDER)
+        if on_order != bool(self.order_id):
+            raise ValueError(
+                "order_id is required for cancel_order and replace_order and only for them"
+            )
+        if (self.action == ControlAction.REPLACE_ORDER) != bool(self.changes):
+            raise ValueError(
+                "new terms (quantity, limit_price, stop_price, trail_amount or trail_percent) "
+                "are required for replace_order and only for it"
+            )
         if self.config is not None and self.config.account_id != self.account_id:
             raise ValueError("config.account_id must match account_id")
         return self

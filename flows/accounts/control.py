@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flows.accounts.context import AccountContext
 from flows.accounts.flatten import flatten
+from flows.accounts.replace import replace_order
 from flows.accounts.resting import cancel_by_id
 from flows.accounts.state import AccountParams, AccountState, Outputs
 from flows.trading.orchestrator import apply_command
@@ -37,6 +38,9 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
         return ctx.out
     if command.action == ControlAction.CANCEL_ORDER:
         _cancel_order(ctx, ts, command)
+        return ctx.out
+    if command.action == ControlAction.REPLACE_ORDER:
+        replace_order(ctx, ts, command)
         return ctx.out
     transition = apply_command(state.status, command.action)
     if not transition.accepted:
