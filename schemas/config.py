@@ -434,22 +434,22 @@ class OrderTerms(BaseModel):
         terms = {name: getattr(self, name) for name in OrderTerms.model_fields}
         return {name: value for name, value in terms.items() if value is not None}
 
-    def problem_for(self, order_type: OrderType, filled: int) -> str:
-        """Why these terms cannot replace those of a `order_type` order that has filled
-        `filled` units ('' when they can)."""
+    def problem_for(self, order_type: OrderType, filled: int) -> tuple[str, str] | None:
+        """(the term at fault, why) these terms cannot replace those of a `order_type` order
+        that has filled `filled` units; None when they can."""
         allowed = REPLACEABLE_TERMS[order_type]
-        wrong = [name for name in self.changes if name not in allowed]
-        if wrong:
-            return (
-                f"a {order_type.value} order has no {' or '.join(wrong)} to change "
-                f"(it can change: {', '.join(allowed)})"
-            )
+        for name in self.changes:
+            if name not in allowed:
+                return name, (
+                    f"a {order_type.value} order has no {name} to change "
+                    f"(it can change: {', '.join(allowed)})"
+                )
         if self.quantity is not None and self.quantity <= filled:
-            return (
+            return "quantity", (
                 f"quantity {self.quantity:,} leaves nothing to work: {filled:,} filled already "
                 "(cancel the order instead)"
             )
-        return ""
+        return None
 
 
 class ControlCommand(OrderTerms):

@@ -33,8 +33,8 @@ def replace_order(ctx: AccountContext, ts: int, command: ControlCommand) -> None
     if order is None:
         problem = "is not working (unknown, or already filled, cancelled or expired)"
     else:
-        problem = command.problem_for(order.order_type, order.filled)
-        problem = problem or _too_big(ctx, order, command)
+        fault = command.problem_for(order.order_type, order.filled)
+        problem = fault[1] if fault is not None else _too_big(ctx, order, command)
     if order is None or problem:
         ctx.alert(
             ts=ts,
