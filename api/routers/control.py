@@ -30,7 +30,8 @@ from api.deps import (
     error_response,
 )
 from schemas.common import LIVE_RUN, AccountId, RunId, Text, wall_clock_ms
-from schemas.config import AlgorithmConfig, ControlAction, ControlCommand, OrderTerms
+from schemas.config import AlgorithmConfig, ControlAction, ControlCommand
+from schemas.order_terms import OrderTerms
 from schemas.trading import TradingState
 from sinks.store.configs import config_versions
 from sinks.store.states import trading_states

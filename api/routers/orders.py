@@ -30,7 +30,8 @@ from api.deps import BODY_RESPONSES, ServicesDep, error_response
 from api.routers.common import Page, page_of, record_query, unprocessable
 from api.routers.control import UNAVAILABLE, CommandRequest, send_command
 from schemas.common import LIVE_RUN, Identifier, Instrument, OrderStatus, RunId, Symbol
-from schemas.config import ControlAction, ControlCommand, OrderTerms
+from schemas.config import ControlAction, ControlCommand
+from schemas.order_terms import OrderTerms
 from schemas.trading import OrderEvent
 from sinks.store.orders import OPEN_STATUSES, OrderFilter, order_history, orders
 from sinks.store.records import Listing
