@@ -38,6 +38,7 @@ from schemas.common import (
     Text,
     TimeInForce,
 )
+from schemas.order_terms import OrderTerms
 
 Window = Annotated[int, Field(ge=1, le=10_000)]
 
@@ -387,11 +388,13 @@ class ControlAction(StrEnum):
     KILL_SWITCH = "kill_switch"
     CONFIG_UPDATE = "config_update"
     CANCEL_ORDER = "cancel_order"
+    REPLACE_ORDER = "replace_order"
 
 
-class ControlCommand(BaseModel):
-    """A command on `strikeflow.control` (key: account). `config` comes with config_update only,
-    `order_id` (the resting order to cancel) with cancel_order only."""
+class ControlCommand(OrderTerms):
+    """A command on `strikeflow.control` (key: account). `config` comes with config_update only;
+    `order_id` (the working order) with cancel_order and replace_order only; the new terms
+    (`OrderTerms`: at least one) with replace_order only."""
 
     model_config = STRICT
     command_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")]
@@ -406,8 +409,16 @@ class ControlCommand(BaseModel):
     def _config_with_update_only(self) -> Self:
         if (self.action == ControlAction.CONFIG_UPDATE) != (self.config is not None):
             raise ValueError("config is required for config_update and only for it")
-        if (self.action == ControlAction.CANCEL_ORDER) != bool(self.order_id):
-            raise ValueError("order_id is required for cancel_order and only for it")
+        on_order = self.action in (ControlAction.CANCEL_ORDER, ControlAction.REPLACE_ORDER)
+        if on_order != bool(self.order_id):
+            raise ValueError(
+                "order_id is required for cancel_order and replace_order and only for them"
+            )
+        if (self.action == ControlAction.REPLACE_ORDER) != bool(self.changes):
+            raise ValueError(
+                "new terms (quantity, limit_price, stop_price, trail_amount or trail_percent) "
+                "are required for replace_order and only for it"
+            )
         if self.config is not None and self.config.account_id != self.account_id:
             raise ValueError("config.account_id must match account_id")
         return self

@@ -1,11 +1,11 @@
-"""`strikeflow orders list / show / cancel`: orders through the running API.
+"""`strikeflow orders list / show / cancel / replace`: orders through the running API.
 
 Unlike `configs`, these commands talk to `strikeflow serve` over HTTP rather than opening the
 database: orders matter while trading runs, and then the server holds the embedded ClickHouse
-(one process per path), and a cancel must go through the server's check that the order is
-still open before its command reaches the flow. The server is STRIKEFLOW_API_HOST and
-STRIKEFLOW_API_PORT (or `--api`); the token is STRIKEFLOW_API_TOKEN, else the one `serve` wrote
-to <data_dir>/api-token.
+(one process per path), and a cancel or a replace must go through the server's check that the
+order is still open (and that the new terms fit its type) before its command reaches the flow.
+The server is STRIKEFLOW_API_HOST and STRIKEFLOW_API_PORT (or `--api`); the token is
+STRIKEFLOW_API_TOKEN, else the one `serve` wrote to <data_dir>/api-token.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from schemas.settings import Settings
 if TYPE_CHECKING:
     import httpx
 
-orders_app = typer.Typer(no_args_is_help=True, help="Orders: list, show and cancel (via the API).")
+orders_app = typer.Typer(
+    no_args_is_help=True, help="Orders: list, show, cancel and replace (via the API)."
+)
 
 ApiOption = Annotated[
     str | None, typer.Option("--api", help="The API's URL (default: from the settings).")
@@ -188,6 +190,49 @@ def cancel(
     console.print(
         f"cancel of {order_id} sent to {sent['account_id']}: command {sent['command_id']} "
         f"(see `GET /commands/{sent['command_id']}`)"
+    )
+
+
+@orders_app.command("replace")
+def replace(
+    order_id: Annotated[str, typer.Argument(help="The resting live order's id.")],
+    quantity: Annotated[
+        int | None,
+        typer.Option(min=1, help="New total quantity, the part already filled included."),
+    ] = None,
+    limit_price: Annotated[float | None, typer.Option(help="New limit price.")] = None,
+    stop_price: Annotated[float | None, typer.Option(help="New stop price.")] = None,
+    trail_amount: Annotated[
+        float | None, typer.Option(help="New trail of a trailing stop, in currency.")
+    ] = None,
+    trail_percent: Annotated[
+        float | None, typer.Option(help="New trail of a trailing stop, a fraction (0.02 = 2 %).")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why; recorded with the command.")] = "",
+    api: ApiOption = None,
+) -> None:
+    """Ask the live flow to replace a resting order's terms (a replace_order command): the
+    order ends 'replaced' and a new one, in its place, works the new terms."""
+    terms = {
+        "quantity": quantity,
+        "limit_price": limit_price,
+        "stop_price": stop_price,
+        "trail_amount": trail_amount,
+        "trail_percent": trail_percent,
+    }
+    given = {name: value for name, value in terms.items() if value is not None}
+    if not given:
+        raise typer.BadParameter(
+            "give at least one new term: --quantity, --limit-price, --stop-price, "
+            "--trail-amount or --trail-percent"
+        )
+    path = f"/orders/{quote(order_id, safe='')}/replace"
+    sent = _call(api, "POST", path, json={**given, "reason": reason})
+    changes = ", ".join(f"{name} {sent[name]}" for name in given)
+    console.print(
+        f"replace of {order_id} ({changes}) sent to {sent['account_id']}: command "
+        f"{sent['command_id']}; `strikeflow orders show {order_id}` names its successor once "
+        "the flow has applied it"
     )
 
 

@@ -31,6 +31,7 @@ from api.deps import (
 )
 from schemas.common import LIVE_RUN, AccountId, RunId, Text, wall_clock_ms
 from schemas.config import AlgorithmConfig, ControlAction, ControlCommand
+from schemas.order_terms import OrderTerms
 from schemas.trading import TradingState
 from sinks.store.configs import config_versions
 from sinks.store.states import trading_states
@@ -63,6 +64,7 @@ async def send_command(
     request: CommandRequest | None,
     config: AlgorithmConfig | None = None,
     order_id: str = "",
+    terms: OrderTerms | None = None,
 ) -> ControlCommand:
     details = request or CommandRequest()
     command = ControlCommand(
@@ -73,6 +75,7 @@ async def send_command(
         reason=details.reason,
         config=config,
         order_id=order_id,
+        **(terms.changes if terms is not None else {}),
     )
     try:
         earlier = found.commands.claim(command)

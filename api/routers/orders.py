@@ -9,8 +9,13 @@ listings, ordered by when the orders were placed (sinks/store/orders.py says why
 control topic, as the other control commands are produced (api/routers/control.py), and
 answers 202 with it. Only a live order that is still open (new or partially filled) can be
 cancelled: anything else is a 409 naming its status. The flow applies the command between
-ticks; if the order filled in the meantime, the flow refuses the command, and
-`GET /commands/{command_id}` tells which happened.
+ticks; if the order filled in the meantime, the flow refuses the command with a
+`cancel_rejected` alert.
+
+`POST /orders/{id}/replace` does the same with a `replace_order` command carrying the new terms
+(schemas.config.OrderTerms): only those the order's type has (422 otherwise), and a quantity
+above what it filled. The flow ends the order `replaced` and places its successor
+(flows/accounts/replace.py), or refuses with a `replace_rejected` alert.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.deps import BODY_RESPONSES, ServicesDep, error_response
-from api.routers.common import Page, page_of, record_query
+from api.routers.common import Page, page_of, record_query, unprocessable
 from api.routers.control import UNAVAILABLE, CommandRequest, send_command
 from schemas.common import LIVE_RUN, Identifier, Instrument, OrderStatus, RunId, Symbol
 from schemas.config import ControlAction, ControlCommand
+from schemas.order_terms import OrderTerms
 from schemas.trading import OrderEvent
 from sinks.store.orders import OPEN_STATUSES, OrderFilter, order_history, orders
 from sinks.store.records import Listing
@@ -36,6 +42,19 @@ OrderId = Annotated[Identifier, Path(description="The order's id.")]
 RunQuery = Annotated[RunId, Query(description="'live', or a backtest's run id.")]
 OPEN_HELP = "true: only resting orders (new, partially filled); false: only finished ones."
 UNKNOWN = error_response(404, "No order with this id in the run.")
+
+
+class ReplaceRequest(CommandRequest, OrderTerms):
+    """An order's new terms (at least one; see `OrderTerms`), and the command's details."""
+
+    @model_validator(mode="after")
+    def _some_term(self) -> ReplaceRequest:
+        if not self.changes:
+            raise ValueError(
+                "give at least one new term: quantity, limit_price, stop_price, trail_amount "
+                "or trail_percent"
+            )
+        return self
 
 
 class OrderDetail(BaseModel):
@@ -105,13 +124,53 @@ async def cancel_order(
     order_id: OrderId,
     request: Annotated[CommandRequest | None, Body()] = None,
 ) -> ControlCommand:
+    state = await _open_order(found, order_id, "cancelled")
+    return await send_command(
+        found, state.account_id, ControlAction.CANCEL_ORDER, request, order_id=order_id
+    )
+
+
+@router.post(
+    "/{order_id}/replace",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Replace a resting live order's terms (cancel and replace)",
+    description="Produce a `replace_order` command for the order's account on the control "
+    "topic. Only an open order (new or partially filled) of the live run can be replaced, "
+    "only with terms its type has (a limit price for a limit or stop-limit, a stop price for a "
+    "stop or stop-limit, a trail for a trailing stop; a quantity for any), and a new total "
+    "quantity above what it filled.",
+    responses={
+        **BODY_RESPONSES,
+        **UNKNOWN,
+        **error_response(409, "The order is not open, or the command id names another command."),
+        **UNAVAILABLE,
+    },
+)
+async def replace_order(
+    found: ServicesDep, order_id: OrderId, request: Annotated[ReplaceRequest, Body()]
+) -> ControlCommand:
+    state = await _open_order(found, order_id, "replaced")
+    fault = request.problem_for(state.order_type, state.filled_quantity)
+    if fault is not None:
+        term, why = fault
+        raise unprocessable(("body", term), f"order {order_id}: {why}", getattr(request, term))
+    return await send_command(
+        found,
+        state.account_id,
+        ControlAction.REPLACE_ORDER,
+        request,
+        order_id=order_id,
+        terms=request,
+    )
+
+
+async def _open_order(found: ServicesDep, order_id: str, what: str) -> OrderEvent:
+    """The live order's state, if it is open (a 404 if unknown, a 409 if finished)."""
     state = (await _history(found, LIVE_RUN, order_id))[-1]
     if state.status.value not in OPEN_STATUSES:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"order {order_id} is {state.status.value}, not open: only a new or partially "
-            "filled order can be cancelled",
+            f"filled order can be {what}",
         )
-    return await send_command(
-        found, state.account_id, ControlAction.CANCEL_ORDER, request, order_id=order_id
-    )
+    return state

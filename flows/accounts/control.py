@@ -1,8 +1,11 @@
-"""Control commands applied to one account: start, stop, pause, resume, kill switch, config."""
+"""Control commands applied to one account: start, stop, pause, resume, kill switch, config,
+and an operator's cancel or replace of a working order."""
 
 from __future__ import annotations
 
 from flows.accounts.context import AccountContext
+from flows.accounts.flatten import flatten
+from flows.accounts.replace import replace_order
 from flows.accounts.resting import cancel_by_id
 from flows.accounts.state import AccountParams, AccountState, Outputs
 from flows.trading.orchestrator import apply_command
@@ -36,6 +39,9 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
     if command.action == ControlAction.CANCEL_ORDER:
         _cancel_order(ctx, ts, command)
         return ctx.out
+    if command.action == ControlAction.REPLACE_ORDER:
+        replace_order(ctx, ts, command)
+        return ctx.out
     transition = apply_command(state.status, command.action)
     if not transition.accepted:
         _reject(ctx, ts, command, transition.reason)
@@ -48,6 +54,9 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
             message=f"kill switch by command {command.command_id}: {command.reason or 'no reason'}",
             key=command.command_id,
         )
+        # Positions are closed before the halt cancels the resting orders, so the state row
+        # that the halt records shows the flattened book.
+        flatten(ctx, ts, command.command_id)
     if command.action == ControlAction.START:
         state.breached = False
     reason = transition.reason + (f" ({command.reason})" if command.reason else "")

@@ -49,7 +49,7 @@ def advance(
     n, cursor, k = len(ticks), 0, 0
     while True:
         if cursor < n:
-            _arm(ctx, int(ticks.ts[cursor]))
+            arm(ctx, int(ticks.ts[cursor]))
         p_signal = events[k][0] if k < len(events) else n
         p_order = next_order_event(ctx, ticks, cursor) if state.pending else n
         boundary = _next_boundary(state)
@@ -93,7 +93,7 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
         return
     state = ctx.state
     first_ts = int(ticks.ts[start])
-    _arm(ctx, first_ts)
+    arm(ctx, first_ts)
     # Marks first: `mid_along` reads a symbol's quote from before the stretch's ticks land.
     marks = _mark_arrays(ctx, ticks, start, stop) if state.book.holdings else {}
     _update_quotes(state, ticks, start, stop)
@@ -131,7 +131,7 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
     state.marks = {name: float(values[-1]) for name, values in marks.items()}
 
 
-def _arm(ctx: AccountContext, ts: int) -> None:
+def arm(ctx: AccountContext, ts: int) -> None:
     """Activity at `ts` opens a trading day and schedules the next snapshot, if not yet done.
 
     Called before the stretch of ticks is chosen, so a stretch never runs past a boundary that

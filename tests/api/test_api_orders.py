@@ -1,5 +1,5 @@
 """Orders over HTTP, on a real server, chdb and broker: listings of order states with filters
-and paging, an order's history, and a cancel that reaches the control topic.
+and paging, an order's history, and a cancel and a replace that reach the control topic.
 
 The flow writes no order rows in these tests: they are inserted as the account stage writes
 them (tests/orders_support.py), into the server's own database."""
@@ -119,3 +119,55 @@ def test_cancel_refuses_finished_unknown_and_read_only(api: Api) -> None:
     )
     assert read_only.status_code == 403
     assert api.anonymous.get("/orders").status_code == 401
+
+
+def test_replace_sends_a_replace_order_command_with_the_new_terms(api: Api) -> None:
+    body = {"limit_price": 190.25, "quantity": 80, "reason": "chase"}
+    answer = api.http.post("/orders/o1/replace", json=body)  # limit buy, 40 of 100 filled
+    assert answer.status_code == 202, answer.text
+    sent = answer.json()
+    assert (sent["action"], sent["account_id"]) == ("replace_order", "alice")
+    assert sent["order_id"] == "o1"
+    assert (sent["limit_price"], sent["quantity"], sent["stop_price"]) == (190.25, 80, None)
+    bootstrap = api.settings.kafka_bootstrap_servers
+    assert bootstrap is not None
+    messages = read_topic(bootstrap, api.settings.topics.control)
+    arrived = [ControlCommand.model_validate_json(value) for _, value in messages]
+    [found] = [c for c in arrived if c.command_id == sent["command_id"]]
+    assert (found.order_id, found.changes, found.reason) == (
+        "o1",
+        {"quantity": 80, "limit_price": 190.25},
+        "chase",
+    )
+
+
+def test_replace_refuses_unknown_finished_and_invalid_terms(api: Api) -> None:
+    unknown = api.http.post("/orders/t3/replace", json={"quantity": 5})
+    assert unknown.status_code == 404
+    filled = api.http.post("/orders/o2/replace", json={"quantity": 5})
+    assert filled.status_code == 409, filled.text
+    assert filled.json()["detail"].startswith("order o2 is filled, not open")
+    for body, message in (
+        ({}, "at least one new term"),
+        ({"quantity": 0}, "greater than 0"),
+        ({"trail_amount": 1.0, "trail_percent": 0.1}, "not both"),
+        ({"limit_price": 1.0, "size": 3}, "Extra inputs"),
+    ):
+        answer = api.http.post("/orders/o3/replace", json=body)
+        assert answer.status_code == 422, body
+        assert message in answer.json()["detail"][0]["msg"], answer.text
+    for order_id, body, term, message in (
+        ("o3", {"limit_price": 180.0}, "limit_price", "a stop order has no limit_price"),
+        ("o1", {"quantity": 40}, "quantity", "quantity 40 leaves nothing to work: 40 filled"),
+    ):
+        answer = api.http.post(f"/orders/{order_id}/replace", json=body)
+        assert answer.status_code == 422, answer.text
+        [problem] = answer.json()["detail"]
+        assert problem["loc"] == ["body", term]
+        assert message in problem["msg"]
+    read_only = api.anonymous.post(
+        "/orders/o4/replace",
+        json={"limit_price": 200.0},
+        headers={"Authorization": f"Bearer {READ_TOKEN}"},
+    )
+    assert read_only.status_code == 403

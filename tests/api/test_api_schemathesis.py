@@ -50,9 +50,9 @@ def test_no_server_errors_and_answers_match_the_spec(api: Api, tmp_path: Path) -
     operations = sum(len(methods) for methods in spec["paths"].values())
     # The first 35, GET /metrics, GET /analytics/runs/{run}/fingerprint, the research pair
     # (walk-forward, Monte Carlo), and the console's GET /series/equity, /series/rejections,
-    # GET /files and PUT /files/{name}; the orders' GET /orders, GET /orders/{order_id} and
-    # POST /orders/{order_id}/cancel.
-    assert operations == 46
+    # GET /files and PUT /files/{name}; the orders' GET /orders, GET /orders/{order_id},
+    # POST /orders/{order_id}/cancel and POST /orders/{order_id}/replace.
+    assert operations == 47
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
     command = [

@@ -44,15 +44,18 @@ trying to shed. They still obey the trading state, the trading hours and the thr
 Trading state machine (`apply_command`). Rows: current status; cells: resulting status, or
 "-" where the command does not apply (not accepted, status unchanged):
 
-                start   stop    pause  resume  reduce_only kill_switch config_update cancel_order
-    stopped     running stopped -      -       -           halted      stopped       stopped
-    running     -       stopped paused -       reduce_only halted      running       running
-    paused      running stopped -      running reduce_only halted      paused        paused
-    reduce_only -       stopped paused running -           halted      reduce_only   reduce_only
-    halted      running stopped -      -       reduce_only halted      halted        halted
+                start   stop    pause  resume  reduce_only kill_switch
+    stopped     running stopped -      -       -           halted
+    running     -       stopped paused -       reduce_only halted
+    paused      running stopped -      running reduce_only halted
+    reduce_only -       stopped paused running -           halted
+    halted      running stopped -      -       reduce_only halted
+
+Commands that keep the status apply from every status: config_update cancel_order replace_order.
 
 `stop` and `kill_switch` are accepted from every status, including their own target, so an
-operator's emergency button never reports failure. `start` from halted is the operator's
+operator's emergency button never reports failure (the account stage also flattens the book on
+a kill switch: flows/accounts/flatten.py). `start` from halted is the operator's
 explicit re-arm after a kill switch or a loss breach; `reduce_only` from halted lets the operator
 wind positions down without re-arming, and `resume` from reduce_only goes back to full trading.
 What each status allows:

@@ -41,6 +41,7 @@ _TRANSITIONS: Final[dict[ControlAction, tuple[frozenset[TradingStatus], TradingS
     ControlAction.KILL_SWITCH: (_ANY, TradingStatus.HALTED),
     ControlAction.CONFIG_UPDATE: (_ANY, None),
     ControlAction.CANCEL_ORDER: (_ANY, None),  # the order, not the status (flows.accounts)
+    ControlAction.REPLACE_ORDER: (_ANY, None),
 }
 
 

@@ -1,5 +1,6 @@
-"""`strikeflow orders list / show / cancel`, each a real CLI process talking to a real server
-(chdb and broker of the session); the cancel's command is read back from the control topic."""
+"""`strikeflow orders list / show / cancel / replace`, each a real CLI process talking to a real
+server (chdb and broker of the session); the cancel's and the replace's commands are read back
+from the control topic."""
 
 from __future__ import annotations
 
@@ -77,6 +78,36 @@ def test_orders_cancel_sends_the_command_or_says_why_not(api: Api, tmp_path: Pat
                         STRIKEFLOW_API_TOKEN=READ_TOKEN)  # fmt: skip
     assert read_only.returncode == 1
     assert read_only.stderr.startswith("403:")
+
+
+def test_orders_replace_prints_the_command_or_says_why_not(api: Api, tmp_path: Path) -> None:
+    token = {"STRIKEFLOW_API_TOKEN": TOKEN}
+    done = run_cli(
+        ["orders", "replace", "o4", "--limit-price", "212.5", "--quantity", "8",
+         "--reason", "wider", "--api", api.url],
+        tmp_path, **token,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "replace of o4 (quantity 8, limit_price 212.5) sent to alice: command" in done.stderr
+    bootstrap = api.settings.kafka_bootstrap_servers
+    assert bootstrap is not None
+    sent = [
+        ControlCommand.model_validate_json(v)
+        for _, v in read_topic(bootstrap, api.settings.topics.control)
+    ]
+    [command] = [c for c in sent if c.action.value == "replace_order" and c.order_id == "o4"]
+    assert (command.account_id, command.changes, command.reason) == (
+        "alice",
+        {"quantity": 8, "limit_price": 212.5},
+        "wider",
+    )
+    wrong = run_cli(["orders", "replace", "o3", "--limit-price", "1", "--api", api.url],
+                    tmp_path, **token)  # fmt: skip
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().startswith("422: limit_price: order o3: a stop order has no")
+    nothing = run_cli(["orders", "replace", "o3", "--api", api.url], tmp_path, **token)
+    assert nothing.returncode == 2
+    assert "give at least one new term" in nothing.stderr
 
 
 def test_orders_without_a_token_or_a_server_fail_with_one_line(tmp_path: Path) -> None:

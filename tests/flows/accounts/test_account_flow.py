@@ -141,6 +141,11 @@ def test_kill_switch_halts_before_the_next_fill(ticks) -> None:  # type: ignore[
     states = rows(out, "states")
     halted = next(s for s in states if s["status"] == "halted")
     assert halted["command_id"] == "kill-1"
+    # the position held then is flattened at the command's time, and the halt records it flat
+    flattened = [f for f in rows(out, "fills") if f["ts"] == halted["ts"]]
+    assert flattened
+    assert {f["exit_reason"] for f in flattened} == {"kill_switch"}
+    assert halted["open_positions"] == 0
     assert not [f for f in rows(out, "fills") if f["ts"] > halted["ts"]]
     after = [d for d in rows(out, "decisions") if d["ts"] > halted["ts"]]
     assert after

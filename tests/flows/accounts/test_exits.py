@@ -211,6 +211,8 @@ def test_the_kill_switch_cancels_every_resting_order_with_a_row_each() -> None:
     )
     out = apply_control(state, kill, PARAMS)
     assert {(r.purpose, r.status) for r in out.order_events} == {
+        ("kill_switch", OrderStatus.NEW),  # the position is flattened (test_kill_switch.py)
+        ("kill_switch", OrderStatus.FILLED),
         ("take_profit", OrderStatus.CANCELLED),
         ("stop_loss", OrderStatus.CANCELLED),
     }

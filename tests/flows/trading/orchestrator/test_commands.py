@@ -24,6 +24,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.STOPPED,
         A.CANCEL_ORDER: S.STOPPED,
+        A.REPLACE_ORDER: S.STOPPED,
     },
     S.RUNNING: {
         A.START: REFUSED,
@@ -34,6 +35,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.RUNNING,
         A.CANCEL_ORDER: S.RUNNING,
+        A.REPLACE_ORDER: S.RUNNING,
     },
     S.PAUSED: {
         A.START: S.RUNNING,
@@ -44,6 +46,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.PAUSED,
         A.CANCEL_ORDER: S.PAUSED,
+        A.REPLACE_ORDER: S.PAUSED,
     },
     S.REDUCE_ONLY: {
         A.START: REFUSED,
@@ -54,6 +57,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.REDUCE_ONLY,
         A.CANCEL_ORDER: S.REDUCE_ONLY,
+        A.REPLACE_ORDER: S.REDUCE_ONLY,
     },
     S.HALTED: {
         A.START: S.RUNNING,
@@ -64,6 +68,7 @@ TRANSITIONS: dict[TradingStatus, dict[ControlAction, TradingStatus | None]] = {
         A.KILL_SWITCH: S.HALTED,
         A.CONFIG_UPDATE: S.HALTED,
         A.CANCEL_ORDER: S.HALTED,
+        A.REPLACE_ORDER: S.HALTED,
     },
 }
 
@@ -102,6 +107,11 @@ def test_module_docstring_documents_the_same_transition_table() -> None:
         }
         for cells in (row.split() for row in rows)
     }
+    keeping = re.search(r"keep the status apply from every status: ([a-z_ ]+)\.", doc)
+    assert keeping is not None
+    for action in map(ControlAction, keeping.group(1).split()):
+        for status, row in documented.items():
+            row[action] = status
     assert documented == TRANSITIONS
 
 

@@ -1,0 +1,71 @@
+"""The kill switch's flatten: every open position closed at once, at the command's event time.
+
+Each holding, in instrument order (a stable order: the same ids and rows on every replay), is
+closed by a market order filled at once against the account's last quote of it: a sale at the
+bid, a purchase at the ask, plus the config's slippage and commission, as any market fill
+(`flows.accounts.resting.fill_now`). Its fill carries `exit_reason = kill_switch`. The quote is
+the one the account trades the instrument at: a share's last tick; an option's last
+`market.options` quote when option quotes are fed, else the synthetic chain's price at the
+underlying's last mid (the price it was opened and is marked at).
+
+A position without a usable quote stays open, with a CRITICAL `kill_switch_unfilled` alert
+naming it: no quote at all (an option never quoted while option quotes are fed, or an
+underlying never ticked), or one a market order cannot fill against (crossed, or older than
+`costs.max_quote_age_ms`; then its order also has a `rejected` row saying why). Nothing is
+guessed for it: the operator closes it by hand or sends the kill switch again (under a new
+command id) once the instrument is quoted; the account stays halted meanwhile.
+"""
+
+from __future__ import annotations
+
+from flows.accounts.chains import contract_quote
+from flows.accounts.context import AccountContext
+from flows.accounts.legs import Leg
+from flows.accounts.resting import fill_now, order_for
+from flows.accounts.timeline import arm
+from flows.trading.ids import make_id
+from flows.trading.portfolio import Holding
+from schemas.common import OrderType, Severity, TimeInForce
+
+
+def flatten(ctx: AccountContext, ts: int, command_id: str) -> None:
+    """Close every open position at event time `ts` for the kill switch `command_id`."""
+    state = ctx.state
+    if not state.book.holdings:
+        return
+    arm(ctx, ts)  # the fills belong to a trading day, even one with no tick yet
+    for instrument, holding in sorted(state.book.holdings.items()):
+        leg = _closing_leg(ctx, holding, ts)
+        if leg is None:
+            _unfilled(ctx, ts, command_id, holding, "no quote")
+            continue
+        order_id = make_id(ctx.run_id, ctx.account_id, "kill", command_id, instrument)
+        order = order_for(ctx, leg, order_id, ts, OrderType.MARKET)
+        order.purpose, order.time_in_force, order.expires_ts = "kill_switch", TimeInForce.DAY, None
+        if not fill_now(ctx, leg, order, ts, make_id(order_id, "fill"), "kill_switch"):
+            _unfilled(ctx, ts, command_id, holding, ctx.out.order_events[-1].reason)
+
+
+def _closing_leg(ctx: AccountContext, holding: Holding, ts: int) -> Leg | None:
+    """The order that closes `holding` at the account's quote of it; None without one."""
+    quotes = ctx.state.quotes
+    underlying = quotes.get(holding.underlying)
+    if underlying is None:
+        return None
+    if holding.expiry_ts is None:
+        return Leg.closing(holding, underlying.bid, underlying.ask, underlying.mid)
+    if ctx.params.option_quotes and holding.instrument not in quotes:
+        return None
+    bid, ask, mid, greeks = contract_quote(ctx, holding, ts)
+    return Leg.closing(holding, bid, ask, mid, float(greeks.delta), float(greeks.vega))
+
+
+def _unfilled(ctx: AccountContext, ts: int, command_id: str, holding: Holding, why: str) -> None:
+    ctx.alert(
+        ts=ts,
+        kind="kill_switch_unfilled",
+        severity=Severity.CRITICAL,
+        message=f"kill switch {command_id}: {holding.quantity:+,d} {holding.instrument} stays "
+        f"open ({why}); close it by hand or send the kill switch again once it is quoted",
+        key=holding.instrument,
+    )
