@@ -234,7 +234,8 @@ def test_a_credit_vertical_fills_whole_inside_its_quotes_and_loses_at_most_its_m
     assert isinstance(outcome, SpreadFill) == usable
     if not isinstance(outcome, SpreadFill):
         return
-    assert len(outcome.legs) == 2 and outcome.ts == TS
+    assert len(outcome.legs) == 2
+    assert outcome.ts == TS
     assert all(f.quantity == quantity for f in outcome.legs)
     for f, q in zip(outcome.legs, quotes, strict=True):
         slip = (
