@@ -171,7 +171,7 @@ def _verdict(
         quantity=max(units, 1),
         price=risk or 0.0,
         multiplier=OPTION_MULTIPLIER,
-        strength=intents[0].strength,
+        strength=min(max(strength, 0.0), 1.0),
         opens=opens,
         delta=sum(i.delta for i in intents),
         vega=sum(i.vega for i in intents),
