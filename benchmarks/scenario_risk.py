@@ -88,7 +88,7 @@ def per_call(call: Callable[[], object], count: int) -> float:
 def measure(options: int, decisions: int, repeats: int) -> dict[str, float]:
     off_ctx, leg = account(options, scenario=False)
     on_ctx, _ = account(options, scenario=True)
-    book = scenario_book(on_ctx, NOW, leg)
+    book = scenario_book(on_ctx, NOW, (leg,))
     limits = on_ctx.state.config.limits
     intent = leg.intent(NOW, 1.0)
     spot_pct, vol_points = limits.scenario_spot_pct, limits.scenario_vol_points
@@ -96,7 +96,7 @@ def measure(options: int, decisions: int, repeats: int) -> dict[str, float]:
         "off": lambda: decide(risk_view(off_ctx, leg), intent, off_ctx.state.config.limits),
         "on": lambda: decide(risk_view(on_ctx, leg), intent, limits),
         # What the rule adds to a decision: the book after the order, and its revaluation.
-        "added": lambda: worst_scenario(scenario_book(on_ctx, NOW, leg), spot_pct, vol_points),
+        "added": lambda: worst_scenario(scenario_book(on_ctx, NOW, (leg,)), spot_pct, vol_points),
         "revaluation": lambda: worst_scenario(book, spot_pct, vol_points),
     }
     assert decide(risk_view(on_ctx, leg), intent, limits).approved

@@ -229,11 +229,23 @@ class InstrumentKind(StrEnum):
     OPTION = "option"
 
 
+class PremiumSpread(StrEnum):
+    """What the volatility-premium strategy sells: the option alone (naked), a credit vertical
+    (the option sold, a wing further out of the money bought), or an iron condor (a put and a
+    call credit vertical)."""
+
+    NAKED = "naked"
+    VERTICAL = "vertical"
+    IRON_CONDOR = "iron_condor"
+
+
 class InstrumentSelection(BaseModel):
     """Trade the underlying, or the option nearest `target_delta` and `days_to_expiry`.
 
     With options, a bullish signal buys a call and a bearish one buys a put (`right = auto`);
-    the volatility-premium strategy sells them instead.
+    the volatility-premium strategy sells them instead: naked by default, or as a defined-risk
+    spread (`premium_spread`) whose bought wing is `wing_width` (strike distance, quote
+    currency) further out of the money than the sold strike.
     """
 
     model_config = STRICT
@@ -241,6 +253,8 @@ class InstrumentSelection(BaseModel):
     target_delta: Annotated[float, Field(gt=0, lt=1)] = 0.30
     days_to_expiry: Annotated[int, Field(ge=0, le=1000)] = 30
     right: Right | Literal["auto"] = "auto"
+    premium_spread: PremiumSpread = PremiumSpread.NAKED
+    wing_width: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 5.0
 
 
 class TradingHours(BaseModel):

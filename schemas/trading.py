@@ -166,6 +166,7 @@ class Fill(BaseModel):
 
     `price` includes slippage; `commission` is charged on top. `realised_pnl` is the profit this
     fill closed, net of this fill's commission. Cash moves by -/+ price * quantity * multiplier.
+    `spread_id` is shared by the legs of one multi-leg order filled as one ('' for a single leg).
     """
 
     model_config = STRICT
@@ -187,6 +188,7 @@ class Fill(BaseModel):
     realised_pnl: Money
     reason: Annotated[str, LOW_CARDINALITY, Field(max_length=40)]
     exit_reason: ExitReason = ExitReason.NONE
+    spread_id: Annotated[str, Field(pattern=r"^([A-Za-z0-9][A-Za-z0-9_.:\-]{0,127})?$")] = ""
 
 
 class Position(BaseModel):

@@ -5,9 +5,23 @@ quote currency; Greeks in `flows.trading.pricing` units."""
 from __future__ import annotations
 
 from flows.accounts.context import AccountContext
-from flows.trading.chain import Chain, contract_terms, quote_contract, quoted_chain
+from flows.trading.chain import (
+    Chain,
+    contract_terms,
+    quote_contract,
+    quoted_chain,
+    synthesize_chain,
+)
 from flows.trading.portfolio import Holding
 from flows.trading.pricing import Greeks
+
+
+def chain_for(ctx: AccountContext, symbol: str, ts: int) -> Chain:
+    """The chain an opening order picks its contracts from: the fresh market quotes when they
+    are fed, else the model's chain around the underlying's mid."""
+    if ctx.params.option_quotes:
+        return fresh_quoted_chain(ctx, symbol, ts)
+    return synthesize_chain(symbol, ctx.state.quotes[symbol].mid, ts, ctx.params.chain)
 
 
 def fresh_quoted_chain(ctx: AccountContext, symbol: str, ts: int) -> Chain:

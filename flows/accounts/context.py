@@ -212,9 +212,11 @@ class AccountContext:
         slippage_cents: int,
         reason: str,
         exit_reason: ExitReason = ExitReason.NONE,
+        spread_id: str = "",
     ) -> None:
         """Emit a booked fill: what was asked (`outcome.request`) at the price booked, its
-        commission and slippage, its realised PnL net of its commission, and why it closed."""
+        commission and slippage, its realised PnL net of its commission, why it closed, and the
+        spread it is a leg of ('' for none)."""
         fill = outcome.request
         self.out.fills.append(
             trusted(
@@ -236,6 +238,7 @@ class AccountContext:
                 realised_pnl=money(outcome.net_realised_cents),
                 reason=reason,
                 exit_reason=exit_reason,
+                spread_id=spread_id,
             )
         )
 

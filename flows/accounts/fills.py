@@ -22,9 +22,11 @@ def book_fill(
     order_id: str,
     reason: str,
     exit_reason: ExitReason = ExitReason.NONE,
+    spread_id: str = "",
 ) -> None:
     """Fill `leg` at `price` (currency per unit) against its quote, paying `commission_cents`;
-    the slippage recorded is the distance from the leg's touch."""
+    the slippage recorded is the distance from the leg's touch. `spread_id` names the
+    multi-leg order the leg belongs to ('' for none)."""
     outcome = apply_fill(ctx.state.book, leg.fill_request(ts, price, commission_cents))
     slippage = slippage_cost_cents(
         leg.side, leg.bid, leg.ask, outcome.price, leg.quantity, leg.multiplier
@@ -38,6 +40,7 @@ def book_fill(
         reason=reason,
         mark=leg.mid,
         exit_reason=exit_reason,
+        spread_id=spread_id,
     )
 
 
@@ -51,6 +54,7 @@ def record_fill(
     reason: str,
     mark: float | None,
     exit_reason: ExitReason = ExitReason.NONE,
+    spread_id: str = "",
 ) -> None:
     """Emit a booked fill and bring the day's trades, the marks and the equity up to date.
 
@@ -63,6 +67,7 @@ def record_fill(
         slippage_cents=slippage_cents,
         reason=reason,
         exit_reason=exit_reason,
+        spread_id=spread_id,
     )
     state = ctx.state
     for trade in outcome.trades:

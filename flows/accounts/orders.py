@@ -11,7 +11,8 @@ are fed, else the synthetic chain's). Instruments:
   With `right = auto`, long buys a call and short buys a put; with an explicit right, long is
   the bullish side of it (buy a call, sell a put) and short the bearish side.
 - The volatility-premium strategy sells its option (a put with `right = auto`) when it goes
-  short volatility, and buys it back when it goes flat.
+  short volatility, and buys it back when it goes flat; with `selection.premium_spread` it
+  sells a defined-risk spread instead, opened and closed as one (flows.accounts.spreads).
 
 An approved equity opening with `costs.order_type = limit` rests as a limit order instead of
 filling: it fills at the first quote that crosses it, or expires after `limit_ttl_seconds` (or
@@ -23,7 +24,7 @@ signal's exit cancels it.
 
 from __future__ import annotations
 
-from flows.accounts.chains import contract_quote, fresh_quoted_chain
+from flows.accounts.chains import chain_for, contract_quote
 from flows.accounts.context import AccountContext
 from flows.accounts.legs import OPTION_MULTIPLIER, Leg, holding_exposure
 from flows.accounts.resting import (
@@ -35,8 +36,8 @@ from flows.accounts.resting import (
     place,
 )
 from flows.accounts.risk_view import risk_view
+from flows.accounts.spreads import sells_spreads, trade_spread
 from flows.accounts.ticks import Ticks
-from flows.trading.chain import synthesize_chain
 from flows.trading.ids import make_id
 from flows.trading.orchestrator import Verdict, decide
 from flows.trading.portfolio import Holding
@@ -54,6 +55,9 @@ def execute_signal(ctx: AccountContext, ticks: Ticks, p: int, symbol: str, raw: 
     source = (int(ticks.partition[p]), int(ticks.offsets[p]))
     signal_id = make_id(ctx.run_id, ctx.account_id, "sig", *source)
     ctx.emit_signal(signal_id, ts, symbol, raw, float(ticks.mid[p]))
+    if sells_spreads(ctx.state.config):
+        trade_spread(ctx, symbol, raw.direction, raw.strength, ts, source, signal_id)
+        return
     for leg_number, leg in enumerate(_legs(ctx, symbol, raw.direction, ts)):
         _decide_and_fill(ctx, leg, raw.strength, ts, signal_id, (*source, leg_number))
 
@@ -88,7 +92,7 @@ def _closing_leg(ctx: AccountContext, holding: Holding, ts: int) -> Leg:
 
 
 def _opening_leg(ctx: AccountContext, symbol: str, direction: Direction, ts: int) -> Leg | None:
-    config, params = ctx.state.config, ctx.params
+    config = ctx.state.config
     quote = ctx.state.quotes[symbol]
     bullish = direction == Direction.LONG
     sells_premium = strategy_spec(config.strategy).sells_premium
@@ -105,10 +109,7 @@ def _opening_leg(ctx: AccountContext, symbol: str, direction: Direction, ts: int
     else:
         is_call = right == "call"
         side = Side.BUY if bullish == is_call else Side.SELL
-    if params.option_quotes:
-        chain = fresh_quoted_chain(ctx, symbol, ts)
-    else:
-        chain = synthesize_chain(symbol, quote.mid, ts, params.chain)
+    chain = chain_for(ctx, symbol, ts)
     index = select_option(
         chain,
         is_call,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flows.accounts.chains import contract_quote
 from flows.accounts.context import AccountContext
 from flows.accounts.guards import active_locks
@@ -31,9 +33,10 @@ def position_greeks(ctx: AccountContext) -> dict[str, PositionGreeks]:
     return result
 
 
-def risk_view(ctx: AccountContext, leg: Leg) -> RiskView:
+def risk_view(ctx: AccountContext, leg: Leg, spread_legs: Sequence[Leg] = ()) -> RiskView:
     """The account as the rules read it before `leg`; drops throttle times older than a minute
-    and lifted locks. The scenario book (the holdings plus `leg`) only when the rule is on."""
+    and lifted locks. The scenario book (the holdings plus `leg`, or plus every leg of a spread
+    whose `leg` is the first) only when the rule is on."""
     state = ctx.state
     greeks = position_greeks(ctx)
     on_symbol = [h for h in state.book.holdings.values() if h.underlying == leg.underlying]
@@ -61,7 +64,7 @@ def risk_view(ctx: AccountContext, leg: Leg) -> RiskView:
         if leg.opens
         else False,
         locks=active_locks(ctx, leg.underlying, state.clock) if state.guard_locks else (),
-        scenario=scenario_book(ctx, state.clock, leg)
+        scenario=scenario_book(ctx, state.clock, spread_legs or (leg,))
         if leg.opens and state.config.limits.max_scenario_loss is not None
         else None,
     )

@@ -3,6 +3,8 @@ worst scenario for position snapshots. Only computed when the rule is configured
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from flows.accounts.context import AccountContext
@@ -17,8 +19,8 @@ from schemas.common import Side
 _Row = tuple[str, float, tuple[str, int, float, bool] | None]
 
 
-def scenario_book(ctx: AccountContext, ts: int, leg: Leg | None = None) -> ScenarioBook:
-    """The holdings (sorted by instrument) and, if given, `leg` as if filled, at event time `ts`.
+def scenario_book(ctx: AccountContext, ts: int, legs: Sequence[Leg] = ()) -> ScenarioBook:
+    """The holdings (sorted by instrument) and `legs` as if filled, at event time `ts`.
 
     Spots are the underlyings' mids. An option's volatility is implied from its market quote
     when option quotes are fed and it has one, else the model surface's at its strike.
@@ -28,7 +30,7 @@ def scenario_book(ctx: AccountContext, ts: int, leg: Leg | None = None) -> Scena
     for name in sorted(state.book.holdings):
         h = state.book.holdings[name]
         rows.append(_row(name, h.underlying, h.quantity * h.multiplier, h))
-    if leg is not None:
+    for leg in legs:
         sign = 1 if leg.side == Side.BUY else -1
         rows.append(_row(leg.instrument, leg.underlying, sign * leg.quantity * leg.multiplier, leg))
     spot = np.array([state.quotes[underlying].mid for underlying, _, _ in rows])
