@@ -233,3 +233,13 @@ def check_date(value: date) -> date:
 
 
 TradingDay = Annotated[date, AfterValidator(check_date)]
+
+
+class PremiumSpread(StrEnum):
+    """What the volatility-premium strategy sells: the option alone (naked), a credit vertical
+    (the option sold, a wing further out of the money bought), or an iron condor (a put and a
+    call credit vertical)."""
+
+    NAKED = "naked"
+    VERTICAL = "vertical"
+    IRON_CONDOR = "iron_condor"

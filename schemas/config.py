@@ -30,6 +30,7 @@ from schemas.common import (
     EventTime,
     Metrics,
     OrderType,
+    PremiumSpread,
     Right,
     RunId,
     RunStatus,
@@ -227,16 +228,6 @@ class Exits(BaseModel):
 class InstrumentKind(StrEnum):
     UNDERLYING = "underlying"
     OPTION = "option"
-
-
-class PremiumSpread(StrEnum):
-    """What the volatility-premium strategy sells: the option alone (naked), a credit vertical
-    (the option sold, a wing further out of the money bought), or an iron condor (a put and a
-    call credit vertical)."""
-
-    NAKED = "naked"
-    VERTICAL = "vertical"
-    IRON_CONDOR = "iron_condor"
 
 
 class InstrumentSelection(BaseModel):

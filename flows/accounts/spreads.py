@@ -47,8 +47,8 @@ from flows.trading.spreads import (
     vertical,
 )
 from flows.trading.strategies import strategy_spec
-from schemas.common import Direction, OrderStatus, OrderType
-from schemas.config import AlgorithmConfig, PremiumSpread
+from schemas.common import Direction, OrderStatus, OrderType, PremiumSpread
+from schemas.config import AlgorithmConfig
 
 
 def sells_spreads(config: AlgorithmConfig) -> bool:

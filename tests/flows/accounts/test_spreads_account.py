@@ -10,12 +10,11 @@ from flows.accounts.spreads import trade_spread
 from flows.accounts.state import AccountParams, Outputs, Quote, new_account
 from flows.trading.chain import ChainParams, synthesize_chain
 from flows.trading.spreads import Spread, vertical
-from schemas.common import Direction, OrderStatus, Side
+from schemas.common import Direction, OrderStatus, PremiumSpread, Side
 from schemas.config import (
     AlgorithmConfig,
     Costs,
     InstrumentSelection,
-    PremiumSpread,
     RiskLimits,
     Sizing,
     VolatilityPremium,
