@@ -2,8 +2,9 @@
 
 Each run is a subprocess (chdb: one engine per data directory per process; the cluster's
 first process is the only one that opens it). The live flow reads topics filled once on the
-real broker, so every variant sees the same messages; a file backtest replays one Parquet
-file. Every table of the run is compared row by row, and the run fingerprints must be equal.
+real broker, so every variant sees the same messages. Every table of the run is compared row by
+row, and the run fingerprints must be equal. A file backtest in two processes is compared with
+one in tests/flows/runs/test_determinism.py (with its SIMD variants).
 """
 
 from __future__ import annotations
@@ -26,17 +27,13 @@ from schemas.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-OLD_CPU = "X86_V3 X86_V4 AVX512_ICL"  # numpy's baseline kernels, as on a CPU without AVX2
 
-
-def _env(settings: Settings | None, npy_disabled: str | None) -> dict[str, str]:
+def _env(settings: Settings | None) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("STRIKEFLOW_") and key != "NPY_DISABLE_CPU_FEATURES"
     }
-    if npy_disabled is not None:
-        env["NPY_DISABLE_CPU_FEATURES"] = npy_disabled
     if settings is not None:
         env["STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers or ""
         for field in type(settings.topics).model_fields:
@@ -73,7 +70,7 @@ def test_the_live_flow_in_two_processes_writes_every_table_as_one(
         writer.write_ticks(ticks)
     writer.finish()
     del writer
-    env = _env(settings, None)
+    env = _env(settings)
     module = "tests.integration.live_cluster_run"
     one = _run(module, [str(tmp_path / "p1"), "1", "1"], env)
     assert one["tables"]["paper_fills"], "the run must trade"
@@ -85,17 +82,6 @@ def test_the_live_flow_in_two_processes_writes_every_table_as_one(
     _same(one, two_processes)
     two_workers = _run(module, [str(tmp_path / "w2"), "1", "2"], env)
     _same(one, two_workers)
-
-
-@pytest.mark.parametrize("npy_disabled", [None, OLD_CPU], ids=["default-simd", "baseline-simd"])
-def test_a_file_backtest_in_two_processes_is_identical_to_one(
-    tmp_path: Path, npy_disabled: str | None
-) -> None:
-    """With numpy's baseline kernels too (the children inherit the environment)."""
-    one = _run("tests.determinism_run", [str(tmp_path / "p1"), "1"], _env(None, None))
-    two = _run("tests.determinism_run", [str(tmp_path / "p2"), "2"], _env(None, npy_disabled))
-    assert one["tables"]["paper_fills"], "the run must trade"
-    _same(one, two)
 
 
 def _descendants(pid: int) -> dict[int, str]:
@@ -137,7 +123,7 @@ def test_a_killed_process_stops_the_run_with_a_clear_error_and_no_orphans(
     del writer
     run = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.live_cluster_run", str(tmp_path), "2", "1"],
-        env=_env(settings, None),
+        env=_env(settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -200,7 +186,7 @@ def test_strikeflow_backtest_with_two_processes_prints_the_same_json(tmp_path: P
                 processes,
                 "--json",
             ],
-            env={**_env(None, None), "STRIKEFLOW_DATA_DIR": str(tmp_path / processes)},
+            env={**_env(None), "STRIKEFLOW_DATA_DIR": str(tmp_path / processes)},
             capture_output=True,
             text=True,
             timeout=600,
@@ -233,7 +219,7 @@ def test_a_cluster_started_by_hand_on_the_embedded_clickhouse_is_refused(
             "-a",
             "127.0.0.1:9;127.0.0.1:10",
         ],
-        env={**_env(settings, None), "STRIKEFLOW_DATA_DIR": str(tmp_path)},
+        env={**_env(settings), "STRIKEFLOW_DATA_DIR": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=120,

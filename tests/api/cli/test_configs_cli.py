@@ -78,35 +78,28 @@ def test_applied_configs_are_versioned_listed_disabled_and_loaded_by_the_live_fl
     assert "cli-rsi" not in enabled_only.stdout
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("account_id: x\nsymbols: [AAPL, AAPL]\n", "symbols must not repeat"),
-        ("account_id: x\nsymbols: [AAPL]\nstarting_cash: .nan\n", "starting_cash"),
-        ("account_id: x\nsymbols: [AAPL]\nversion: 7\n", "the store numbers versions"),
-        ("symbols: [AAPL]\n", "has no account_id"),
-        ("- 3\n", "is not a mapping"),
-        ("account_id: [unclosed\n", "accounts.yaml"),
-    ],
-)
-def test_a_bad_file_is_refused_whole_with_one_clear_message(
-    tmp_path: Path, content: str, message: str
-) -> None:
-    file = tmp_path / "accounts.yaml"
-    file.write_text(content)
-    done = run_cli(["configs", "apply", str(file)], tmp_path, COLUMNS="200")
-    assert done.returncode == 2
-    assert message in done.stderr
-    assert "Traceback" not in done.stderr
-    assert live_accounts(tmp_path) == []
+BAD_FILES = [
+    ("account_id: x\nsymbols: [AAPL, AAPL]\n", "symbols must not repeat"),
+    ("account_id: x\nsymbols: [AAPL]\nstarting_cash: .nan\n", "starting_cash"),
+    ("account_id: x\nsymbols: [AAPL]\nversion: 7\n", "the store numbers versions"),
+    ("symbols: [AAPL]\n", "has no account_id"),
+    ("- 3\n", "is not a mapping"),
+    ("account_id: [unclosed\n", "accounts.yaml"),
+    # one good config and one bad: neither is stored
+    (yaml.safe_dump([ACCOUNTS[0], {**ACCOUNTS[1], "symbols": []}]), "config 2: symbols"),
+]
 
 
-def test_a_file_with_one_bad_config_stores_none_of_them(tmp_path: Path) -> None:
+def test_a_bad_file_is_refused_whole_with_one_clear_message(tmp_path: Path) -> None:
+    """Every bad file against one data directory, which then holds no config at all (the
+    store is read once, at the end: each read is a process opening the embedded engine)."""
     file = tmp_path / "accounts.yaml"
-    file.write_text(yaml.safe_dump([ACCOUNTS[0], {**ACCOUNTS[1], "symbols": []}]))
-    done = run_cli(["configs", "apply", str(file)], tmp_path, COLUMNS="200")
-    assert done.returncode == 2
-    assert "config 2: symbols" in done.stderr
+    for content, message in BAD_FILES:
+        file.write_text(content)
+        done = run_cli(["configs", "apply", str(file)], tmp_path, COLUMNS="200")
+        assert done.returncode == 2, content
+        assert message in done.stderr, (content, done.stderr)
+        assert "Traceback" not in done.stderr, content
     assert live_accounts(tmp_path) == []
 
 
