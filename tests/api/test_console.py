@@ -223,8 +223,8 @@ def progress_of(page: Page, run_id: str) -> tuple[str, float]:
 def test_a_swept_backtest_runs_from_the_form_and_a_second_is_cancelled(
     page: Page, served: Served, tmp_path: Path
 ) -> None:
-    # ~47,000 ticks: long enough to watch its progress, short enough for the suite
-    ticks = write_session_file(tmp_path / "ticks-console.parquet", ["AAPL"], 120)
+    # ~23,000 ticks: long enough to watch its progress, short enough for the suite
+    ticks = write_session_file(tmp_path / "ticks-console.parquet", ["AAPL"], 60)
     go(page, "backtests")
     page.set_input_files("#bt-upload", str(ticks))
     expect(page.locator("#bt-file")).to_have_value("uploads/ticks-console.parquet")
