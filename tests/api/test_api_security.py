@@ -65,8 +65,8 @@ def operations(api: Api, methods: tuple[str, ...]) -> list[tuple[str, str]]:
 def test_every_mutating_endpoint_refuses_without_and_with_a_wrong_token(api: Api) -> None:
     mutating = operations(api, ("post", "put", "delete", "patch"))
     # 6 commands, create/update/disable config, launch/cancel backtest, upload a tick file,
-    # cancel an order
-    assert len(mutating) == 13
+    # cancel and replace an order
+    assert len(mutating) == 14
     for method, path in mutating:
         missing = api.anonymous.request(method, path, json={})
         assert missing.status_code == 401, (method, path, missing.text)
