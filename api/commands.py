@@ -17,14 +17,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from schemas.config import ControlAction, ControlCommand
-from schemas.trading import TradingState
+from schemas.trading import OrderEvent, TradingState
 
 CAPACITY = 10_000
 
 
 class CommandOutcome(BaseModel):
     """What became of a command: `pending` until the flow took it, then `applied` (with the
-    state it produced) or `rejected` (with the reason)."""
+    state or the order rows it produced) or `rejected` (with the reason)."""
 
     command_id: str
     account_id: str
@@ -32,8 +32,17 @@ class CommandOutcome(BaseModel):
         description="The command's action; null when this server did not send it."
     )
     status: Literal["pending", "applied", "rejected"]
-    reason: str = Field(description="Why it was rejected; for an applied one, the state's reason.")
+    reason: str = Field(
+        description="Why it was rejected; for an applied one, the reason of the state or of the "
+        "first order row it produced."
+    )
     state: TradingState | None = Field(default=None, description="The state it produced.")
+    orders: list[OrderEvent] = Field(
+        default_factory=list,
+        description="The order rows it wrote, in the order written: a cancel_order's "
+        "`cancelled` row; a replace_order's `replaced` row, then its successor's `new` row; "
+        "the cancels of a stop, pause or kill switch.",
+    )
 
 
 class CommandIdConflictError(ValueError):

@@ -123,6 +123,10 @@ class OrderEvent(BaseModel):
     (an exit the strategy asked for), or the exit kind (`stop_loss`, `take_profit`,
     `trailing_stop`, `time_stop`, `expiry`, `kill_switch`). `filled_quantity` and
     `avg_fill_price` are cumulative; `reason` says why a rejection, cancel or expiry happened.
+    `command_id` names the control command that wrote the row: a `cancel_order` (the cancelled
+    row), a `replace_order` (the old order's `replaced` row and its successor's `new` row), a
+    stop, pause or kill switch that cancelled the order, or the kill switch whose market order
+    flattens a position; '' for the flow's own rows.
     """
 
     model_config = STRICT
@@ -153,6 +157,7 @@ class OrderEvent(BaseModel):
     trail_percent: Annotated[float | None, Field(default=None, gt=0, lt=1)] = None
     status: OrderStatus
     reason: Text = ""
+    command_id: Annotated[str, Field(max_length=128)] = ""
 
     @model_validator(mode="after")
     def _filled_within_quantity(self) -> Self:

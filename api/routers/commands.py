@@ -1,8 +1,10 @@
 """What became of a command: `GET /commands/{id}` answers pending, applied (with the state it
 produced) or rejected (with the reason), for the live run.
 
-The evidence is the flow's own: a `command_rejected` alert, or a trading state carrying the
-command's id. An outcome, once known, is kept in this process's command log (the table keeps
+The evidence is the flow's own: an alert refusing it (`command_rejected`, `cancel_rejected`,
+`replace_rejected`, whose message starts with the command's id), or a trading state or order
+rows carrying the command's id (a cancel or a replace changes no state: its order rows say it
+applied). An outcome, once known, is kept in this process's command log (the table keeps
 an account's latest state only). `wait` holds the answer up to that many seconds while the
 command is pending, so a client sees a refusal without polling.
 """
@@ -19,7 +21,7 @@ from api.commands import CommandOutcome, Sent
 from api.deps import Services, ServicesDep, error_response
 from api.routers.control import CommandId
 from schemas.common import LIVE_RUN
-from sinks.store.commands import command_refusal, command_state
+from sinks.store.commands import command_orders, command_refusal, command_state
 
 router = APIRouter(prefix="/commands", tags=["control"])
 
@@ -41,14 +43,17 @@ def _outcome(found: Services, command_id: str, sent: Sent | None) -> CommandOutc
             reason=why,
         )
     state = command_state(found.clickhouse, LIVE_RUN, command_id)
-    if state is not None:
+    orders = command_orders(found.clickhouse, LIVE_RUN, command_id)
+    if state is not None or orders:
+        first = state if state is not None else orders[0]
         return CommandOutcome(
             command_id=command_id,
-            account_id=state.account_id,
+            account_id=first.account_id,
             action=action,
             status="applied",
-            reason=state.reason,
+            reason=first.reason,
             state=state,
+            orders=orders,
         )
     if sent is None:
         return None

@@ -113,13 +113,16 @@ class AccountContext:
             # working orders die with the permission to trade
             for order in state.pending:
                 order.status = OrderStatus.CANCELLED
-                self.emit_order_event(order, ts, f"trading {status.value}: {reason}")
+                self.emit_order_event(order, ts, f"trading {status.value}: {reason}", command_id)
             state.pending.clear()
             state.time_stops.clear()
         self.record_state(ts)
 
-    def emit_order_event(self, order: RestingOrder, ts: int, reason: str = "") -> None:
-        """Emit the order's current status as its next row of `paper_orders`."""
+    def emit_order_event(
+        self, order: RestingOrder, ts: int, reason: str = "", command_id: str = ""
+    ) -> None:
+        """Emit the order's current status as its next row of `paper_orders`; `command_id`
+        names the control command that caused it ('' for the flow's own rows)."""
         values = {
             "event_id": make_id(order.order_id, order.sequence),
             "order_id": order.order_id,
@@ -147,6 +150,7 @@ class AccountContext:
             "trail_percent": order.trail_percent,
             "status": order.status,
             "reason": reason[:TEXT_LIMIT],
+            "command_id": command_id,
         }
         # Every value above has its field's type already (the order record keeps enums, ints
         # and floats), so a copy of a template with them set is the row validation would give,

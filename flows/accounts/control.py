@@ -67,7 +67,7 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
 def _cancel_order(ctx: AccountContext, ts: int, command: ControlCommand) -> None:
     """Cancel the named working order; an unknown or finished one is refused with an alert."""
     reason = f"cancelled by operator: {command.reason or 'no reason'}"
-    if not cancel_by_id(ctx, command.order_id, ts, reason):
+    if not cancel_by_id(ctx, command.order_id, ts, reason, command.command_id):
         ctx.alert(
             ts=ts,
             kind="cancel_rejected",

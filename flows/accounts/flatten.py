@@ -42,7 +42,8 @@ def flatten(ctx: AccountContext, ts: int, command_id: str) -> None:
         order_id = make_id(ctx.run_id, ctx.account_id, "kill", command_id, instrument)
         order = order_for(ctx, leg, order_id, ts, OrderType.MARKET)
         order.purpose, order.time_in_force, order.expires_ts = "kill_switch", TimeInForce.DAY, None
-        if not fill_now(ctx, leg, order, ts, make_id(order_id, "fill"), "kill_switch"):
+        fill_id = make_id(order_id, "fill")
+        if not fill_now(ctx, leg, order, ts, fill_id, "kill_switch", command_id):
             _unfilled(ctx, ts, command_id, holding, ctx.out.order_events[-1].reason)
 
 

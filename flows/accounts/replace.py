@@ -2,7 +2,8 @@
 
 The working order ends with a `replaced` row whose reason names the order that replaces it;
 the new order (its id derived from the old one's and the command's, so a replay writes the
-same rows) starts with a `new` row whose reason names the order it replaces. The new order
+same rows) starts with a `new` row whose reason names the order it replaces. Both rows carry
+the command's id (`command_id`): that is how `GET /commands/{id}` tells it applied. The new order
 keeps what the old one was for: its side, instrument, type, time in force and expiry, its
 decision, parent and OCO group (a bracket's exit stays in its bracket), and a trailing stop's
 reference. It works what is left: the new total quantity less what the old order filled (those
@@ -46,10 +47,12 @@ def replace_order(ctx: AccountContext, ts: int, command: ControlCommand) -> None
         return
     new = _replacement(ctx, order, command, ts)
     order.status = OrderStatus.REPLACED
-    ctx.emit_order_event(order, ts, f"replaced by {new.order_id} (command {command.command_id})")
+    command_id = command.command_id
+    because = f"(command {command_id})"
+    ctx.emit_order_event(order, ts, f"replaced by {new.order_id} {because}", command_id)
     state.pending.remove(order)
     state.pending.append(new)  # the newest working order: oldest-first order still holds
-    ctx.emit_order_event(new, ts, f"replaces {order.order_id} (command {command.command_id})")
+    ctx.emit_order_event(new, ts, f"replaces {order.order_id} {because}", command_id)
 
 
 def _too_big(ctx: AccountContext, order: RestingOrder, command: ControlCommand) -> str:

@@ -93,19 +93,26 @@ def place(ctx: AccountContext, order: RestingOrder, ts: int) -> None:
 
 
 def fill_now(
-    ctx: AccountContext, leg: Leg, order: RestingOrder, ts: int, fill_id: str, reason: str
+    ctx: AccountContext,
+    leg: Leg,
+    order: RestingOrder,
+    ts: int,
+    fill_id: str,
+    reason: str,
+    command_id: str = "",
 ) -> bool:
     """A market order filled at once against the leg's quote (rows `new`, then `filled` or
-    `rejected` when the quote is crossed or stale); True if it filled."""
+    `rejected` when the quote is crossed or stale, each naming the control command that placed
+    it, if one did); True if it filled."""
     costs = ctx.state.config.costs
-    ctx.emit_order_event(order, ts)
+    ctx.emit_order_event(order, ts, command_id=command_id)
     quote = ctx.state.quotes.get(leg.instrument)
     problem = usable_quote(
         leg.bid, leg.ask, quote.ts if quote is not None else ts, ts, costs.max_quote_age_ms
     )
     if problem:
         order.status = OrderStatus.REJECTED
-        ctx.emit_order_event(order, ts, problem)
+        ctx.emit_order_event(order, ts, problem, command_id)
         return False
     price = market_fill_price(leg.side, leg.bid, leg.ask, costs)
     book_fill(
@@ -121,7 +128,7 @@ def fill_now(
     )
     order.filled, order.filled_value = leg.quantity, price * leg.quantity
     order.status = OrderStatus.FILLED
-    ctx.emit_order_event(order, ts)
+    ctx.emit_order_event(order, ts, command_id=command_id)
     if leg.opens:
         refresh_bracket(ctx, leg, order.order_id, price, ts)
     return True
@@ -149,9 +156,11 @@ def _exit_reason(order: RestingOrder) -> ExitReason:
 # --- ending ------------------------------------------------------------------------------------
 
 
-def cancel(ctx: AccountContext, order: RestingOrder, ts: int, reason: str) -> None:
+def cancel(
+    ctx: AccountContext, order: RestingOrder, ts: int, reason: str, command_id: str = ""
+) -> None:
     order.status = OrderStatus.CANCELLED
-    ctx.emit_order_event(order, ts, reason)
+    ctx.emit_order_event(order, ts, reason, command_id)
     ctx.state.pending.remove(order)
 
 
@@ -175,12 +184,13 @@ def _cancel_brackets(
     state.time_stops = [t for t in state.time_stops if not chosen(t)]
 
 
-def cancel_by_id(ctx: AccountContext, order_id: str, ts: int, reason: str) -> bool:
-    """Cancel the named working order; False if no working order has that id."""
+def cancel_by_id(ctx: AccountContext, order_id: str, ts: int, reason: str, command_id: str) -> bool:
+    """Cancel the named working order for the control command `command_id`; False if no
+    working order has that id."""
     order = next((o for o in ctx.state.pending if o.order_id == order_id), None)
     if order is None:
         return False
-    cancel(ctx, order, ts, reason)
+    cancel(ctx, order, ts, reason, command_id)
     return True
 
 

@@ -100,10 +100,59 @@ def test_start_is_applied_by_the_flow_and_reads_running(live_api: Api) -> None:
     assert [s["account_id"] for s in listed] == ["starter"]
 
 
+# The first batch of the kill-switch test ends holding AAPL: the simulated session's entry at
+# tick 301 fills, and its exit signal comes at tick 303 (the session is the same every run).
+FIRST = 302
+
+
+def open_orders(api: Api, account: str) -> list[dict[str, Any]]:
+    answer = api.http.get("/orders", params={"account": account, "open": "true", "order": "asc"})
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def applied(api: Api, command: dict[str, Any]) -> dict[str, Any]:
+    """What became of `command`, once the flow took it; it must have applied."""
+    answer = api.http.get(f"/commands/{command['command_id']}", params={"wait": 10})
+    assert answer.status_code == 200, answer.text
+    outcome: dict[str, Any] = answer.json()
+    assert outcome["status"] == "applied", outcome
+    return outcome
+
+
+def cancel_and_replace_a_bracket(api: Api, account: str) -> None:
+    """Cancel the working take-profit and lower the stop-loss; each command reads applied, with
+    the order rows it wrote (a cancel or a replace changes no trading state)."""
+    bracket = settled(lambda: open_orders(api, account))
+    by_purpose = {order["purpose"]: order for order in bracket}
+    take, stop = by_purpose["take_profit"], by_purpose["stop_loss"]
+    cancel = api.http.post(f"/orders/{take['order_id']}/cancel", json={"reason": "let it run"})
+    assert cancel.status_code == 202, cancel.text
+    cancelled = applied(api, cancel.json())
+    assert (cancelled["action"], cancelled["state"]) == ("cancel_order", None)
+    [row] = cancelled["orders"]
+    assert (row["order_id"], row["status"]) == (take["order_id"], "cancelled")
+    assert cancelled["reason"] == "cancelled by operator: let it run"
+    lower = round(stop["stop_price"] - 1.0, 2)
+    replace = api.http.post(f"/orders/{stop['order_id']}/replace", json={"stop_price": lower})
+    assert replace.status_code == 202, replace.text
+    replaced = applied(api, replace.json())
+    old, new = replaced["orders"]
+    assert (old["order_id"], old["status"]) == (stop["order_id"], "replaced")
+    assert (new["status"], new["stop_price"], new["purpose"]) == ("new", lower, "stop_loss")
+    command_id = replace.json()["command_id"]
+    assert replaced["reason"] == f"replaced by {new['order_id']} (command {command_id})"
+    assert [o["order_id"] for o in open_orders(api, account)] == [new["order_id"]]
+
+
 def test_kill_switch_halts_within_a_tick_and_nothing_is_approved_after(live_api: Api) -> None:
     assert live_api.settings.kafka_bootstrap_servers
     account = "killed"
-    created = live_api.http.post("/configs", json=trading_config(account), headers=live_api.auth)
+    # wide exits, so that the position the first batch leaves open keeps its bracket
+    exits = {"stop_loss_pct": 0.05, "take_profit_pct": 0.1}
+    config = trading_config(account, exits=exits)
+    created = live_api.http.post("/configs", json=config, headers=live_api.auth)
     assert created.status_code == 201, created.text
     start = live_api.http.post(f"/accounts/{account}/start", headers=live_api.auth).json()
     assert state_after(live_api, account, start)["status"] == "running"
@@ -115,11 +164,12 @@ def test_kill_switch_halts_within_a_tick_and_nothing_is_approved_after(live_api:
         1,
         heartbeat_ms=200,
     )
-    feed(writer, ticks, slice(0, 300))
+    feed(writer, ticks, slice(0, FIRST))
     eventually(
         lambda: decisions(live_api, account, approved=True) or None,
         what="approved decisions while running",
     )
+    cancel_and_replace_a_bracket(live_api, account)
 
     killed = live_api.http.post(
         f"/accounts/{account}/kill-switch", json={"reason": "drill"}, headers=live_api.auth
@@ -128,10 +178,10 @@ def test_kill_switch_halts_within_a_tick_and_nothing_is_approved_after(live_api:
     halted = state_after(live_api, account, killed.json())
     assert halted["status"] == "halted"
 
-    second_start, last = int(ticks.ts[300]), int(ticks.ts[-1])
+    second_start, last = int(ticks.ts[FIRST]), int(ticks.ts[-1])
     # a heartbeat 2 s past the last tick lets the flow take the snapshot (and record the
     # state) that follows it, which tells the test the flow has been through the batch
-    feed(writer, ticks, slice(300, 600), end_ts=last + 2000)
+    feed(writer, ticks, slice(FIRST, 600), end_ts=last + 2000)
     eventually(
         lambda: (
             True if live_api.http.get(f"/accounts/{account}/state").json()["ts"] > last else None

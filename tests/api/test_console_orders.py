@@ -1,14 +1,18 @@
 """The console's Orders page in a real browser (Debian's Chromium, driven by Playwright) against
 a real server in this process, on the session's chdb and broker: order rows inserted into the
-server's database show up, an order's history opens on a click, and Cancel (confirmed) sends a
-cancel_order command that arrives on the control topic, or shows the server's 409.
+server's database show up, an order's history opens on a click, Cancel (confirmed) sends a
+cancel_order command that arrives on the control topic, or shows the server's 409, and Replace
+offers the terms the order's type has, shows the server's 422, and sends a replace_order whose
+outcome it shows.
 
 No flow runs here (the account stage's order rows are inserted as it writes them), so a sent
-cancel stays pending. The tests run in order on one logged-in page. Screenshots go to
-test-artifacts/console/ (not committed)."""
+cancel stays pending; a replace is applied by inserting the rows the flow would write. The
+tests run in order on one logged-in page. Screenshots go to test-artifacts/console/ (not
+committed)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -107,6 +111,67 @@ def test_a_confirmed_cancel_reaches_the_control_topic(page: Page, api: Api) -> N
     assert sent[0].command_id in page.locator("#order-answer").inner_text()
 
 
+def test_replace_offers_the_terms_of_the_order_type_and_shows_the_outcome(
+    page: Page, api: Api, module_ch: Client
+) -> None:
+    page.get_by_role("button", name="Replace o3").click()  # a stop: a stop price, no limit
+    dialog = page.get_by_role("dialog", name="Replace o3")
+    expect(dialog.get_by_label("Stop price")).to_have_value("181.45")
+    assert dialog.get_by_label("Limit price").count() == 0
+    assert dialog.get_by_label("Trail").count() == 0
+    dialog.get_by_role("button", name="Keep it").click()
+    expect(dialog).to_have_count(0)
+
+    page.get_by_role("button", name="Replace o1").click()  # a limit buy, 40 of 100 filled
+    dialog = page.get_by_role("dialog", name="Replace o1")
+    expect(dialog.get_by_label("Limit price")).to_have_value("190.5")
+    assert dialog.get_by_label("Stop price").count() == 0
+    dialog.get_by_label("Quantity (new total)").fill("40")
+    dialog.get_by_role("button", name="Replace order").click()
+    answer = page.locator("#order-answer")
+    expect(answer).to_contain_text("422: quantity: order o1: quantity 40 leaves nothing to work")
+    expect(answer).to_have_class("status-line error")
+
+    page.get_by_role("button", name="Replace o1").click()
+    dialog = page.get_by_role("dialog", name="Replace o1")
+    dialog.get_by_label("Limit price").fill("190.25")
+    dialog.get_by_label("Quantity (new total)").fill("80")
+    dialog.get_by_label("Reason (optional)").fill("chase")
+    shoot(page, "orders-replace")
+    dialog.get_by_role("button", name="Replace order").click()
+    expect(answer).to_contain_text("202: replace of o1 sent to alice")
+    found = re.search(r"\(command ([^)]+)\)", answer.inner_text())
+    assert found is not None
+    command_id = found[1]
+    # the flow's rows for it, while the server waits for its outcome: o1 ends replaced, its
+    # successor works the 40 left of the new 80
+    successor = f"o1:replace:{command_id}"
+    now = T0 + 20_000
+    terms = {"limit_price": 190.25, "command_id": command_id}
+    insert(module_ch, [
+        order_event("live", "alice", "o1", 2, now, placed_ts=T0 + 1000, status="replaced",
+                    filled_quantity=40, avg_fill_price=190.4,
+                    reason=f"replaced by {successor} (command {command_id})",
+                    command_id=command_id),
+        order_event("live", "alice", successor, 0, now, quantity=40,
+                    reason=f"replaces o1 (command {command_id})", **terms),
+    ])  # fmt: skip
+    expect(answer).to_contain_text(f"applied, now order {successor}")
+    expect(page.locator(f"#orders tr[data-order='{successor}']")).to_contain_text("190.25")
+    expect(page.locator("#orders tr[data-order='o1']")).to_have_count(0)
+    shoot(page, "orders-replaced")
+    bootstrap = api.settings.kafka_bootstrap_servers
+    assert bootstrap is not None
+    sent = [
+        ControlCommand.model_validate_json(value)
+        for _, value in read_topic(bootstrap, api.settings.topics.control)
+    ]
+    replaced = [c for c in sent if c.action == ControlAction.REPLACE_ORDER]
+    assert [(c.command_id, c.order_id, c.changes, c.reason) for c in replaced] == [
+        (command_id, "o1", {"quantity": 80, "limit_price": 190.25}, "chase")
+    ]
+
+
 def test_an_order_that_filled_meanwhile_shows_the_409(
     page: Page, api: Api, module_ch: Client
 ) -> None:
@@ -127,7 +192,7 @@ def test_an_order_that_filled_meanwhile_shows_the_409(
 
 def test_all_orders_and_a_backtests_orders_have_no_cancel_button(page: Page) -> None:
     page.uncheck("#orders-open")
-    expect(page.locator("#orders tbody tr")).to_have_count(6)
+    expect(page.locator("#orders tbody tr")).to_have_count(7)  # o1..o6 and o1's successor
     expect(page.locator("#orders-title")).to_have_text("Orders")
     assert page.locator("#orders tr[data-order='o2'] button").count() == 0  # filled
     page.fill("#orders-run", "bt-1")

@@ -320,8 +320,9 @@ SAMPLES: dict[type[BaseModel], list[BaseModel]] = {
             quantity=100,
             filled_quantity=0,
             trail_percent=0.02,
-            status="rejected",  # type: ignore[arg-type]
-            reason="quote older than 5,000 ms",
+            status="cancelled",  # type: ignore[arg-type]
+            reason="cancelled by operator: too wide",
+            command_id="cancel-7",
         ),
     ],
 }

@@ -1,6 +1,7 @@
-// Orders of one account and run: the resting ones (or all), refreshed every 3 s, each with a
-// Cancel button (live run only; confirmed first, the server's 202 or 409 shown as it came),
-// and an order's status history on clicking its id.
+// Orders of one account and run: the resting ones (or all), refreshed every 3 s, each with
+// Cancel and Replace buttons (live run only; Cancel confirmed first, Replace a form of the terms
+// the order's type has; the server's 202 and the command's outcome, or its 4xx, shown as they
+// came), and an order's status history on clicking its id.
 import { get, post, query } from "../lib/api.js";
 import { el, fmt, num, replace, table } from "../lib/dom.js";
 
@@ -12,6 +13,14 @@ const HEADERS = [
   "Placed (UTC)", "Order", "Instrument", "Side", "Type", ["Qty", true], ["Filled", true],
   ["Limit", true], ["Stop", true], ["Trail", true], "TIF", "Purpose", "Status", "",
 ];
+
+// The prices a replace may change, by order type (schemas/order_terms.py: REPLACEABLE_TERMS);
+// the quantity may always change. "trail" is a trailing stop's trail, by amount or percent.
+const PRICE_TERMS = {
+  market: [], limit: ["limit_price"], stop: ["stop_price"], stop_limit: ["stop_price", "limit_price"],
+  trailing_stop: ["trail"],
+};
+const PRICE_LABELS = { limit_price: "Limit price", stop_price: "Stop price" };
 
 function trail(order) {
   if (order.trail_percent !== null) return fmt.pct(order.trail_percent);
@@ -37,6 +46,62 @@ function confirmCancel(order) {
     document.body.append(dialog);
     dialog.showModal();
     input.focus();
+  });
+}
+
+function termField(id, label, input) {
+  input.id = id;
+  return el("div", { class: "field" }, el("label", { for: id }, label), input);
+}
+
+const priceInput = (name, value) => el("input", { type: "number", name, min: "0", step: "any", value: value ?? "" });
+
+// Ask for an order's new terms; resolves to the request body (the terms that changed, and the
+// reason if given) or null when the operator keeps the order. The server checks the terms.
+function askReplace(order) {
+  const terms = PRICE_TERMS[order.order_type] || [];
+  const quantity = el("input", { type: "number", name: "quantity", min: "1", step: "1", required: true, value: String(order.quantity) });
+  const prices = terms.filter((name) => name !== "trail").map((name) => [name, priceInput(name, order[name])]);
+  const byPercent = order.trail_percent !== null;
+  const trailKind = el("select", { name: "trail_kind" },
+    el("option", { value: "trail_amount", selected: !byPercent }, "amount ($ per unit)"),
+    el("option", { value: "trail_percent", selected: byPercent }, "percent"));
+  const trailValue = priceInput("trail", byPercent ? Number((order.trail_percent * 100).toPrecision(12)) : order.trail_amount);
+  const reason = el("input", { type: "text", maxlength: "500", name: "reason" });
+  const what = `${order.side} ${fmt.int(order.quantity)} ${order.instrument} ${order.order_type}, ${fmt.int(order.filled_quantity)} filled, ${order.purpose}`;
+  const dialog = el("dialog", { "aria-label": `Replace ${order.order_id}` },
+    el("form", { method: "dialog" },
+      el("p", {}, `Replace order ${order.order_id} (${what}) with new terms:`),
+      termField("replace-quantity", "Quantity (new total)", quantity),
+      prices.map(([name, input]) => termField(`replace-${name}`, PRICE_LABELS[name], input)),
+      terms.includes("trail") ? [termField("replace-trail-kind", "Trail by", trailKind), termField("replace-trail", "Trail", trailValue)] : [],
+      termField("replace-reason", "Reason (optional)", reason),
+      el("div", { class: "buttons" },
+        el("button", { type: "button", onclick: () => dialog.close("keep") }, "Keep it"),
+        el("button", { value: "ok", type: "submit" }, "Replace order"))));
+  function body() {
+    const chosen = {};
+    if (Number(quantity.value) !== order.quantity) chosen.quantity = Number(quantity.value);
+    for (const [name, input] of prices) {
+      if (input.value !== "" && Number(input.value) !== order[name]) chosen[name] = Number(input.value);
+    }
+    if (terms.includes("trail") && trailValue.value !== "") {
+      const percent = trailKind.value === "trail_percent";
+      // the form shows a percent; the API takes a fraction (0.02 is 2 %)
+      const value = percent ? Number((Number(trailValue.value) / 100).toPrecision(12)) : Number(trailValue.value);
+      if (value !== order[trailKind.value]) chosen[trailKind.value] = value;
+    }
+    if (reason.value.trim()) chosen.reason = reason.value.trim();
+    return chosen;
+  }
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue === "ok" ? body() : null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    (prices.length ? prices[0][1] : quantity).focus();
   });
 }
 
@@ -82,21 +147,23 @@ export function mount(container) {
     }
   }
 
-  async function cancel(order) {
-    const chosen = await confirmCancel(order);
-    if (chosen === null) return;
+  // Send a cancel or a replace (`verb`) of `order`, then show the flow's verdict (the server
+  // waits up to 5 s for it) or the server's 4xx.
+  async function send(order, verb, body) {
     answer.className = "status-line pending";
-    answer.textContent = `cancel ${order.order_id}: sent…`;
+    answer.textContent = `${verb} ${order.order_id}: sent…`;
     try {
-      const sent = await post(`/orders/${encodeURIComponent(order.order_id)}/cancel`, chosen.reason ? chosen : undefined);
+      const sent = await post(`/orders/${encodeURIComponent(order.order_id)}/${verb}`, body);
       answer.className = "status-line ok";
-      answer.textContent = `202: cancel of ${order.order_id} sent to ${sent.account_id} (command ${sent.command_id})`;
+      answer.textContent = `202: ${verb} of ${order.order_id} sent to ${sent.account_id} (command ${sent.command_id})`;
       const outcome = await get(`/commands/${encodeURIComponent(sent.command_id)}?wait=5`);
       if (outcome.status === "rejected") {
         answer.className = "status-line error";
-        answer.textContent = `the flow refused the cancel of ${order.order_id}: ${outcome.reason}`;
-      } else if (outcome.status === "applied") answer.textContent += ": applied";
-      else answer.textContent += ": pending (the flow has not taken it yet)";
+        answer.textContent = `the flow refused the ${verb} of ${order.order_id}: ${outcome.reason}`;
+      } else if (outcome.status === "applied") {
+        const successor = outcome.orders.find((row) => row.order_id !== order.order_id);
+        answer.textContent += successor ? `: applied, now order ${successor.order_id}` : ": applied";
+      } else answer.textContent += ": pending (the flow has not taken it yet)";
     } catch (error) {
       answer.className = "status-line error";
       answer.textContent = `${error.status}: ${error.message}`;
@@ -104,9 +171,22 @@ export function mount(container) {
     refresh();
   }
 
+  async function cancel(order) {
+    const chosen = await confirmCancel(order);
+    if (chosen !== null) await send(order, "cancel", chosen.reason ? chosen : undefined);
+  }
+
+  async function replaceTerms(order) {
+    const chosen = await askReplace(order);
+    if (chosen !== null) await send(order, "replace", chosen);
+  }
+
   function orderRow(order, live) {
+    const id = order.order_id;
     const button = live && OPEN.has(order.status)
-      ? el("button", { type: "button", class: "danger", "aria-label": `Cancel ${order.order_id}`, onclick: () => cancel(order) }, "Cancel")
+      ? el("span", { class: "buttons" },
+        el("button", { type: "button", "aria-label": `Replace ${id}`, onclick: () => replaceTerms(order) }, "Replace"),
+        el("button", { type: "button", class: "danger", "aria-label": `Cancel ${id}`, onclick: () => cancel(order) }, "Cancel"))
       : "";
     return el("tr", { "data-order": order.order_id },
       el("td", {}, fmt.time(order.placed_ts)),

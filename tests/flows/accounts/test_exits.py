@@ -187,16 +187,18 @@ def test_cancel_order_cancels_the_named_order_and_refuses_an_unknown_one() -> No
     take, stop = state.pending
     out = apply_control(state, cancel(take.order_id, "c1"), PARAMS)
     [row] = out.order_events
-    assert (row.order_id, row.status, row.reason) == (
+    assert (row.order_id, row.status, row.reason, row.command_id) == (
         take.order_id,
         OrderStatus.CANCELLED,
         "cancelled by operator: too wide",
+        "c1",
     )
     assert state.pending == [stop]
     assert out.states == []  # the account's status is untouched
     again = apply_control(state, cancel(take.order_id, "c2"), PARAMS)
     [alert] = again.alerts
     assert alert.kind == "cancel_rejected"
+    assert alert.message.startswith("command c2: ")  # how GET /commands/c2 finds it
     assert take.order_id in alert.message
     assert again.order_events == []
 
@@ -218,6 +220,7 @@ def test_the_kill_switch_cancels_every_resting_order_with_a_row_each() -> None:
     }
     assert state.pending == []
     assert state.time_stops == []
+    assert {r.command_id for r in out.order_events} == {"k"}
 
 
 @settings(max_examples=200, deadline=None)

@@ -40,6 +40,7 @@ def test_a_replaced_take_profit_ends_replaced_and_its_successor_keeps_the_bracke
     assert new.order_id in old.reason
     assert take.order_id in new.reason
     assert "r1" in new.reason
+    assert (old.command_id, new.command_id) == ("r1", "r1")  # GET /commands/r1 finds both
     assert (new.purpose, new.parent_id, new.oco_group, new.order_type) == (
         "take_profit",
         take.parent_id,
@@ -106,7 +107,7 @@ def test_an_invalid_replace_is_refused_with_an_alert_and_changes_nothing(
     assert alert.kind == "replace_rejected"
     assert why in alert.message
     assert order_id in alert.message
-    assert "r1" in alert.message
+    assert alert.message.startswith("command r1: ")  # how GET /commands/r1 finds it
     assert out.order_events == []
     assert state.pending == before
     assert state.pending[0].quantity == 100
