@@ -29,7 +29,7 @@ from flows.runs.backtest import Source, default_run_id
 from flows.runs.research import requested_plan
 from flows.runs.results import account_result, deflated
 from flows.runs.sweep import sweep_configs
-from schemas.common import AccountId, EventTime, RunId, RunStatus, Symbol
+from schemas.common import AccountId, BarFill, EventTime, RunId, RunStatus, Symbol
 from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest, WalkForwardRequest
 from schemas.metrics import RunMetrics
 from schemas.trading import Trade
@@ -56,6 +56,11 @@ class BacktestRequest(BaseModel):
         "replayed.",
     )
     symbol: Symbol | None = Field(default=None, description="Symbol of a one-symbol file.")
+    fill: BarFill = Field(
+        default=BarFill.CLOSE,
+        description="Where a bar file's orders fill: at the bar's close, or at the next bar's "
+        "open (`next-open`: the file needs an Open column; the last bar's orders never fill).",
+    )
     from_ts: EventTime | None = Field(default=None, description="Replay from (inclusive).")
     to_ts: EventTime | None = Field(default=None, description="Replay to (exclusive).")
     sweep: Annotated[
@@ -186,6 +191,7 @@ async def launch(found: ServicesDep, request: BacktestRequest) -> BacktestRun:
     source = Source(
         file=_tick_file(found, request.file) if request.file is not None else None,
         symbol=request.symbol,
+        fill=request.fill,
         from_ts=request.from_ts,
         to_ts=request.to_ts,
     )
