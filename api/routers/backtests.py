@@ -29,6 +29,7 @@ from flows.runs.backtest import Source, default_run_id
 from flows.runs.research import requested_plan
 from flows.runs.results import account_result, deflated
 from flows.runs.sweep import sweep_configs
+from flows.sources.tick_file import has_open_column
 from schemas.common import AccountId, BarFill, EventTime, RunId, RunStatus, Symbol
 from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest, WalkForwardRequest
 from schemas.metrics import RunMetrics
@@ -163,6 +164,12 @@ def _tick_file(found: Services, name: str) -> pathlib.Path:
     return path
 
 
+def _bars_with_opens(path: pathlib.Path, name: str | None) -> None:
+    """A next-open run needs the bars' opens: refused now rather than failed once queued."""
+    if not has_open_column(path):
+        raise unprocessable(("body", "fill"), "next-open needs a file with an Open column", name)
+
+
 def _accounts(request: BacktestRequest) -> list[AlgorithmConfig]:
     if not request.sweep:
         return request.configs
@@ -188,8 +195,11 @@ async def launch(found: ServicesDep, request: BacktestRequest) -> BacktestRun:
             requested_plan(request.walk_forward)
         except ValueError as error:
             raise unprocessable(("body", "walk_forward"), str(error)) from None
+    file = _tick_file(found, request.file) if request.file is not None else None
+    if file is not None and request.fill == BarFill.NEXT_OPEN:
+        await run_in_threadpool(_bars_with_opens, file, request.file)
     source = Source(
-        file=_tick_file(found, request.file) if request.file is not None else None,
+        file=file,
         symbol=request.symbol,
         fill=request.fill,
         from_ts=request.from_ts,

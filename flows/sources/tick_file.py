@@ -419,6 +419,20 @@ def _bar_opens(
     return adjusted
 
 
+def has_open_column(path: Path) -> bool:
+    """Whether the file has an `Open` column, from its header (CSV) or schema (Parquet) only:
+    a quick check before a next-open run is queued. A file that cannot be read says no."""
+    try:
+        if path.name.lower().endswith((".parquet", ".pq")):
+            names = pq.read_schema(path).names
+        else:
+            with pa_csv.open_csv(path) as reader:
+                names = reader.schema.names
+    except (pa.ArrowInvalid, OSError):
+        return False
+    return "open" in {name.lower().strip("<> ") for name in names}
+
+
 def _day_marks(ts: np.ndarray, form: FileFormat) -> tuple[np.ndarray, np.ndarray]:
     """The local midnight and the session open of each time's day, in UTC ms."""
     days = _localised_back(ts, form) // 86_400_000
