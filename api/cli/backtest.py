@@ -144,6 +144,8 @@ def backtest(
     window = (epoch_ms(from_, "--from"), epoch_ms(to, "--to"))
     if file is not None and not file.exists():
         raise typer.BadParameter(f"--file {file} does not exist")
+    if file is None and fill != BarFill.CLOSE:
+        raise typer.BadParameter("--fill next-open is for a bar file: give --file")
     bootstrap = None if file else bootstrap_servers(settings, "a topic backtest")
     # Deferred like the flow (see the module docstring).
     from flows.runs.backtest import Source

@@ -91,6 +91,8 @@ class BacktestRequest(BaseModel):
     def _consistent(self) -> Self:
         if self.from_ts is not None and self.to_ts is not None and self.to_ts <= self.from_ts:
             raise ValueError("to_ts must be after from_ts")
+        if self.file is None and self.fill != BarFill.CLOSE:
+            raise ValueError("fill next-open is for a bar file: give file")
         if len({c.account_id for c in self.configs}) != len(self.configs):
             raise ValueError("account ids must be distinct")
         if self.sweep:

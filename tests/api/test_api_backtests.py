@@ -137,6 +137,8 @@ def test_backtest_input_is_validated(api: Api) -> None:
     [problem] = answer.json()["detail"]
     assert problem["loc"] == ["body", "fill"]
     assert problem["msg"] == "next-open needs a file with an Open column"
+    topic = {"configs": [trading_config("x")], "fill": "next-open"}
+    assert api.http.post("/backtests", json=topic, headers=api.auth).status_code == 422
     two = {"configs": [trading_config("a"), trading_config("b")], "sweep": {"fast": [2, 3]}}
     assert api.http.post("/backtests", json=two, headers=api.auth).status_code == 422
     unknown = {"configs": [trading_config("a")], "sweep": {"nope": [1]}}
