@@ -191,6 +191,14 @@ class OrderStatus(StrEnum):
     REPLACED = "replaced"
 
 
+class BarFill(StrEnum):
+    """Where an order decided on a bar of a bar file fills: at that bar's close, or at the next
+    bar's open (as backtesting.py does with `trade_on_close=False`)."""
+
+    CLOSE = "close"
+    NEXT_OPEN = "next-open"
+
+
 class ExitReason(StrEnum):
     """Why a fill closed (part of) a position; '' on fills that only open."""
 

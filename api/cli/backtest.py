@@ -30,7 +30,7 @@ from api.cli.research import (
 )
 from api.cli.summary import backtest_json, print_backtest
 from flows.runs.sweep import parse_sweep, sweep_configs
-from schemas.common import to_epoch_ms
+from schemas.common import BarFill, to_epoch_ms
 from schemas.config import AlgorithmConfig, ResearchRequest
 from schemas.settings import Settings
 
@@ -96,6 +96,13 @@ ProcessesOption = Annotated[
 AdjustedOption = Annotated[
     bool, typer.Option(help="Trade a bar file's adjusted close (Yahoo's Adj Close).")
 ]
+FillOption = Annotated[
+    BarFill,
+    typer.Option(
+        help="Where a bar file's orders fill: at the bar's close, or at the next bar's open "
+        "(needs an Open column; the last bar's orders never fill)."
+    ),
+]
 StoreTicksOption = Annotated[bool, typer.Option(help="Also copy a file's ticks into market_ticks.")]
 AllGreeksOption = Annotated[
     bool,
@@ -120,6 +127,7 @@ def backtest(
     monte_carlo: MonteCarloOption = 0,
     seed: SeedOption = 0,
     adjusted: AdjustedOption = False,
+    fill: FillOption = BarFill.CLOSE,
     store_ticks: StoreTicksOption = False,
     all_greeks: AllGreeksOption = False,
 ) -> None:
@@ -136,6 +144,8 @@ def backtest(
     window = (epoch_ms(from_, "--from"), epoch_ms(to, "--to"))
     if file is not None and not file.exists():
         raise typer.BadParameter(f"--file {file} does not exist")
+    if file is None and fill != BarFill.CLOSE:
+        raise typer.BadParameter("--fill next-open is for a bar file: give --file")
     bootstrap = None if file else bootstrap_servers(settings, "a topic backtest")
     # Deferred like the flow (see the module docstring).
     from flows.runs.backtest import Source
@@ -147,6 +157,7 @@ def backtest(
         to_ts=window[1],
         store_ticks=store_ticks,
         adjusted=adjusted,
+        fill=fill,
     )
     result = replay_or_exit(
         settings, configs, source, bootstrap, run_id, (workers, processes), as_json

@@ -29,7 +29,8 @@ from flows.runs.backtest import Source, default_run_id
 from flows.runs.research import requested_plan
 from flows.runs.results import account_result, deflated
 from flows.runs.sweep import sweep_configs
-from schemas.common import AccountId, EventTime, RunId, RunStatus, Symbol
+from flows.sources.tick_file import has_open_column
+from schemas.common import AccountId, BarFill, EventTime, RunId, RunStatus, Symbol
 from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest, WalkForwardRequest
 from schemas.metrics import RunMetrics
 from schemas.trading import Trade
@@ -56,6 +57,11 @@ class BacktestRequest(BaseModel):
         "replayed.",
     )
     symbol: Symbol | None = Field(default=None, description="Symbol of a one-symbol file.")
+    fill: BarFill = Field(
+        default=BarFill.CLOSE,
+        description="Where a bar file's orders fill: at the bar's close, or at the next bar's "
+        "open (`next-open`: the file needs an Open column; the last bar's orders never fill).",
+    )
     from_ts: EventTime | None = Field(default=None, description="Replay from (inclusive).")
     to_ts: EventTime | None = Field(default=None, description="Replay to (exclusive).")
     sweep: Annotated[
@@ -85,6 +91,8 @@ class BacktestRequest(BaseModel):
     def _consistent(self) -> Self:
         if self.from_ts is not None and self.to_ts is not None and self.to_ts <= self.from_ts:
             raise ValueError("to_ts must be after from_ts")
+        if self.file is None and self.fill != BarFill.CLOSE:
+            raise ValueError("fill next-open is for a bar file: give file")
         if len({c.account_id for c in self.configs}) != len(self.configs):
             raise ValueError("account ids must be distinct")
         if self.sweep:
@@ -158,6 +166,12 @@ def _tick_file(found: Services, name: str) -> pathlib.Path:
     return path
 
 
+def _bars_with_opens(path: pathlib.Path, name: str | None) -> None:
+    """A next-open run needs the bars' opens: refused now rather than failed once queued."""
+    if not has_open_column(path):
+        raise unprocessable(("body", "fill"), "next-open needs a file with an Open column", name)
+
+
 def _accounts(request: BacktestRequest) -> list[AlgorithmConfig]:
     if not request.sweep:
         return request.configs
@@ -183,9 +197,13 @@ async def launch(found: ServicesDep, request: BacktestRequest) -> BacktestRun:
             requested_plan(request.walk_forward)
         except ValueError as error:
             raise unprocessable(("body", "walk_forward"), str(error)) from None
+    file = _tick_file(found, request.file) if request.file is not None else None
+    if file is not None and request.fill == BarFill.NEXT_OPEN:
+        await run_in_threadpool(_bars_with_opens, file, request.file)
     source = Source(
-        file=_tick_file(found, request.file) if request.file is not None else None,
+        file=file,
         symbol=request.symbol,
+        fill=request.fill,
         from_ts=request.from_ts,
         to_ts=request.to_ts,
     )

@@ -18,7 +18,9 @@ An approved equity opening with `costs.order_type = limit` rests as a limit orde
 filling: it fills at the first quote that crosses it, or expires after `limit_ttl_seconds` (or
 with the day, by its time in force). With `costs.latency_ms`, a market order on an instrument
 whose ticks the account sees rests until it reaches the market and fills at the quote of that
-moment (flows.accounts.resting). An entry's fill places its bracket (flows.accounts.exits); a
+moment (flows.accounts.resting). A bar file replayed with `--fill next-open` does the same
+without a latency: such an order waits for its instrument's next quote, the next bar's open,
+and does not end with the day. An entry's fill places its bracket (flows.accounts.exits); a
 signal's exit cancels it.
 """
 
@@ -175,8 +177,12 @@ def _decide_and_fill(
         )
         place(ctx, order, ts)
         return
-    if costs.latency_ms and has_own_quotes(ctx, leg.instrument, leg.asset_class):
-        place(ctx, order_for(ctx, leg, order_id, ts, OrderType.MARKET, decision_id=decision_id), ts)
+    waits = costs.latency_ms or ctx.params.fills_at_next_quote
+    if waits and has_own_quotes(ctx, leg.instrument, leg.asset_class):
+        order = order_for(ctx, leg, order_id, ts, OrderType.MARKET, decision_id=decision_id)
+        if ctx.params.fills_at_next_quote:
+            order.expires_ts = None  # decided at a close, it fills at the next open, next day
+        place(ctx, order, ts)
         return
     order = order_for(ctx, leg, order_id, ts, OrderType.MARKET, decision_id=decision_id)
     fill_id = make_id(ctx.run_id, ctx.account_id, "fill", *key)

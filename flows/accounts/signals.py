@@ -19,7 +19,10 @@ def signals_for(ctx: AccountContext, ticks: Ticks) -> list[tuple[int, str, RawSi
     for code, symbol in ticks.symbol_of_code.items():
         if symbol not in state.strategies:
             continue  # an option contract's quote: strategies read their underlyings
-        rows = np.flatnonzero(ticks.codes == code)
+        of_symbol = ticks.codes == code
+        if ticks.quote_only is not None:  # a bar's open is for fills; strategies read closes
+            of_symbol &= ~ticks.quote_only
+        rows = np.flatnonzero(of_symbol)
         implied = None
         if reads_implied_vol and params.option_quotes:
             implied = _quoted_atm_vols(ctx, ticks, symbol, rows)

@@ -39,6 +39,9 @@ class AccountParams:
     exchange_tz: str = "America/New_York"
     option_quotes: bool = False  # options trade and mark at market.options quotes, not the model
     option_quote_max_age_ms: int = 900_000  # an older quote does not open a position
+    # A bar file replayed with --fill next-open: a market order on an instrument with quotes of
+    # its own waits for the next one (the next bar's open), whatever the latency.
+    fills_at_next_quote: bool = False
 
     @property
     def zone(self) -> ZoneInfo:

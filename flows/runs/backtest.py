@@ -26,7 +26,7 @@ from flows.runs.results import AccountResult, BacktestResult, account_result, de
 from flows.sources.kafka import offsets_for_time
 from flows.sources.tick_file import FileFormat, read_ticks
 from flows.stages.graph import FlowSpec
-from schemas.common import RunStatus, wall_clock_ms
+from schemas.common import BarFill, RunStatus, wall_clock_ms
 from schemas.config import AlgorithmConfig, BacktestRun, ResearchRequest
 from schemas.settings import Settings
 from sinks.clickhouse.client import connect, migrate
@@ -73,10 +73,14 @@ class Source:
     symbol: str | None = None  # the symbol of a single-symbol file without a symbol column
     store_ticks: bool = False  # copy a file's ticks into market_ticks (a topic's always are)
     adjusted: bool = False  # trade a bar file's adjusted close (Adj Close)
+    fill: BarFill = BarFill.CLOSE  # a bar file's orders fill at the close or the next open
 
     def file_format(self, settings: Settings) -> FileFormat:
         return FileFormat(
-            symbol=self.symbol, adjusted=self.adjusted, exchange_tz=settings.exchange_timezone
+            symbol=self.symbol,
+            adjusted=self.adjusted,
+            exchange_tz=settings.exchange_timezone,
+            fill=self.fill,
         )
 
     from_ts: int | None = None
@@ -94,6 +98,7 @@ def default_run_id(configs: Sequence[AlgorithmConfig], source: Source, settings:
             "from": source.from_ts,
             "to": source.to_ts,
             **({"adjusted": True} if source.adjusted else {}),
+            **({"fill": source.fill.value} if source.fill != BarFill.CLOSE else {}),
         },
         sort_keys=True,
     )

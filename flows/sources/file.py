@@ -2,8 +2,10 @@
 
 The file is read and checked once, then handed to the flow in chunks as already-decoded
 batches, so a replay skips JSON entirely. It is one channel, `file:0`, whose offsets are the
-rows' numbers in the file; resume state is the next chunk's start. The Bytewax adapter is
-`flows.stages.inputs.TickFileSource`.
+rows' numbers in the file; resume state is the next chunk's start. With `--fill next-open` the
+bars' opens travel as quote-only rows beside them (flows.sources.bar_opens): they are not
+messages of the file, so progress and the bad-input rate count the bars alone. The Bytewax
+adapter is `flows.stages.inputs.TickFileSource`.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class FileChunks:
         self._next = end
         self._done = end >= len(ticks)
         rows = ticks.rows[part]
+        quote_only = ticks.quote_only[part] if ticks.quote_only is not None else None
         batch = TickBatch(
             channel=FILE_CHANNEL,
             partition=0,
@@ -73,8 +76,10 @@ class FileChunks:
             volume=ticks.volume[part],
             raw_ts=ticks.ts[part].copy(),
             eof=self._done,
+            quote_only=quote_only,
         )
-        return Decoded(ticks=batch, dead=dead, messages=len(rows), raw_offsets=rows)
+        bars = rows if quote_only is None else rows[~quote_only]
+        return Decoded(ticks=batch, dead=dead, messages=len(bars), raw_offsets=bars)
 
 
 def open_tick_file(

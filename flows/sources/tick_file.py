@@ -15,7 +15,10 @@ Columns (names are case-insensitive; Stooq's `<DATE>`-style names work too):
 - `close` or `last`: the traded price; with `adjusted`, `Adj Close` (Yahoo's split- and
   dividend-adjusted close) instead.
 - optional `bid`, `ask` (a zero-width quote at the price is used without them), `volume`, and
-  `open`/`high`/`low` (read and ignored: a bar is replayed as one tick at its close).
+  `open`/`high`/`low` (a bar is replayed as one tick at its close; `high` and `low` are not
+  read). With `fill = next-open`, `open` is required: each bar's open is also replayed, as a
+  quote that orders fill at and strategies never see (flows.sources.bar_opens); with
+  `adjusted`, the open is adjusted by the bar's `Adj Close / Close`.
 A file that cannot be used (a missing column, a time or price that does not parse) is refused
 with one line naming the column, the line and what was expected. Rows whose values break the
 Tick contract (a price of zero, a crossed quote) are reported with their row number as dead
@@ -36,8 +39,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from flows.sources.bar_opens import open_times, with_opens
 from flows.trading.ticks import Int64s, TickColumns
-from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN
+from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN, BarFill
 from schemas.trading import DeadLetter
 
 TIME_NAMES = ("timestamp", "ts", "datetime", "date", "time")  # Stooq has date and time
@@ -55,19 +59,25 @@ class TickFileError(ValueError):
 @dataclass(frozen=True, slots=True)
 class FileFormat:
     """How to read a file's columns: the symbol of a single-symbol file, whether to trade the
-    adjusted close, and the exchange's zone and close for times given without a zone."""
+    adjusted close, the exchange's zone and close for times given without a zone, where bars
+    fill (at the close, or at the next bar's open: then each bar's open is a row too), and the
+    session open, where a date-only bar opens."""
 
     symbol: str | None = None
     adjusted: bool = False
     exchange_tz: str = "America/New_York"
     session_close: time = time(16, 0)
+    fill: BarFill = BarFill.CLOSE
+    session_open: time = time(9, 30)
 
 
 @dataclass(slots=True)
 class FileTicks(TickColumns):
     """Valid rows of a file in time order; `rejected` holds (row number, reason) of the others."""
 
-    rows: Int64s  # the row number in the file (0-based, header excluded): the row's identity
+    # The row number in the file (0-based, header excluded): the row's identity. A bar's open
+    # (fill = next-open) has its row plus the file's row count (flows.sources.bar_opens).
+    rows: Int64s
     rejected: list[tuple[int, str]]
 
     def chunks(self, size: int) -> Iterator[slice]:
@@ -124,9 +134,14 @@ class _Table:
 
 def _session_close_ms(days: np.ndarray, form: FileFormat) -> np.ndarray:
     """Epoch ms of the session close of each day (days since the epoch), in the exchange zone."""
+    return _local_day_time_ms(days, form.session_close, form)
+
+
+def _local_day_time_ms(days: np.ndarray, at: time, form: FileFormat) -> np.ndarray:
+    """Epoch ms of the local time `at` on each day (days since the epoch) in the exchange zone."""
     local = pa.array(days.astype("datetime64[D]").astype("datetime64[ms]"))
-    close_ms = (form.session_close.hour * 60 + form.session_close.minute) * 60_000
-    local = pc.add(local, pa.scalar(close_ms, pa.duration("ms")))
+    after_midnight = (at.hour * 60 + at.minute) * 60_000
+    local = pc.add(local, pa.scalar(after_midnight, pa.duration("ms")))
     return _localised(local, form)
 
 
@@ -327,6 +342,7 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     ask = last if quote[1] is None else _prices(files, quote[1])
     if form.adjusted and quote[0] is not None:
         raise TickFileError(f"{path}: --adjusted is for bars (Adj Close); this file has quotes")
+    opens = _bar_opens(files, form, last, quote[0] is not None)
     volume_found = files.find(("volume", "vol"), False)
     volume = (
         np.zeros(len(ts), dtype=np.int64)
@@ -351,6 +367,8 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
             (bid <= ask, "bid is above ask (a crossed quote)"),
             (volume >= 0, "volume is negative or missing"),
         ]
+        if opens is not None:
+            checks.append((np.isfinite(opens) & (opens > 0), "open is not a positive number"))
     ok = np.ones(len(ts), dtype=bool)
     rejected: list[tuple[int, str]] = []
     for passed, reason in checks:
@@ -359,7 +377,7 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
         ok &= passed
     rows = np.flatnonzero(ok)
     order = rows[np.lexsort((rows, ts[rows]))]
-    return FileTicks(
+    ticks = FileTicks(
         ts=ts[order],
         codes=codes[order].astype(np.int32),
         symbols=tuple(str(s) for s in unique),
@@ -370,6 +388,56 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
         rows=order.astype(np.int64),
         rejected=sorted(rejected),
     )
+    if opens is None:
+        return ticks
+    times = open_times(ticks.ts, ticks.codes, *_day_marks(ticks.ts, form))
+    ticks, ticks.rows = with_opens(ticks, ticks.rows, opens[order], times, row_count=len(ts))
+    return ticks
+
+
+def _bar_opens(
+    files: _Table, form: FileFormat, last: np.ndarray, quoted: bool
+) -> np.ndarray | None:
+    """Each row's open with fill = next-open (adjusted like the close it trades), else None."""
+    if form.fill != BarFill.NEXT_OPEN:
+        return None
+    if quoted:
+        raise TickFileError(f"{files.path}: --fill next-open is for bars; this file has quotes")
+    found = files.find(("open",), required=False)
+    if found is None:
+        raise TickFileError(
+            f"{files.path}: --fill next-open needs an 'Open' column; "
+            f"the columns are {', '.join(files.table.column_names)}"
+        )
+    opens = _prices(files, found)
+    if not form.adjusted:
+        return opens
+    # Yahoo's Open is not adjusted: scaled by the bar's Adj Close / Close, as its close is.
+    close = _prices(files, files.find(("close",), required=True) or found)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        adjusted: np.ndarray = opens * (last / close)
+    return adjusted
+
+
+def has_open_column(path: Path) -> bool:
+    """Whether the file has an `Open` column, from its header (CSV) or schema (Parquet) only:
+    a quick check before a next-open run is queued. A file that cannot be read says no."""
+    try:
+        if path.name.lower().endswith((".parquet", ".pq")):
+            names = pq.read_schema(path).names
+        else:
+            with pa_csv.open_csv(path) as reader:
+                names = reader.schema.names
+    except (pa.ArrowInvalid, OSError):
+        return False
+    return "open" in {name.lower().strip("<> ") for name in names}
+
+
+def _day_marks(ts: np.ndarray, form: FileFormat) -> tuple[np.ndarray, np.ndarray]:
+    """The local midnight and the session open of each time's day, in UTC ms."""
+    days = _localised_back(ts, form) // 86_400_000
+    midnights = _local_day_time_ms(days, time(0), form)
+    return midnights, _local_day_time_ms(days, form.session_open, form)
 
 
 def rejected_rows(source: str, ticks: FileTicks, fallback_ts: int) -> list[DeadLetter]:

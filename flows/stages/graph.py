@@ -42,7 +42,7 @@ from flows.stages.rows import (
 )
 from flows.stages.shard import ShardState, new_shard, on_commands, on_market, shard_of
 from flows.trading.chain import ChainParams, ChainSample
-from schemas.common import LIVE_RUN, TradingStatus
+from schemas.common import LIVE_RUN, BarFill, TradingStatus
 from schemas.config import AlgorithmConfig, ControlCommand, InstrumentKind
 from schemas.settings import Settings
 from schemas.tables import Rows
@@ -222,6 +222,8 @@ def _params(spec: FlowSpec) -> tuple[MarketParams, AccountParams]:
         exchange_tz=settings.exchange_timezone,
         option_quotes=spec.option_quotes,
         option_quote_max_age_ms=settings.option_quote_max_age_seconds * 1000,
+        fills_at_next_quote=spec.tick_file is not None
+        and spec.file_format.fill == BarFill.NEXT_OPEN,
     )
     return market, account
 
@@ -273,6 +275,8 @@ def _market_stage(spec: FlowSpec, decoded: Stream[Decoded], params: MarketParams
         ticks = output.update.ticks
         # Option quotes are kept as the Greeks of their chains (flows.stages.shard.price_chains).
         stored = spec.store_ticks and not params.is_options(ticks.channel)
+        if stored and ticks.quote_only is not None:  # a bar's open is not a tick of the file
+            ticks = ticks.take(~ticks.quote_only)
         rows = tick_rows(ticks, spec.run_id) if stored else None
         return state, (output, samples, rows)
 

@@ -108,7 +108,9 @@ def market_step(
         samples = _sample_greeks(state, quotes, params)
     elif not params.is_options(ticks.channel):
         alerts = _stale_alerts(state, quotes, params)
-    alerts.extend(_bad_input_alerts(state, decoded, dead, ticks, start, params))
+    # A bar file's opens (--fill next-open) are not messages: the rate counts the bars alone.
+    bars = ticks if ticks.quote_only is None else ticks.take(~ticks.quote_only)
+    alerts.extend(_bad_input_alerts(state, decoded, dead, bars, start, params))
 
     watermark = None if ticks.eof else state.watermark
     output = MarketOutput(

@@ -115,6 +115,10 @@ def _merge(merger: Merger, parts: list[TickBatch]) -> Segment:
         result: np.ndarray = np.concatenate([getattr(p, name) for p in parts])[order]
         return result
 
+    quote_only = None
+    if any(p.quote_only is not None for p in parts):
+        flags = [np.zeros(len(p), bool) if p.quote_only is None else p.quote_only for p in parts]
+        quote_only = np.concatenate(flags)[order]
     return Segment(
         ts=ts[order],
         codes=codes[order],
@@ -125,4 +129,5 @@ def _merge(merger: Merger, parts: list[TickBatch]) -> Segment:
         volume=column("volume"),
         partition=partition[order],
         offsets=offsets[order],
+        quote_only=quote_only,
     )

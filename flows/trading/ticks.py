@@ -5,7 +5,7 @@ A batch keeps a small symbol table and int32 codes into it, so symbols cost four
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self, TypeVar
 
 import numpy as np
@@ -16,6 +16,7 @@ HEARTBEAT = -1  # the code of a heartbeat row: it moves time forward and carries
 Int64s = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
 
 _EMPTY_I64: Int64s = np.empty(0, dtype=np.int64)
 
@@ -39,6 +40,10 @@ class TickColumns:
     `codes` index `symbols` (HEARTBEAT marks a row that only moves time forward); `ts` are event
     times (UTC ms), prices are in quote currency, `volume` in shares. The simulator, a tick file,
     an input batch and the merged segment are all these columns, some with more beside them.
+
+    `quote_only` marks rows that update the quote orders fill at but are not fed to strategies:
+    the opens of a bar file replayed with `--fill next-open` (flows.sources.bar_opens). None,
+    as everywhere else, means no such row.
     """
 
     ts: Int64s
@@ -48,6 +53,8 @@ class TickColumns:
     ask: Floats
     last: Floats
     volume: Int64s
+    # Keyword-only so that subclasses keep their positional fields after it.
+    quote_only: Bools | None = field(default=None, kw_only=True)
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])

@@ -130,6 +130,15 @@ def test_backtest_input_is_validated(api: Api) -> None:
     assert "inside the data directory" in answer.text
     missing = {"configs": [trading_config("x")], "file": "nope.csv"}
     assert api.http.post("/backtests", json=missing, headers=api.auth).status_code == 422
+    (api.settings.data_dir / "closes.csv").write_text("Date,Close\n2024-01-02,10\n")
+    no_open = {"configs": [trading_config("x")], "file": "closes.csv", "fill": "next-open"}
+    answer = api.http.post("/backtests", json=no_open, headers=api.auth)
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["body", "fill"]
+    assert problem["msg"] == "next-open needs a file with an Open column"
+    topic = {"configs": [trading_config("x")], "fill": "next-open"}
+    assert api.http.post("/backtests", json=topic, headers=api.auth).status_code == 422
     two = {"configs": [trading_config("a"), trading_config("b")], "sweep": {"fast": [2, 3]}}
     assert api.http.post("/backtests", json=two, headers=api.auth).status_code == 422
     unknown = {"configs": [trading_config("a")], "sweep": {"nope": [1]}}
