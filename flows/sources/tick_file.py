@@ -358,24 +358,7 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
 
     pattern = re.compile(SYMBOL_PATTERN)
     good_symbol = np.array([pattern.match(s) is not None for s in unique], dtype=bool)[codes]
-    with np.errstate(invalid="ignore"):
-        checks = [
-            ((ts >= MIN_TS_MS) & (ts <= MAX_TS_MS), "timestamp out of range"),
-            (good_symbol, "symbol does not match the pattern"),
-            (np.isfinite(last) & (last > 0), "price is not a positive finite number"),
-            (np.isfinite(bid) & (bid > 0) & np.isfinite(ask) & (ask > 0), "bid/ask not positive"),
-            (bid <= ask, "bid is above ask (a crossed quote)"),
-            (volume >= 0, "volume is negative or missing"),
-        ]
-        if opens is not None:
-            checks.append((np.isfinite(opens) & (opens > 0), "open is not a positive number"))
-    ok = np.ones(len(ts), dtype=bool)
-    rejected: list[tuple[int, str]] = []
-    for passed, reason in checks:
-        failing = np.flatnonzero(ok & ~passed)
-        rejected.extend((int(row), reason) for row in failing)
-        ok &= passed
-    rows = np.flatnonzero(ok)
+    rows, rejected = _good_rows(ts, good_symbol, last, bid, ask, volume, opens)
     order = rows[np.lexsort((rows, ts[rows]))]
     ticks = FileTicks(
         ts=ts[order],
@@ -393,6 +376,36 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     times = open_times(ticks.ts, ticks.codes, *_day_marks(ticks.ts, form))
     ticks, ticks.rows = with_opens(ticks, ticks.rows, opens[order], times, row_count=len(ts))
     return ticks
+
+
+def _good_rows(
+    ts: np.ndarray,
+    good_symbol: np.ndarray,
+    last: np.ndarray,
+    bid: np.ndarray,
+    ask: np.ndarray,
+    volume: np.ndarray,
+    opens: np.ndarray | None,
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """The rows that pass every check, and each other row with the first check it fails."""
+    with np.errstate(invalid="ignore"):
+        checks = [
+            ((ts >= MIN_TS_MS) & (ts <= MAX_TS_MS), "timestamp out of range"),
+            (good_symbol, "symbol does not match the pattern"),
+            (np.isfinite(last) & (last > 0), "price is not a positive finite number"),
+            (np.isfinite(bid) & (bid > 0) & np.isfinite(ask) & (ask > 0), "bid/ask not positive"),
+            (bid <= ask, "bid is above ask (a crossed quote)"),
+            (volume >= 0, "volume is negative or missing"),
+        ]
+        if opens is not None:
+            checks.append((np.isfinite(opens) & (opens > 0), "open is not a positive number"))
+    ok = np.ones(len(ts), dtype=bool)
+    rejected: list[tuple[int, str]] = []
+    for passed, reason in checks:
+        failing = np.flatnonzero(ok & ~passed)
+        rejected.extend((int(row), reason) for row in failing)
+        ok &= passed
+    return np.flatnonzero(ok), rejected
 
 
 def _bar_opens(
