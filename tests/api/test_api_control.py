@@ -124,8 +124,12 @@ def applied(api: Api, command: dict[str, Any]) -> dict[str, Any]:
 def cancel_and_replace_a_bracket(api: Api, account: str) -> None:
     """Cancel the working take-profit and lower the stop-loss; each command reads applied, with
     the order rows it wrote (a cancel or a replace changes no trading state)."""
-    bracket = settled(lambda: open_orders(api, account))
-    by_purpose = {order["purpose"]: order for order in bracket}
+
+    def whole_bracket() -> dict[str, dict[str, Any]] | None:
+        by_purpose = {order["purpose"]: order for order in open_orders(api, account)}
+        return by_purpose if {"take_profit", "stop_loss"} <= by_purpose.keys() else None
+
+    by_purpose = eventually(whole_bracket, what="the open position's bracket")
     take, stop = by_purpose["take_profit"], by_purpose["stop_loss"]
     cancel = api.http.post(f"/orders/{take['order_id']}/cancel", json={"reason": "let it run"})
     assert cancel.status_code == 202, cancel.text
