@@ -47,7 +47,7 @@ from flows.trading.spreads import (
     vertical,
 )
 from flows.trading.strategies import strategy_spec
-from schemas.common import Direction, OrderStatus, OrderType, PremiumSpread
+from schemas.common import Direction, ExitReason, OrderStatus, OrderType, PremiumSpread
 from schemas.config import AlgorithmConfig
 
 
@@ -256,6 +256,7 @@ def _book(
             fill_id=make_id(spread_id, "fill", n),
             order_id=order.order_id,
             reason="spread",
+            exit_reason=ExitReason.NONE if leg.opens else ExitReason.SIGNAL,
             spread_id=spread_id,
         )
         order.filled, order.filled_value = leg.quantity, part.price * leg.quantity

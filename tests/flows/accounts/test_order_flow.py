@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.trading.portfolio import FillRequest, apply_fill, new_book
-from schemas.common import OrderType, TimeInForce, money
+from schemas.common import OrderType, PremiumSpread, TimeInForce, money
 from schemas.config import (
     AlgorithmConfig,
     Costs,
@@ -22,6 +22,7 @@ from schemas.config import (
     MovingAverageCross,
     RiskLimits,
     Sizing,
+    VolatilityPremium,
 )
 from schemas.trading import Fill
 from tests.pipeline import run, session
@@ -68,6 +69,21 @@ CONFIGS = [
         selection=InstrumentSelection(kind="option", target_delta=0.4, days_to_expiry=7),
         sizing=Sizing(quantity=2),
         exits=Exits(time_stop_seconds=600),
+    ),
+    AlgorithmConfig(
+        account_id="condors",
+        symbols=["SPY"],
+        strategy=VolatilityPremium(
+            realised_window=30, threshold=0.02, exit_threshold=0.01, ticks_per_year=252 * 390 * 5
+        ),
+        selection=InstrumentSelection(
+            kind="option",
+            target_delta=0.2,
+            days_to_expiry=7,
+            premium_spread=PremiumSpread.IRON_CONDOR,
+            wing_width=5,
+        ),
+        sizing=Sizing(quantity=2),
     ),
 ]
 
@@ -144,6 +160,20 @@ def test_the_reference_run_exercises_every_exit(reference: dict[str, list[str]])
         "trailing_stop",
     }
     check_invariants(reference, CONFIGS)
+
+
+def test_iron_condors_open_and_close_as_one(reference: dict[str, list[str]]) -> None:
+    legs: dict[str, list[dict]] = defaultdict(list)  # type: ignore[type-arg]
+    for fill in rows(reference, "fills"):
+        if fill["account_id"] == "condors":
+            legs[fill["spread_id"]].append(fill)
+    assert "" not in legs, "every condor fill is a leg of a spread"
+    assert len(legs) >= 2, "the run must open and close condors"
+    for spread in legs.values():
+        assert len(spread) == 4
+        assert len({leg["ts"] for leg in spread}) == 1
+        assert len({leg["exit_reason"] for leg in spread}) == 1  # all open, or all close
+    assert {spread[0]["exit_reason"] for spread in legs.values()} == {"", "signal"}
 
 
 def test_market_orders_have_a_new_and_a_filled_row_at_the_same_time(
