@@ -5,6 +5,7 @@ quote currency; Greeks in `flows.trading.pricing` units."""
 from __future__ import annotations
 
 from flows.accounts.context import AccountContext
+from flows.accounts.legs import Leg
 from flows.trading.chain import (
     Chain,
     contract_terms,
@@ -76,3 +77,13 @@ def contract_quote(
         holding.is_call,
         params.chain,
     )
+
+
+def closing_leg(ctx: AccountContext, holding: Holding, ts: int) -> Leg:
+    """The order that closes `holding`: a share at its last tick, an option at its contract
+    quote (the fed quote, or the synthetic chain's at the underlying's mid)."""
+    if holding.expiry_ts is None:
+        quote = ctx.state.quotes[holding.underlying]
+        return Leg.closing(holding, quote.bid, quote.ask, quote.mid)
+    bid, ask, mid, greeks = contract_quote(ctx, holding, ts)
+    return Leg.closing(holding, bid, ask, mid, float(greeks.delta), float(greeks.vega))

@@ -102,6 +102,17 @@ class AccountContext:
             )
         )
 
+    def refuse_command(self, ts: int, command_id: str, kind: str, why: str) -> None:
+        """A command that does not apply leaves the account as it was, and says why. The
+        message starts "command <id>:", which is how `GET /commands/{id}` finds the refusal."""
+        self.alert(
+            ts=ts,
+            kind=kind,
+            severity=Severity.WARNING,
+            message=f"command {command_id}: {why}",
+            key=command_id,
+        )
+
     def set_status(self, ts: int, status: TradingStatus, reason: str, command_id: str = "") -> None:
         """Move the account to `status` and record it; stopping trading cancels resting orders
         (a `cancelled` row each) and time stops."""

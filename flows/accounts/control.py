@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flows.accounts.context import AccountContext
 from flows.accounts.flatten import flatten
-from flows.accounts.replace import replace_order
+from flows.accounts.replace import NOT_WORKING, replace_order
 from flows.accounts.resting import cancel_by_id
 from flows.accounts.state import AccountParams, AccountState, Outputs
 from flows.trading.orchestrator import apply_command
@@ -68,25 +68,12 @@ def _cancel_order(ctx: AccountContext, ts: int, command: ControlCommand) -> None
     """Cancel the named working order; an unknown or finished one is refused with an alert."""
     reason = f"cancelled by operator: {command.reason or 'no reason'}"
     if not cancel_by_id(ctx, command.order_id, ts, reason, command.command_id):
-        ctx.alert(
-            ts=ts,
-            kind="cancel_rejected",
-            severity=Severity.WARNING,
-            message=f"command {command.command_id}: order {command.order_id} is not working "
-            "(unknown, or already filled, cancelled or expired)",
-            key=command.command_id,
-        )
+        why = f"order {command.order_id} {NOT_WORKING}"
+        ctx.refuse_command(ts, command.command_id, "cancel_rejected", why)
 
 
 def _reject(ctx: AccountContext, ts: int, command: ControlCommand, why: str) -> None:
-    """A command that does not apply leaves the account as it was, and says why."""
-    ctx.alert(
-        ts=ts,
-        kind="command_rejected",
-        severity=Severity.WARNING,
-        message=f"command {command.command_id}: {why}",
-        key=command.command_id,
-    )
+    ctx.refuse_command(ts, command.command_id, "command_rejected", why)
 
 
 def _update_config(state: AccountState, config: AlgorithmConfig) -> None:

@@ -18,7 +18,7 @@ command id) once the instrument is quoted; the account stays halted meanwhile.
 
 from __future__ import annotations
 
-from flows.accounts.chains import contract_quote
+from flows.accounts.chains import closing_leg
 from flows.accounts.context import AccountContext
 from flows.accounts.legs import Leg
 from flows.accounts.resting import fill_now, order_for
@@ -50,15 +50,10 @@ def flatten(ctx: AccountContext, ts: int, command_id: str) -> None:
 def _closing_leg(ctx: AccountContext, holding: Holding, ts: int) -> Leg | None:
     """The order that closes `holding` at the account's quote of it; None without one."""
     quotes = ctx.state.quotes
-    underlying = quotes.get(holding.underlying)
-    if underlying is None:
+    unquoted_option = holding.expiry_ts is not None and ctx.params.option_quotes
+    if holding.underlying not in quotes or (unquoted_option and holding.instrument not in quotes):
         return None
-    if holding.expiry_ts is None:
-        return Leg.closing(holding, underlying.bid, underlying.ask, underlying.mid)
-    if ctx.params.option_quotes and holding.instrument not in quotes:
-        return None
-    bid, ask, mid, greeks = contract_quote(ctx, holding, ts)
-    return Leg.closing(holding, bid, ask, mid, float(greeks.delta), float(greeks.vega))
+    return closing_leg(ctx, holding, ts)
 
 
 def _unfilled(ctx: AccountContext, ts: int, command_id: str, holding: Holding, why: str) -> None:

@@ -26,7 +26,7 @@ signal's exit cancels it.
 
 from __future__ import annotations
 
-from flows.accounts.chains import chain_for, contract_quote
+from flows.accounts.chains import chain_for, closing_leg
 from flows.accounts.context import AccountContext
 from flows.accounts.legs import OPTION_MULTIPLIER, Leg, holding_exposure
 from flows.accounts.resting import (
@@ -42,7 +42,6 @@ from flows.accounts.spreads import sells_spreads, trade_spread
 from flows.accounts.ticks import Ticks
 from flows.trading.ids import make_id
 from flows.trading.orchestrator import Verdict, decide
-from flows.trading.portfolio import Holding
 from flows.trading.selection import select_option, size_order
 from flows.trading.strategies import RawSignal, strategy_spec
 from schemas.common import AssetClass, Direction, OrderType, Side, TimeInForce
@@ -77,20 +76,12 @@ def _legs(ctx: AccountContext, symbol: str, direction: Direction, ts: int) -> li
         wanted = 1 if direction == Direction.LONG else -1
         closing = [(name, h) for name, h in held if holding_exposure(h) != wanted]
     for _, holding in closing:
-        legs.append(_closing_leg(ctx, holding, ts))
+        legs.append(closing_leg(ctx, holding, ts))
     if direction != Direction.FLAT:
         opening = _opening_leg(ctx, symbol, direction, ts)
         if opening is not None:
             legs.append(opening)
     return legs
-
-
-def _closing_leg(ctx: AccountContext, holding: Holding, ts: int) -> Leg:
-    if holding.expiry_ts is None:
-        quote = ctx.state.quotes[holding.underlying]
-        return Leg.closing(holding, quote.bid, quote.ask, quote.mid)
-    bid, ask, mid, greeks = contract_quote(ctx, holding, ts)
-    return Leg.closing(holding, bid, ask, mid, float(greeks.delta), float(greeks.vega))
 
 
 def _opening_leg(ctx: AccountContext, symbol: str, direction: Direction, ts: int) -> Leg | None:
@@ -133,13 +124,7 @@ def _verdict(ctx: AccountContext, leg: Leg, strength: float, ts: int) -> Verdict
     """The orchestrator's rules on the leg; a leg that sizing left empty never reaches them."""
     intent = leg.intent(ts, strength)
     if leg.quantity == 0:
-        return Verdict(
-            approved=False,
-            rule="position_size",
-            observed=0.0,
-            limit=1.0,
-            reason=f"sizing gives 0 units of {leg.instrument} at {leg.price:,.2f}",
-        )
+        return Verdict.sized_out(f"sizing gives 0 units of {leg.instrument} at {leg.price:,.2f}")
     return decide(risk_view(ctx, leg), intent, ctx.state.config.limits)
 
 
@@ -210,7 +195,7 @@ def run_time_stops(ctx: AccountContext, at: int) -> None:
         if holding is None:
             continue
         cancel_group(ctx, due.oco_group, at, "the time stop closes the position")
-        leg = _closing_leg(ctx, holding, at)
+        leg = closing_leg(ctx, holding, at)
         order = order_for(ctx, leg, due.order_id, at, OrderType.MARKET)
         order.purpose, order.parent_id, order.oco_group = "time_stop", due.parent_id, due.oco_group
         order.time_in_force, order.expires_ts = TimeInForce.DAY, None

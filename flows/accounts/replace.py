@@ -23,8 +23,10 @@ from dataclasses import replace
 from flows.accounts.context import AccountContext
 from flows.trading.ids import make_id
 from flows.trading.orders import RestingOrder
-from schemas.common import OrderStatus, Severity
+from schemas.common import OrderStatus
 from schemas.config import ControlCommand
+
+NOT_WORKING = "is not working (unknown, or already filled, cancelled or expired)"
 
 
 def replace_order(ctx: AccountContext, ts: int, command: ControlCommand) -> None:
@@ -32,18 +34,13 @@ def replace_order(ctx: AccountContext, ts: int, command: ControlCommand) -> None
     state = ctx.state
     order = next((o for o in state.pending if o.order_id == command.order_id), None)
     if order is None:
-        problem = "is not working (unknown, or already filled, cancelled or expired)"
+        problem = NOT_WORKING
     else:
         fault = command.problem_for(order.order_type, order.filled)
         problem = fault[1] if fault is not None else _too_big(ctx, order, command)
     if order is None or problem:
-        ctx.alert(
-            ts=ts,
-            kind="replace_rejected",
-            severity=Severity.WARNING,
-            message=f"command {command.command_id}: order {command.order_id} {problem}",
-            key=command.command_id,
-        )
+        why = f"order {command.order_id} {problem}"
+        ctx.refuse_command(ts, command.command_id, "replace_rejected", why)
         return
     new = _replacement(ctx, order, command, ts)
     order.status = OrderStatus.REPLACED

@@ -24,7 +24,7 @@ import math
 from dataclasses import replace
 from functools import reduce
 
-from flows.accounts.chains import chain_for, contract_quote
+from flows.accounts.chains import chain_for, closing_leg
 from flows.accounts.context import AccountContext
 from flows.accounts.fills import book_fill
 from flows.accounts.legs import OPTION_MULTIPLIER, Leg
@@ -123,8 +123,7 @@ def _closing(ctx: AccountContext, held: list[Holding], ts: int) -> tuple[Spread,
     legs: list[Leg] = []
     spread_legs: list[SpreadLeg] = []
     for holding in held:
-        bid, ask, mid, greeks = contract_quote(ctx, holding, ts)
-        leg = Leg.closing(holding, bid, ask, mid, float(greeks.delta), float(greeks.vega))
+        leg = closing_leg(ctx, holding, ts)
         assert holding.expiry_ts is not None
         assert holding.strike is not None and holding.is_call is not None
         legs.append(leg)
@@ -155,13 +154,8 @@ def _verdict(
     opens = first.opens
     risk = max_loss(spread, quote.ask) if opens else abs(quote.ask)
     if opens and units == 0:
-        return Verdict(
-            approved=False,
-            rule="position_size",
-            observed=0.0,
-            limit=1.0,
-            reason=f"sizing gives 0 {spread.kind} spreads at a max loss of {risk or 0:,.2f}",
-        )
+        why = f"sizing gives 0 {spread.kind} spreads at a max loss of {risk or 0:,.2f}"
+        return Verdict.sized_out(why)
     intents = [leg.intent(ts, strength) for leg in legs]
     intent = OrderIntent(
         ts=ts,

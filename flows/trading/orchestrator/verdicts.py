@@ -36,6 +36,11 @@ class Verdict:
     limit: float
     reason: str
 
+    @classmethod
+    def sized_out(cls, reason: str) -> Verdict:
+        """An order that sizing left empty: refused before any rule sees it."""
+        return cls(approved=False, rule="position_size", observed=0.0, limit=1.0, reason=reason)
+
 
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
