@@ -115,18 +115,22 @@ class AccountContext:
 
     def set_status(self, ts: int, status: TradingStatus, reason: str, command_id: str = "") -> None:
         """Move the account to `status` and record it; stopping trading cancels resting orders
-        (a `cancelled` row each) and time stops."""
+        (a `cancelled` row each, a spread's on every leg) and time stops."""
         state = self.state
         state.status = status
         state.status_reason = reason
         state.command_id = command_id
         if status in (TradingStatus.HALTED, TradingStatus.STOPPED, TradingStatus.PAUSED):
             # working orders die with the permission to trade
-            for order in state.pending:
+            legs = [order for spread in state.spread_orders for order in spread.orders]
+            for order in [*state.pending, *legs]:
                 order.status = OrderStatus.CANCELLED
                 self.emit_order_event(order, ts, f"trading {status.value}: {reason}", command_id)
             state.pending.clear()
+            state.spread_orders.clear()
             state.time_stops.clear()
+            for held in state.open_spreads:
+                held.time_stop_at = None
         self.record_state(ts)
 
     def emit_order_event(

@@ -7,6 +7,7 @@ from flows.accounts.context import AccountContext
 from flows.accounts.flatten import flatten
 from flows.accounts.replace import NOT_WORKING, replace_order
 from flows.accounts.resting import cancel_by_id
+from flows.accounts.spread_orders import cancel_spread_by_leg
 from flows.accounts.state import AccountParams, AccountState, Outputs
 from flows.trading.orchestrator import apply_command
 from flows.trading.strategies import new_strategy_state
@@ -65,9 +66,13 @@ def apply_control(state: AccountState, command: ControlCommand, params: AccountP
 
 
 def _cancel_order(ctx: AccountContext, ts: int, command: ControlCommand) -> None:
-    """Cancel the named working order; an unknown or finished one is refused with an alert."""
+    """Cancel the named working order (a spread's leg cancels the whole spread); an unknown or
+    finished one is refused with an alert."""
     reason = f"cancelled by operator: {command.reason or 'no reason'}"
-    if not cancel_by_id(ctx, command.order_id, ts, reason, command.command_id):
+    cancelled = cancel_by_id(ctx, command.order_id, ts, reason, command.command_id)
+    if not cancelled and not cancel_spread_by_leg(
+        ctx, command.order_id, ts, reason, command.command_id
+    ):
         why = f"order {command.order_id} {NOT_WORKING}"
         ctx.refuse_command(ts, command.command_id, "cancel_rejected", why)
 

@@ -1,5 +1,13 @@
 """The kill switch's flatten: every open position closed at once, at the command's event time.
 
+First each spread the account holds (in the order it opened them) is closed as one spread
+order: every leg at its quote (each at its touch plus slippage, with its commission) or none,
+the pure `fill_spread`, each leg's fill with `exit_reason = kill_switch` and one `spread_id`.
+A spread that cannot close (a leg without a quote, or with a crossed or stale one: its legs'
+orders then have `rejected` rows saying why) stays open whole, with a CRITICAL
+`kill_switch_unfilled` alert naming the spread and why; its legs are not closed one by one.
+Then the positions left, one by one as below.
+
 Each holding, in instrument order (a stable order: the same ids and rows on every replay), is
 closed by a market order filled at once against the account's last quote of it: a sale at the
 bid, a purchase at the ask, plus the config's slippage and commission, as any market fill
@@ -22,6 +30,7 @@ from flows.accounts.chains import closing_leg
 from flows.accounts.context import AccountContext
 from flows.accounts.legs import Leg
 from flows.accounts.resting import fill_now, order_for
+from flows.accounts.spread_orders import close_now, describe, still_held
 from flows.accounts.timeline import arm
 from flows.trading.ids import make_id
 from flows.trading.portfolio import Holding
@@ -34,7 +43,10 @@ def flatten(ctx: AccountContext, ts: int, command_id: str) -> None:
     if not state.book.holdings:
         return
     arm(ctx, ts)  # the fills belong to a trading day, even one with no tick yet
+    kept = _close_spreads(ctx, ts, command_id)
     for instrument, holding in sorted(state.book.holdings.items()):
+        if instrument in kept:
+            continue
         leg = _closing_leg(ctx, holding, ts)
         if leg is None:
             _unfilled(ctx, ts, command_id, holding, "no quote")
@@ -45,6 +57,29 @@ def flatten(ctx: AccountContext, ts: int, command_id: str) -> None:
         fill_id = make_id(order_id, "fill")
         if not fill_now(ctx, leg, order, ts, fill_id, "kill_switch", command_id):
             _unfilled(ctx, ts, command_id, holding, ctx.out.order_events[-1].reason)
+
+
+def _close_spreads(ctx: AccountContext, ts: int, command_id: str) -> set[str]:
+    """Close every held spread as one; the instruments of those that stay open."""
+    kept: set[str] = set()
+    for held in list(ctx.state.open_spreads):
+        if not still_held(ctx, held.spread, held.units, False):
+            continue  # partly closed by hand or by single orders: its legs close one by one
+        spread_id = make_id(ctx.run_id, ctx.account_id, "kill", command_id, held.spread_id)
+        why = close_now(ctx, held, ts, "kill_switch", spread_id, command_id)
+        if not why:
+            continue
+        kept.update(leg.instrument for leg in held.spread.legs)
+        ctx.alert(
+            ts=ts,
+            kind="kill_switch_unfilled",
+            severity=Severity.CRITICAL,
+            message=f"kill switch {command_id}: spread {held.spread_id} "
+            f"({describe(held.spread, held.units)}) stays open ({why}); close it by hand or "
+            "send the kill switch again once every leg is quoted",
+            key=held.spread_id,
+        )
+    return kept
 
 
 def _closing_leg(ctx: AccountContext, holding: Holding, ts: int) -> Leg | None:

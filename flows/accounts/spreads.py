@@ -9,13 +9,15 @@ closes every option held on the symbol as one spread.
 One decision covers the whole spread. The orchestrator reads it as one order whose price is
 the spread's max loss per share (width - credit, at the touch), so the notional rules see the
 defined risk (max loss x 100 x quantity), not the premium; delta and vega are the legs' sums and
-the scenario rule revalues the book with every leg added. Sizing reads the same max loss. The
-legs then fill at the decision's event time against their quotes (each at its touch plus
-slippage, with its own commission) or none does: every leg's order is rejected when any leg's
-quote is crossed or stale. The fills share the decision's time and a `spread_id`.
+the scenario rule revalues the book with every leg added. Sizing reads the same max loss.
 
-Spreads fill at market when decided: `costs.latency_ms`, `order_type = limit` and the exits
-(brackets) apply to single-leg orders only.
+At market and without a latency, the legs fill at the decision's event time against their
+quotes (each at its touch plus slippage, with its own commission) or none does: every leg's
+order is rejected when any leg's quote is crossed or stale. The fills share one time and a
+`spread_id`. With option quotes fed, `costs.latency_ms` delays the spread and `order_type =
+limit` rests an opening one at a net limit (flows.accounts.spread_orders); on the synthetic
+chain, which has no later quotes to work against, a spread fills when decided, as a single
+option does. An opening spread's fill places its exits; a closing signal cancels them.
 """
 
 from __future__ import annotations
@@ -26,28 +28,34 @@ from functools import reduce
 
 from flows.accounts.chains import chain_for, closing_leg
 from flows.accounts.context import AccountContext
-from flows.accounts.fills import book_fill
 from flows.accounts.legs import OPTION_MULTIPLIER, Leg
-from flows.accounts.resting import cancel_exits, order_for
+from flows.accounts.resting import order_for
 from flows.accounts.risk_view import risk_view
+from flows.accounts.spread_orders import (
+    book_spread,
+    cancel_symbol_exits,
+    describe,
+    end_spread,
+    place_spread,
+    quotes_now,
+    rests,
+)
 from flows.trading.ids import make_id
 from flows.trading.orchestrator import OrderIntent, Verdict, decide
-from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import Holding
 from flows.trading.selection import size_order
+from flows.trading.spread_orders import RestingSpread, spread_limit_price, work_spread
 from flows.trading.spreads import (
     LegQuote,
     Spread,
-    SpreadFill,
     SpreadLeg,
     combined_quote,
-    fill_spread,
     iron_condor,
     max_loss,
     vertical,
 )
 from flows.trading.strategies import strategy_spec
-from schemas.common import Direction, ExitReason, OrderStatus, OrderType, PremiumSpread
+from schemas.common import Direction, OrderStatus, OrderType, PremiumSpread
 from schemas.config import AlgorithmConfig
 
 
@@ -150,7 +158,7 @@ def _verdict(
     """The orchestrator's rules on the spread as one order (see the module docstring)."""
     units = _units(spread, legs)
     first = legs[0]
-    quote = combined_quote(spread, _quotes(ctx, legs, ts))
+    quote = combined_quote(spread, quotes_now(ctx, legs, ts))
     opens = first.opens
     risk = max_loss(spread, quote.ask) if opens else abs(quote.ask)
     if opens and units == 0:
@@ -173,16 +181,6 @@ def _verdict(
     return decide(risk_view(ctx, first, legs), intent, ctx.state.config.limits)
 
 
-def _quotes(ctx: AccountContext, legs: list[Leg], ts: int) -> list[LegQuote]:
-    """Each leg's quote, timed by its market quote when it has one (else it is the model's,
-    priced at `ts`)."""
-    quotes = []
-    for leg in legs:
-        market = ctx.state.quotes.get(leg.instrument)
-        quotes.append(LegQuote(leg.bid, leg.ask, market.ts if market is not None else ts))
-    return quotes
-
-
 def _decide_and_fill(
     ctx: AccountContext,
     spread: Spread,
@@ -192,67 +190,75 @@ def _decide_and_fill(
     source: tuple[int, int],
     signal_id: str,
 ) -> None:
-    """Decide the spread once and, if approved, fill every leg at `ts` or reject them all."""
+    """Decide the spread once and, if approved, fill every leg now or reject them all; or, with
+    a latency or a limit and the legs' own quotes, rest it (flows.accounts.spread_orders)."""
     state = ctx.state
     verdict = _verdict(ctx, spread, legs, strength, ts)
     units = _units(spread, legs)
     decision_id = make_id(ctx.run_id, ctx.account_id, "dec", *source, 0)
-    described = ", ".join(f"{leg.side.value} {leg.ratio} {leg.instrument}" for leg in spread.legs)
-    shown = replace(
-        verdict, reason=f"{verdict.reason}; {units} x {spread.kind} spread: {described}"
-    )
+    shown = replace(verdict, reason=f"{verdict.reason}; {describe(spread, units)}")
     ctx.emit_decision(decision_id, signal_id, ts, replace(legs[0], quantity=units), shown)
     if not verdict.approved:
         return
     if state.config.limits.max_orders_per_minute is not None:
         state.recent_orders.append(ts)
-    if legs[0].opens:
+    opens = legs[0].opens
+    if opens:
         state.last_entry_ts[legs[0].underlying] = ts
+    else:
+        cancel_symbol_exits(ctx, spread.underlying, ts, "the position is closed by a signal")
+    order = _spread_order(ctx, spread, legs, units, ts, source, decision_id)
+    if order.order_type == OrderType.LIMIT or order.active_ts > ts:
+        place_spread(ctx, order, ts)
+        return
+    for leg_order in order.orders:
+        ctx.emit_order_event(leg_order, ts)
+    outcome = work_spread(order, quotes_now(ctx, legs, ts), ts, state.config.costs)
+    if outcome.fill is None:
+        end_spread(ctx, order, OrderStatus.REJECTED, ts, outcome.reason)
+        return
+    book_spread(ctx, order, legs, outcome.fill)
+
+
+def _spread_order(
+    ctx: AccountContext,
+    spread: Spread,
+    legs: list[Leg],
+    units: int,
+    ts: int,
+    source: tuple[int, int],
+    decision_id: str,
+) -> RestingSpread:
+    """The approved spread as an order: a limit (an opening one only) or a market order, which
+    reaches the market after the latency; both only when every leg has its own quotes, else a
+    market order now (the synthetic chain has no later quotes to work against)."""
+    costs = ctx.state.config.costs
+    resting = rests(ctx, spread)
+    limit = None
+    if resting and legs[0].opens and costs.order_type == OrderType.LIMIT:
+        limit = spread_limit_price(quotes_now(ctx, legs, ts), spread, costs)
+    kind = OrderType.MARKET if limit is None else OrderType.LIMIT
     orders = [
         order_for(
             ctx,
             leg,
             make_id(ctx.run_id, ctx.account_id, "ord", *source, n),
             ts,
-            OrderType.MARKET,
+            kind,
             decision_id=decision_id,
+            limit_price=limit,
         )
         for n, leg in enumerate(legs)
     ]
-    for order in orders:
-        ctx.emit_order_event(order, ts)
-    outcome = fill_spread(spread, _quotes(ctx, legs, ts), units, ts, state.config.costs)
-    if not isinstance(outcome, SpreadFill):
-        for order in orders:
-            order.status = OrderStatus.REJECTED
-            ctx.emit_order_event(order, ts, f"spread not filled, no leg is: {outcome}")
-        return
-    _book(ctx, legs, orders, outcome, make_id(ctx.run_id, ctx.account_id, "spread", *source))
-
-
-def _book(
-    ctx: AccountContext,
-    legs: list[Leg],
-    orders: list[RestingOrder],
-    outcome: SpreadFill,
-    spread_id: str,
-) -> None:
-    """Book every leg's fill, in leg order, with the spread's id."""
-    for n, (leg, order, part) in enumerate(zip(legs, orders, outcome.legs, strict=True)):
-        if not leg.opens:
-            cancel_exits(ctx, leg.instrument, outcome.ts, "the position is closed by a signal")
-        book_fill(
-            ctx,
-            leg,
-            outcome.ts,
-            part.price,
-            part.commission_cents,
-            fill_id=make_id(spread_id, "fill", n),
-            order_id=order.order_id,
-            reason="spread",
-            exit_reason=ExitReason.NONE if leg.opens else ExitReason.SIGNAL,
-            spread_id=spread_id,
-        )
-        order.filled, order.filled_value = leg.quantity, part.price * leg.quantity
-        order.status = OrderStatus.FILLED
-        ctx.emit_order_event(order, outcome.ts)
+    return RestingSpread(
+        spread_id=make_id(ctx.run_id, ctx.account_id, "spread", *source),
+        spread=spread,
+        units=units,
+        order_type=kind,
+        time_in_force=orders[0].time_in_force,
+        purpose=orders[0].purpose,
+        active_ts=orders[0].active_ts if resting else ts,
+        expires_ts=orders[0].expires_ts,
+        orders=orders,
+        limit=limit,
+    )

@@ -12,6 +12,7 @@ from flows.trading.chain import ChainParams, ChainSample
 from flows.trading.orchestrator import EquityPeaks, Lock, TradeLog
 from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import Book, new_book
+from flows.trading.spread_orders import OpenSpread, RestingSpread
 from flows.trading.strategies import StrategyState, new_strategy_state
 from flows.trading.ticks import mid_price
 from schemas.common import TradingStatus, money
@@ -105,6 +106,9 @@ class AccountState:
     marks: dict[str, float] = field(default_factory=dict)
     pending: list[RestingOrder] = field(default_factory=list)  # working orders, oldest first
     time_stops: list[TimeStop] = field(default_factory=list)
+    # working spread orders, oldest first, and the spreads held (flows.accounts.spread_orders)
+    spread_orders: list[RestingSpread] = field(default_factory=list)
+    open_spreads: list[OpenSpread] = field(default_factory=list)
     last_entry_ts: dict[str, int] = field(default_factory=dict)
     # event times of approved orders in the last minute, oldest first (only with a throttle)
     recent_orders: deque[int] = field(default_factory=deque)

@@ -25,6 +25,8 @@ from flows.accounts.resting import expire_orders, follow_trails, next_order_even
 from flows.accounts.risk_view import position_greeks
 from flows.accounts.scenarios import book_worst_scenario
 from flows.accounts.signals import signals_for
+from flows.accounts.spread_market import next_spread_event, work_spreads
+from flows.accounts.spread_orders import on_spread_boundary, spread_boundaries
 from flows.accounts.state import AccountParams, AccountState, Outputs, Quote
 from flows.accounts.ticks import Ticks, mid_along, own_ticks
 from flows.trading.analytics import DayTracker, next_day_start_ms, trading_day
@@ -52,15 +54,18 @@ def advance(
             arm(ctx, int(ticks.ts[cursor]))
         p_signal = events[k][0] if k < len(events) else n
         p_order = next_order_event(ctx, ticks, cursor) if state.pending else n
-        boundary = _next_boundary(state)
+        p_spread = next_spread_event(ctx, ticks, cursor) if state.spread_orders else n
+        boundary = _next_boundary(ctx)
         if boundary is not None:
             p_boundary = int(np.searchsorted(ticks.ts, boundary, side="left"))
-            if p_boundary <= min(p_signal, p_order) and (p_boundary < n or boundary < horizon):
+            if p_boundary <= min(p_signal, p_order, p_spread) and (
+                p_boundary < n or boundary < horizon
+            ):
                 _mark(ctx, ticks, cursor, p_boundary)
                 cursor = p_boundary
                 _on_boundary(ctx, boundary)
                 continue
-        p = min(p_signal, p_order)
+        p = min(p_signal, p_order, p_spread)
         if p >= n:
             _mark(ctx, ticks, cursor, n)
             break
@@ -68,6 +73,8 @@ def advance(
         cursor = p + 1
         if p == p_order:
             work_orders(ctx, ticks, p)
+        if p == p_spread:
+            work_spreads(ctx, ticks, p)
         while k < len(events) and events[k][0] == p:
             _, symbol, raw = events[k]
             execute_signal(ctx, ticks, p, symbol, raw)
@@ -75,8 +82,9 @@ def advance(
     return ctx.out
 
 
-def _next_boundary(state: AccountState) -> int | None:
-    times = [state.next_snapshot_ms, state.day_end_ms]
+def _next_boundary(ctx: AccountContext) -> int | None:
+    state = ctx.state
+    times = [state.next_snapshot_ms, state.day_end_ms, *spread_boundaries(ctx)]
     times.extend(h.expiry_ts for h in state.book.holdings.values() if h.expiry_ts is not None)
     times.extend(o.expires_ts for o in state.pending if o.expires_ts is not None)
     times.extend(t.at for t in state.time_stops)
@@ -220,6 +228,7 @@ def _on_boundary(ctx: AccountContext, at: int) -> None:
     settle_expiries(ctx, at)
     run_time_stops(ctx, at)
     expire_orders(ctx, at)
+    on_spread_boundary(ctx, at)
     if state.next_snapshot_ms == at:
         take_snapshot(ctx, at)
         state.next_snapshot_ms = None

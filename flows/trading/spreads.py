@@ -12,7 +12,9 @@ Conventions:
 - A spread fills as one, at one event time, or not at all: every leg needs a usable quote (not
   crossed, not older than `costs.max_quote_age_ms`, the single-leg rule `usable_quote`), and a
   limit on the net price must be met by the net fill price. Each leg fills as a market order
-  does in the paper broker: at its touch plus slippage, paying its own commission.
+  does in the paper broker: at its touch plus slippage, paying its own commission; a resting
+  limit spread fills passively, each leg at its touch without slippage (as a single-leg limit
+  does: the quote is the price improvement it gets).
 Pure: no clock, no I/O.
 """
 
@@ -25,7 +27,7 @@ import numpy as np
 
 from flows.trading.chain import Chain
 from flows.trading.orders import usable_quote
-from flows.trading.paper_broker import commission, market_fill_price
+from flows.trading.paper_broker import commission, market_fill_price, on_price_grid
 from flows.trading.selection import select_option
 from schemas.common import AssetClass, Side
 from schemas.config import Costs
@@ -142,12 +144,15 @@ def fill_spread(
     ts: int,
     costs: Costs,
     limit: float | None = None,
+    *,
+    passive: bool = False,
 ) -> SpreadFill | str:
     """Fill `quantity` units of `spread` at `ts` against its legs' quotes, all or none.
 
     Returns the fill, or why nothing filled: a leg's unusable quote (named), or a `limit` (net
     price per unit per share, positive a debit) that the net fill price does not meet, i.e.
     net > limit: a debit costs more, or a credit brings in less, than the limit allows.
+    `passive` fills each leg at its touch without slippage (a resting limit spread).
     """
     if quantity < 1:
         return f"a spread needs a quantity of at least 1, not {quantity}"
@@ -159,7 +164,7 @@ def fill_spread(
         LegFill(
             leg=leg,
             quantity=quantity * leg.ratio,
-            price=market_fill_price(leg.side, quote.bid, quote.ask, costs),
+            price=_leg_price(leg.side, quote, costs, passive),
             commission_cents=commission(AssetClass.OPTION, quantity * leg.ratio, costs),
         )
         for leg, quote in zip(spread.legs, quotes, strict=True)
@@ -168,6 +173,12 @@ def fill_spread(
     if limit is not None and filled.net_price > limit + 1e-9:
         return f"net price {filled.net_price:,.4f} does not meet the limit {limit:,.4f}"
     return filled
+
+
+def _leg_price(side: Side, quote: LegQuote, costs: Costs, passive: bool) -> float:
+    if passive:
+        return on_price_grid(quote.ask if side == Side.BUY else quote.bid)
+    return market_fill_price(side, quote.bid, quote.ask, costs)
 
 
 # --- risk at expiry ----------------------------------------------------------------------------

@@ -84,6 +84,8 @@ CONFIGS = [
             wing_width=5,
         ),
         sizing=Sizing(quantity=2),
+        # on the synthetic chain a spread's only exit is its time stop
+        exits=Exits(stop_loss_pct=0.2, time_stop_seconds=120),
     ),
 ]
 
@@ -163,6 +165,8 @@ def test_the_reference_run_exercises_every_exit(reference: dict[str, list[str]])
 
 
 def test_iron_condors_open_and_close_as_one(reference: dict[str, list[str]]) -> None:
+    """Every condor opens and closes its four legs at one time: by a signal or by its time
+    stop (the synthetic chain has no quotes of its own for a stop-loss to watch)."""
     legs: dict[str, list[dict]] = defaultdict(list)  # type: ignore[type-arg]
     for fill in rows(reference, "fills"):
         if fill["account_id"] == "condors":
@@ -173,7 +177,7 @@ def test_iron_condors_open_and_close_as_one(reference: dict[str, list[str]]) -> 
         assert len(spread) == 4
         assert len({leg["ts"] for leg in spread}) == 1
         assert len({leg["exit_reason"] for leg in spread}) == 1  # all open, or all close
-    assert {spread[0]["exit_reason"] for spread in legs.values()} == {"", "signal"}
+    assert {spread[0]["exit_reason"] for spread in legs.values()} == {"", "signal", "time_stop"}
 
 
 def test_market_orders_have_a_new_and_a_filled_row_at_the_same_time(

@@ -25,10 +25,12 @@ from flows.trading.chain import (
     synthesize_chain,
 )
 from flows.trading.paper_broker import market_fill_price
+from schemas.common import OrderType, PremiumSpread
 from schemas.config import (
     AlgorithmConfig,
     BollingerBreakout,
     Costs,
+    Exits,
     InstrumentSelection,
     Sizing,
     VolatilityPremium,
@@ -55,6 +57,46 @@ CONFIGS = [
         ),
         selection=InstrumentSelection(kind="option", target_delta=0.2, days_to_expiry=7),
         sizing=Sizing(quantity=2),
+    ),
+    # Spreads on the market's quotes: a vertical that reaches the market 1.5 s after its
+    # decision, with its exits, and iron condors resting at their net mid.
+    AlgorithmConfig(
+        account_id="spreads-late",
+        symbols=["NVDA"],
+        strategy=VolatilityPremium(
+            realised_window=30, threshold=0.02, exit_threshold=0.01, ticks_per_year=252 * 390 * 5
+        ),
+        selection=InstrumentSelection(
+            kind="option",
+            target_delta=0.2,
+            days_to_expiry=7,
+            premium_spread=PremiumSpread.VERTICAL,
+            wing_width=5,
+        ),
+        sizing=Sizing(quantity=2),
+        costs=Costs(latency_ms=1500),
+        exits=Exits(stop_loss_pct=0.3, take_profit_pct=0.2, time_stop_seconds=5400),
+    ),
+    AlgorithmConfig(
+        account_id="condors-limit",
+        symbols=["AAPL"],
+        strategy=VolatilityPremium(
+            realised_window=30, threshold=0.02, exit_threshold=0.01, ticks_per_year=252 * 390 * 5
+        ),
+        selection=InstrumentSelection(
+            kind="option",
+            target_delta=0.2,
+            days_to_expiry=7,
+            premium_spread=PremiumSpread.IRON_CONDOR,
+            wing_width=5,
+        ),
+        sizing=Sizing(quantity=1),
+        costs=Costs(
+            order_type=OrderType.LIMIT,
+            limit_offset_bps=0.0,
+            limit_ttl_seconds=3600,
+            time_in_force="gtc",
+        ),
     ),
 ]
 
@@ -295,3 +337,28 @@ def test_without_option_quotes_the_same_accounts_trade_the_model(ticks, referenc
     model = run(ticks, CONFIGS, batch_size=1000, seed=1)
     assert model["greeks"] == []
     assert model["fills"] != reference["fills"]
+
+
+def test_spreads_on_quotes_wait_for_the_market_and_fill_as_one(reference) -> None:  # type: ignore[no-untyped-def]
+    """The late account's spreads fill at least 1.5 s after their decision, every leg at one
+    time; its stop-losses close spreads as one; the limit account's condors rest and fill on a
+    later quote (perhaps of the decision's time, after it), or expire whole."""
+    decided = {d["decision_id"]: d["ts"] for d in _rows(reference, "decisions")}
+    orders = _rows(reference, "order_events")
+    decision_of = {e["order_id"]: e["decision_id"] for e in orders}
+    by_spread: dict[tuple[str, object], list[dict[str, object]]] = {}
+    for fill in _rows(reference, "fills"):
+        if fill["account_id"] in ("spreads-late", "condors-limit"):
+            by_spread.setdefault((fill["account_id"], fill["spread_id"]), []).append(fill)
+    reasons = {(account, legs[0]["exit_reason"]) for (account, _), legs in by_spread.items()}
+    assert {("spreads-late", ""), ("spreads-late", "stop_loss"), ("condors-limit", "")} <= reasons
+    for (account, _), legs in by_spread.items():
+        assert len({leg["ts"] for leg in legs}) == 1
+        assert len({leg["exit_reason"] for leg in legs}) == 1
+        if legs[0]["exit_reason"] in ("", "signal"):
+            decision_ts = decided[decision_of[legs[0]["order_id"]]]  # type: ignore[index]
+            wait = 1500 if account == "spreads-late" else 0  # a limit may meet a quote at once
+            assert legs[0]["ts"] >= decision_ts + wait  # type: ignore[operator]
+    expired = [e for e in orders if e["account_id"] == "condors-limit" and e["status"] == "expired"]
+    assert expired
+    assert len(expired) % 4 == 0
