@@ -60,10 +60,9 @@ def at(minute: int) -> int:
 
 def write_quotes(path: Path) -> Path:
     lines = ["Timestamp,Symbol,Bid,Ask,Last,BidSize,AskSize"]
-    lines += [
-        f"{datetime.fromtimestamp(at(m) / 1000, UTC).isoformat()},{s},{b},{a},{(b + a) / 2},{bs},{az}"
-        for m, s, b, a, bs, az in QUOTES
-    ]
+    for minute, symbol, bid, ask, bid_size, ask_size in QUOTES:
+        when = datetime.fromtimestamp(at(minute) / 1000, UTC).isoformat()
+        lines.append(f"{when},{symbol},{bid},{ask},{(bid + ask) / 2},{bid_size},{ask_size}")
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -110,7 +110,8 @@ def test_fills_stay_within_the_quote_plus_slippage_and_never_on_a_bad_quote(
     for p, outcome in events:
         quoted = sized and sizes[p] != NO_SIZE
         if quoted and bid[p] == ask[p] and order.on_arrival_only:
-            assert outcome.status == OrderStatus.REJECTED and "locked quote" in outcome.reason
+            assert outcome.status == OrderStatus.REJECTED
+            assert "locked quote" in outcome.reason
         if not outcome.quantity:
             continue
         total += outcome.quantity
