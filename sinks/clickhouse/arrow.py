@@ -73,7 +73,6 @@ def to_arrow(rows: Rows) -> pa.Table:
     schema = SCHEMAS[rows.table]
     nullable = NULLABLE_UNSIGNED[rows.table]
     arrays = [
-        _column_array(rows.data[field.name], field.type, field.name in nullable)
-        for field in schema
+        _column_array(rows.data[field.name], field.type, field.name in nullable) for field in schema
     ]
     return pa.Table.from_arrays(arrays, names=schema.names)
