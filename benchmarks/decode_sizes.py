@@ -3,7 +3,8 @@
 Run from a checkout: `.venv/bin/python benchmarks/decode_sizes.py`. To compare with another
 checkout's code, put it first on the path: `PYTHONPATH=/other/checkout .venv/bin/python
 benchmarks/decode_sizes.py --plain-only` (a checkout without sizes cannot decode them).
-Prints the median CPU seconds (process time: the machine is shared) over repeats for 200 batches of 1,000 messages each.
+Prints the median CPU seconds (process time: the machine is shared) over repeats, for 200
+batches of 1,000 messages each.
 """
 
 from __future__ import annotations
