@@ -28,6 +28,25 @@ def _check_quote(bid: float, ask: float) -> None:
         raise ValueError(f"bid {bid} is above ask {ask} (a crossed quote)")
 
 
+def _check_sizes(bid_size: int | None, ask_size: int | None) -> None:
+    if (bid_size is None) != (ask_size is None):
+        raise ValueError("bid_size and ask_size come together (a quote's sizes), or neither")
+
+
+MAX_SIZE = 10**12
+# Strict: a size is a JSON integer; 30.0 or "30" is a dead letter, not a guess.
+QuotedSize = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_SIZE,
+        strict=True,
+        description="Units quoted at that price; absent: the tick is a price (a bar or a "
+        "trade), not a quote, and fills whole at it even with bid = ask.",
+    ),
+]
+
+
 class Tick(BaseModel):
     """An underlying quote on `market.ticks` (key: symbol)."""
 
@@ -41,10 +60,13 @@ class Tick(BaseModel):
     volume: Annotated[
         int, Field(ge=0, le=10**12, description="Shares traded since the last tick.")
     ] = 0
+    bid_size: QuotedSize | None = None
+    ask_size: QuotedSize | None = None
 
     @model_validator(mode="after")
     def _bid_not_above_ask(self) -> Self:
         _check_quote(self.bid, self.ask)
+        _check_sizes(self.bid_size, self.ask_size)
         return self
 
 
@@ -93,6 +115,10 @@ class MarketTick(BaseModel):
     ask: Price
     last: Price
     volume: Annotated[int, UINT64, Field(ge=0)]
+    # NULL, not a sentinel such as 0: a quoted size of 0 (nothing at that price) is data, and
+    # NULL says the tick was a price (a bar, a trade) with no quote behind it.
+    bid_size: Annotated[int, UINT64, Field(ge=0)] | None = None
+    ask_size: Annotated[int, UINT64, Field(ge=0)] | None = None
     source_partition: Annotated[int, UINT32, Field(ge=0)]
     source_offset: Annotated[int, UINT64, Field(ge=0)]
 

@@ -64,6 +64,8 @@ def channel_batches(ticks: TickColumns, batch_size: int) -> dict[int, list[Decod
                 volume=ticks.volume[chosen],
                 raw_ts=ticks.ts[chosen].copy(),
                 eof=start + batch_size >= len(rows),
+                bid_size=None if ticks.bid_size is None else ticks.bid_size[chosen],
+                ask_size=None if ticks.ask_size is None else ticks.ask_size[chosen],
             )
             parts.append(Decoded(ticks=batch, messages=len(chosen), raw_offsets=batch.offsets))
         batches[code] = parts

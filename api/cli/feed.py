@@ -56,6 +56,12 @@ def simulate(
         bool, typer.Option("--options", help="Also write option-chain quotes to market.options.")
     ] = False,
     options_interval_seconds: Annotated[int, typer.Option(min=1)] = 300,
+    quote_sizes: Annotated[
+        bool,
+        typer.Option(
+            "--quote-sizes", help="Quotes carry bid and ask sizes (orders fill at most those)."
+        ),
+    ] = False,
 ) -> None:
     """Simulated ticks (stochastic volatility, jumps, intraday patterns) into the ticks topic."""
     from flows.sim.feed import feed_writer, realtime_pacer, simulated_sessions
@@ -76,7 +82,7 @@ def simulate(
         heartbeat_ms=heartbeat_ms,
         pace=realtime_pacer(speed) if realtime else None,
     )
-    params = SimParams(seed=seed, ticks_per_minute=ticks_per_minute)
+    params = SimParams(seed=seed, ticks_per_minute=ticks_per_minute, quote_sizes=quote_sizes)
     shift = 0
     if now:
         opens, _ = session_bounds(first, params.timezone)

@@ -12,6 +12,7 @@ when the order changed: quotes it has passed cannot change where it acts next.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,11 +20,20 @@ from flows.accounts.context import AccountContext
 from flows.accounts.exits import bracket
 from flows.accounts.fills import book_fill
 from flows.accounts.legs import Leg
-from flows.accounts.state import TimeStop
+from flows.accounts.state import Quote, TimeStop
 from flows.accounts.ticks import Ticks
 from flows.trading.ids import make_id
-from flows.trading.orders import Outcome, RestingOrder, first_event, follow, step, usable_quote
-from flows.trading.paper_broker import commission, market_fill_price
+from flows.trading.orders import (
+    Outcome,
+    RestingOrder,
+    first_event,
+    follow,
+    side_sizes,
+    step,
+    usable_quote,
+)
+from flows.trading.paper_broker import commission
+from flows.trading.ticks import Int64s
 from schemas.common import (
     AssetClass,
     ExitReason,
@@ -101,37 +111,56 @@ def fill_now(
     reason: str,
     command_id: str = "",
 ) -> bool:
-    """A market order filled at once against the leg's quote (rows `new`, then `filled` or
-    `rejected` when the quote is crossed or stale, each naming the control command that placed
-    it, if one did); True if it filled."""
+    """A market order filled at once against the leg's quote (rows `new`, then `filled`, or
+    `rejected` when the quote is crossed, stale, or locked with sizes, each naming the control
+    command that placed it, if one did); True if any of it filled.
+
+    With quoted sizes, at most the size on the order's side fills now (a `partially_filled`
+    row); the rest keeps working as a market order on the next quotes until its time in force
+    ends (`day`: the day's end), as a broker's top-of-book fill would; IOC cancels the rest,
+    FOK cancels the whole order when the size falls short. The kill switch takes no notice of
+    sizes: it flattens at the last quote in one fill (a rest left working would be cancelled
+    by the halt it brings, leaving the position half open).
+    """
     costs = ctx.state.config.costs
     ctx.emit_order_event(order, ts, command_id=command_id)
     quote = ctx.state.quotes.get(leg.instrument)
+    sized = quote is not None and quote.bid_size is not None
     problem = usable_quote(
-        leg.bid, leg.ask, quote.ts if quote is not None else ts, ts, costs.max_quote_age_ms
+        leg.bid, leg.ask, quote.ts if quote is not None else ts, ts, costs.max_quote_age_ms, sized
     )
     if problem:
         order.status = OrderStatus.REJECTED
         ctx.emit_order_event(order, ts, problem, command_id)
         return False
-    price = market_fill_price(leg.side, leg.bid, leg.ask, costs)
-    book_fill(
-        ctx,
-        leg,
-        ts,
-        price,
-        commission(leg.asset_class, leg.quantity, costs),
-        fill_id=fill_id,
-        order_id=order.order_id,
-        reason=reason,
-        exit_reason=_exit_reason(order),
-    )
-    order.filled, order.filled_value = leg.quantity, price * leg.quantity
-    order.status = OrderStatus.FILLED
-    ctx.emit_order_event(order, ts, command_id=command_id)
-    if leg.opens:
-        refresh_bracket(ctx, leg, order.order_id, price, ts)
-    return True
+    size = _quoted_size(quote, order) if order.purpose != "kill_switch" else None
+    outcome = step(order, leg.bid, leg.ask, size, costs)
+    part = leg if outcome.quantity == leg.quantity else replace(leg, quantity=outcome.quantity)
+    if outcome.quantity:
+        book_fill(
+            ctx,
+            part,
+            ts,
+            outcome.price,
+            commission(leg.asset_class, outcome.quantity, costs),
+            fill_id=fill_id,
+            order_id=order.order_id,
+            reason=reason,
+            exit_reason=_exit_reason(order),
+        )
+    _emit_outcome(ctx, order, outcome, ts, command_id)
+    if outcome.quantity and leg.opens:
+        refresh_bracket(ctx, part, order.order_id, outcome.price, ts)
+    if not order.final:
+        ctx.state.pending.append(order)  # the rest works on at the next quotes
+    return outcome.quantity > 0
+
+
+def _quoted_size(quote: Quote | None, order: RestingOrder) -> int | None:
+    """The quoted size on the order's side of its instrument's latest quote (None: none)."""
+    if quote is None:
+        return None
+    return quote.ask_size if order.side == Side.BUY else quote.bid_size
 
 
 def refresh_bracket(ctx: AccountContext, leg: Leg, entry_id: str, price: float, ts: int) -> None:
@@ -242,11 +271,18 @@ def next_order_event(ctx: AccountContext, ticks: Ticks, cursor: int) -> int:
         hit = hits.get(order.order_id)
         if hit is None or hit < cursor:
             rows = _rows(ctx, ticks, order.instrument, cursor, n)
-            found = first_event(order, ticks.ts[rows], ticks.bid[rows], ticks.ask[rows])
+            sizes = _sizes(ticks, order, rows)
+            found = first_event(order, ticks.ts[rows], ticks.bid[rows], ticks.ask[rows], sizes)
             hit = n if found is None else int(rows[found])
             hits[order.order_id] = hit
         best = min(best, hit)
     return best
+
+
+def _sizes(ticks: Ticks, order: RestingOrder, rows: np.ndarray) -> Int64s | None:
+    """The quoted sizes on the order's side at `rows` (None: the ticks carry no sizes)."""
+    column = side_sizes(order.side, ticks.bid_size, ticks.ask_size)
+    return None if column is None else column[rows]
 
 
 def follow_trails(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
@@ -254,7 +290,8 @@ def follow_trails(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> N
     for order in ctx.state.pending:
         if order.order_type == OrderType.TRAILING_STOP and not order.triggered:
             rows = _rows(ctx, ticks, order.instrument, start, stop)
-            follow(order, ticks.ts[rows], ticks.bid[rows], ticks.ask[rows])
+            sizes = _sizes(ticks, order, rows)
+            follow(order, ticks.ts[rows], ticks.bid[rows], ticks.ask[rows], sizes)
 
 
 def work_orders(ctx: AccountContext, ticks: Ticks, p: int) -> None:
@@ -269,7 +306,9 @@ def work_orders(ctx: AccountContext, ticks: Ticks, p: int) -> None:
             cancel(ctx, order, ts, "no position left to close")
             continue
         bid, ask = float(ticks.bid[p]), float(ticks.ask[p])
-        outcome = step(order, bid, ask, None, ctx.state.config.costs)
+        sizes = side_sizes(order.side, ticks.bid_size, ticks.ask_size)
+        size = None if sizes is None else int(sizes[p])
+        outcome = step(order, bid, ask, size, ctx.state.config.costs)
         _record(ctx, order, outcome, ts, bid, ask)
 
 
@@ -286,18 +325,26 @@ def _record(
     """Book an outcome's fill and emit the order's rows; a final order leaves the book."""
     if outcome.quantity:
         _book(ctx, order, outcome, ts, bid, ask)
-        if order.status != OrderStatus.FILLED:
-            final = order.status
-            order.status = OrderStatus.PARTIALLY_FILLED
-            ctx.emit_order_event(order, ts)
-            order.status = final
-    if outcome.status not in (None, OrderStatus.PARTIALLY_FILLED):
-        ctx.emit_order_event(order, ts, outcome.reason)
+    _emit_outcome(ctx, order, outcome, ts)
     if not order.final:
         return
     ctx.state.pending.remove(order)
     if order.status == OrderStatus.FILLED and order.oco_group:
         cancel_group(ctx, order.oco_group, ts, f"one-cancels-other: {order.order_id} filled")
+
+
+def _emit_outcome(
+    ctx: AccountContext, order: RestingOrder, outcome: Outcome, ts: int, command_id: str = ""
+) -> None:
+    """The order's rows for an outcome: `partially_filled` for a fill that left a rest (even
+    one IOC then cancels), then the status it ended in, with the reason."""
+    if outcome.quantity and order.status != OrderStatus.FILLED:
+        final = order.status
+        order.status = OrderStatus.PARTIALLY_FILLED
+        ctx.emit_order_event(order, ts, command_id=command_id)
+        order.status = final
+    if outcome.status not in (None, OrderStatus.PARTIALLY_FILLED):
+        ctx.emit_order_event(order, ts, outcome.reason, command_id)
 
 
 def _book(

@@ -51,10 +51,14 @@ class AccountParams:
 
 @dataclass(slots=True)
 class Quote:
+    """An instrument's latest tick; its sizes are None when the tick quoted none."""
+
     ts: int
     bid: float
     ask: float
     last: float
+    bid_size: int | None = None
+    ask_size: int | None = None
 
     @property
     def mid(self) -> float:

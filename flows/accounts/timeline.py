@@ -178,7 +178,10 @@ def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> 
 
 
 def _quote(ticks: Ticks, i: int) -> Quote:
-    return Quote(int(ticks.ts[i]), float(ticks.bid[i]), float(ticks.ask[i]), float(ticks.last[i]))
+    quote = Quote(int(ticks.ts[i]), float(ticks.bid[i]), float(ticks.ask[i]), float(ticks.last[i]))
+    if ticks.bid_size is not None and ticks.ask_size is not None and ticks.bid_size[i] >= 0:
+        quote.bid_size, quote.ask_size = int(ticks.bid_size[i]), int(ticks.ask_size[i])
+    return quote
 
 
 def _halt(ctx: AccountContext, ts: int, equity: float, breach: Breach) -> None:

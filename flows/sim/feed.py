@@ -24,7 +24,7 @@ from confluent_kafka import Producer
 from flows.sim.simulator import SimParams, SymbolState, simulate_session, stable_hash, trading_days
 from flows.sources.tick_file import FileTicks
 from flows.trading.chain import ChainParams, synthesize_chain
-from flows.trading.ticks import TickColumns, mid_price
+from flows.trading.ticks import NO_SIZE, TickColumns, mid_price
 from schemas.settings import Settings
 
 
@@ -91,7 +91,10 @@ class TickWriter:
         ask: np.ndarray,
         last: np.ndarray,
         volume: np.ndarray,
+        sizes: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
+        """Ticks as `market.ticks` messages; `sizes` (bid and ask sizes, NO_SIZE for a tick
+        without) adds `bid_size` and `ask_size` to the ticks that quote them."""
         if not len(ts):
             return
         if self._next_heartbeat is None:
@@ -102,7 +105,9 @@ class TickWriter:
         cuts = np.searchsorted(ts, beats, side="left")  # ticks before each heartbeat
         start = 0
         for beat, cut in zip([*beats.tolist(), None], [*cuts.tolist(), len(ts)], strict=True):
-            self._produce_rows(ts, codes, symbols, keys, parts, bid, ask, last, volume, start, cut)
+            self._produce_rows(
+                ts, codes, symbols, keys, parts, (bid, ask, last, volume), sizes, start, cut
+            )
             if self.options is not None:
                 self.options.observe(codes[start:cut], symbols, bid[start:cut], ask[start:cut])
             start = cut
@@ -122,6 +127,9 @@ class TickWriter:
             ticks.ask[part],
             ticks.last[part],
             ticks.volume[part],
+            None
+            if ticks.bid_size is None or ticks.ask_size is None
+            else (ticks.bid_size[part], ticks.ask_size[part]),
         )
 
     def _produce_rows(
@@ -131,10 +139,8 @@ class TickWriter:
         symbols: tuple[str, ...],
         keys: list[bytes],
         parts: list[int],
-        bid: np.ndarray,
-        ask: np.ndarray,
-        last: np.ndarray,
-        volume: np.ndarray,
+        quotes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        sizes: tuple[np.ndarray, np.ndarray] | None,
         start: int,
         stop: int,
     ) -> None:
@@ -143,6 +149,7 @@ class TickWriter:
         if self.pace is not None:
             self.pace(int(ts[start]))
         produce, dumps = self.producer.produce, orjson.dumps
+        bid, ask, last, volume = quotes
         rows = zip(
             ts[start:stop].tolist(),
             codes[start:stop].tolist(),
@@ -152,10 +159,16 @@ class TickWriter:
             volume[start:stop].tolist(),
             strict=True,
         )
+        quoted = (
+            None
+            if sizes is None
+            else (sizes[0][start:stop].tolist(), sizes[1][start:stop].tolist())
+        )
         for i, (t, code, b, a, px, vol) in enumerate(rows):
-            value = dumps(
-                {"symbol": symbols[code], "ts": t, "bid": b, "ask": a, "last": px, "volume": vol}
-            )
+            tick = {"symbol": symbols[code], "ts": t, "bid": b, "ask": a, "last": px, "volume": vol}
+            if quoted is not None and quoted[0][i] != NO_SIZE:
+                tick["bid_size"], tick["ask_size"] = quoted[0][i], quoted[1][i]
+            value = dumps(tick)
             try:  # `produce_retrying` inlined: this runs for every tick
                 produce(self.topic, value, keys[code], partition=parts[code], timestamp=t)
             except BufferError:

@@ -6,6 +6,9 @@ Model, per symbol and trading session (09:30-16:00 exchange time, weekdays):
 - Tick arrivals are Poisson with an intraday U shape: busy at the open and the close.
 - Spreads widen at the open and with volatility; quotes sit on a one-cent grid; trade sizes are
   round lots with a heavy tail.
+- With `quote_sizes`, each quote also has a bid and an ask size (round lots, geometric: mostly
+  a few hundred shares, now and then thousands), drawn from a stream of their own so that the
+  prices are the same with sizes as without.
 Everything is drawn from numpy's PCG64 seeded by (seed, symbol, day), so the same arguments give
 the same ticks on any machine.
 """
@@ -42,6 +45,7 @@ class SimParams:
     jump_size: float = 0.01  # standard deviation of a jump's log size
     spread_bps: float = 2.0
     timezone: str = "America/New_York"
+    quote_sizes: bool = False  # quotes carry bid and ask sizes (off: the ticks are as before)
 
 
 def stable_hash(*parts: object) -> int:
@@ -165,23 +169,34 @@ def simulate_session(
     """All symbols' ticks for one session, merged in time order."""
     carry = dict(carry or {})
     parts = []
+    sizes: list[tuple[Int64s, Int64s]] = []
     for code, symbol in enumerate(symbols):
         ts, bid, ask, last, volume, carry[symbol] = simulate_symbol(
             symbol, day, params, carry.get(symbol)
         )
         parts.append((ts, np.full(len(ts), code, dtype=np.int32), bid, ask, last, volume))
+        if params.quote_sizes:
+            sizes.append(quote_sizes(symbol, day, params.seed, len(ts)))
     ts = np.concatenate([p[0] for p in parts])
     codes = np.concatenate([p[1] for p in parts])
     order = np.lexsort((codes, ts))
-    return (
-        TickColumns(
-            ts=ts[order],
-            codes=codes[order],
-            symbols=tuple(symbols),
-            bid=np.concatenate([p[2] for p in parts])[order],
-            ask=np.concatenate([p[3] for p in parts])[order],
-            last=np.concatenate([p[4] for p in parts])[order],
-            volume=np.concatenate([p[5] for p in parts])[order],
-        ),
-        carry,
+    ticks = TickColumns(
+        ts=ts[order],
+        codes=codes[order],
+        symbols=tuple(symbols),
+        bid=np.concatenate([p[2] for p in parts])[order],
+        ask=np.concatenate([p[3] for p in parts])[order],
+        last=np.concatenate([p[4] for p in parts])[order],
+        volume=np.concatenate([p[5] for p in parts])[order],
     )
+    if params.quote_sizes:
+        ticks.bid_size = np.concatenate([bids for bids, _ in sizes])[order]
+        ticks.ask_size = np.concatenate([asks for _, asks in sizes])[order]
+    return ticks, carry
+
+
+def quote_sizes(symbol: str, day: date, seed: int, n: int) -> tuple[Int64s, Int64s]:
+    """Bid and ask sizes of a session's `n` quotes: round lots, 100 x (1 + a geometric draw)."""
+    rng = _rng("sizes", seed, symbol, day.isoformat())
+    lots = rng.geometric(0.35, size=(2, n)).astype(np.int64)
+    return lots[0] * 100, lots[1] * 100

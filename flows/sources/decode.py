@@ -9,28 +9,34 @@ tests/unit/test_decode.py proves both paths agree.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pa_json
 from pydantic import TypeAdapter, ValidationError
 
+from flows.sources.decode_arrow import parse_batch
 from flows.sources.kafka import RawBatch
 from flows.trading.chain import ChainParams, expiry_ts_ms, occ_symbol
-from flows.trading.ticks import HEARTBEAT, Int64s, TickBatch, empty_i64, mid_price
+from flows.trading.ticks import (
+    HEARTBEAT,
+    NO_SIZE,
+    Int64s,
+    TickBatch,
+    empty_i64,
+    joined_column,
+    mid_price,
+)
 from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN, Right
 from schemas.config import ControlCommand
-from schemas.market import Heartbeat, OptionQuote, Tick
+from schemas.market import MAX_SIZE, Heartbeat, OptionQuote, Tick
 from schemas.topics import OptionMessage, TickMessage
 from schemas.trading import DeadLetter
 
-_TICK_KEYS = frozenset({"kind", "symbol", "ts", "bid", "ask", "last", "volume"})
+_TICK_KEYS = frozenset(
+    {"kind", "symbol", "ts", "bid", "ask", "last", "volume", "bid_size", "ask_size"}
+)
 _SYMBOL = re.compile(SYMBOL_PATTERN)
 _TICK_MESSAGE: TypeAdapter[Tick | Heartbeat] = TypeAdapter(TickMessage)
 _OPTION_MESSAGE: TypeAdapter[OptionQuote | Heartbeat] = TypeAdapter(OptionMessage)
@@ -67,7 +73,19 @@ class _BatchBuilder:
     """Accepted messages, appended one by one, for the per-message paths; `build` makes the
     channel's TickBatch of them."""
 
-    __slots__ = ("ask", "bid", "codes", "last", "offsets", "symbols", "ts", "volume")
+    __slots__ = (
+        "ask",
+        "ask_size",
+        "bid",
+        "bid_size",
+        "codes",
+        "last",
+        "offsets",
+        "sized",
+        "symbols",
+        "ts",
+        "volume",
+    )
 
     def __init__(self) -> None:
         self.offsets: list[int] = []
@@ -77,6 +95,9 @@ class _BatchBuilder:
         self.ask: list[float] = []
         self.last: list[float] = []
         self.volume: list[int] = []
+        self.bid_size: list[int] = []
+        self.ask_size: list[int] = []
+        self.sized = False  # whether any row quoted sizes
         self.symbols: dict[str, int] = {}
 
     def add(
@@ -88,6 +109,8 @@ class _BatchBuilder:
         ask: float,
         last: float,
         vol: int,
+        bid_size: int | None = None,
+        ask_size: int | None = None,
     ) -> None:
         self.offsets.append(offset)
         self.ts.append(ts)
@@ -102,6 +125,9 @@ class _BatchBuilder:
         self.ask.append(ask)
         self.last.append(last)
         self.volume.append(vol)
+        self.bid_size.append(NO_SIZE if bid_size is None else bid_size)
+        self.ask_size.append(NO_SIZE if ask_size is None else ask_size)
+        self.sized = self.sized or bid_size is not None
 
     def build(self, raw: RawBatch) -> TickBatch:
         ts = np.array(self.ts, dtype=np.int64)
@@ -118,11 +144,17 @@ class _BatchBuilder:
             volume=np.array(self.volume, dtype=np.int64),
             raw_ts=ts.copy(),
             eof=raw.eof,
+            bid_size=np.array(self.bid_size, dtype=np.int64) if self.sized else None,
+            ask_size=np.array(self.ask_size, dtype=np.int64) if self.sized else None,
         )
 
 
-def _fast(value: object) -> tuple[int, str | None, float, float, float, int] | None:
-    """The common message shape, unchecked numbers; None sends it to the model's validation."""
+FastTick = tuple[int, str | None, float, float, float, int, int | None, int | None]
+
+
+def _fast(value: object) -> FastTick | None:
+    """The common message shape, unchecked prices; None sends it to the model's validation
+    (so does any doubt about sizes: they are few, and the model words the reason)."""
     if type(value) is not dict or not _TICK_KEYS.issuperset(value):
         return None
     kind = value.get("kind", "tick")
@@ -130,7 +162,7 @@ def _fast(value: object) -> tuple[int, str | None, float, float, float, int] | N
     if type(ts) is not int:
         return None
     if kind == "heartbeat":
-        return (ts, None, 1.0, 1.0, 1.0, 0) if len(value) == 2 else None
+        return (ts, None, 1.0, 1.0, 1.0, 0, None, None) if len(value) == 2 else None
     if kind != "tick":
         return None
     symbol, bid, ask, last = (
@@ -148,12 +180,21 @@ def _fast(value: object) -> tuple[int, str | None, float, float, float, int] | N
         or type(volume) is not int
     ):
         return None
-    return ts, symbol, float(bid), float(ask), float(last), volume  # type: ignore[arg-type]
+    bid_size, ask_size = value.get("bid_size"), value.get("ask_size")
+    sized = bid_size is not None or ask_size is not None
+    if sized and not (_good_size(bid_size) and _good_size(ask_size)):
+        return None
+    prices = float(bid), float(ask), float(last)  # type: ignore[arg-type]
+    return ts, symbol, *prices, volume, bid_size, ask_size
+
+
+def _good_size(size: object) -> bool:
+    return type(size) is int and 0 <= size <= MAX_SIZE
 
 
 def decode_ticks(raw: RawBatch, known_symbols: set[str]) -> Decoded:
     """Decode a raw batch of `market.ticks`. `known_symbols` caches symbols already checked."""
-    fast = _parse_batch(raw, known_symbols)
+    fast = parse_batch(raw, known_symbols)
     ticks, suspects = fast if fast is not None else _parse_each(raw, known_symbols)
     bad = _numeric_violations(ticks)
     dead: list[DeadLetter] = []
@@ -169,119 +210,6 @@ def decode_ticks(raw: RawBatch, known_symbols: set[str]) -> Decoded:
         messages=len(raw.values),
         raw_offsets=np.asarray(raw.offsets, dtype=np.int64),
     )
-
-
-_ARROW_SCHEMA = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("symbol", pa.string()),
-        ("ts", pa.int64()),
-        ("bid", pa.float64()),
-        ("ask", pa.float64()),
-        ("last", pa.float64()),
-        ("volume", pa.int64()),
-    ]
-)
-_ARROW_PARSE = pa_json.ParseOptions(
-    explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="error", newlines_in_values=False
-)
-
-
-def _parse_batch(raw: RawBatch, known_symbols: set[str]) -> tuple[TickBatch, list[int]] | None:
-    """The whole batch as columns in one pass of Arrow's JSON reader, or None to go message by
-    message (Arrow refuses the batch if any message has a wrong type or an unknown key)."""
-    if not raw.values or None in raw.values:
-        return None
-    values = cast(list[bytes], raw.values)
-    table = _arrow_table(values)
-    if table is None:
-        return None
-    kind = table.column("kind")
-    heartbeat = pc.fill_null(pc.equal(kind, "heartbeat"), False).to_numpy(zero_copy_only=False)
-    ok = _well_formed(table, values, heartbeat)
-    encoded = table.column("symbol").combine_chunks().dictionary_encode()
-    symbols = [str(s) for s in encoded.dictionary.to_pylist()]
-    valid_symbol = np.array(
-        [s in known_symbols or _SYMBOL.match(s) is not None for s in symbols] + [True], dtype=bool
-    )
-    known_symbols.update(s for s, v in zip(symbols, valid_symbol, strict=False) if v)
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-    ok &= valid_symbol[codes]
-    codes[heartbeat] = HEARTBEAT
-
-    def floats(name: str) -> np.ndarray:
-        column = pc.fill_null(table.column(name), 1.0).to_numpy(zero_copy_only=False)
-        return np.asarray(column, dtype=np.float64)
-
-    ts = pc.fill_null(table.column("ts"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    keep = np.flatnonzero(ok)
-    batch = TickBatch(
-        channel=raw.channel,
-        partition=raw.partition,
-        offsets=np.asarray(raw.offsets, dtype=np.int64)[keep],
-        ts=ts[keep],
-        codes=codes[keep],
-        symbols=tuple(symbols),
-        bid=floats("bid")[keep],
-        ask=floats("ask")[keep],
-        last=floats("last")[keep],
-        volume=pc.fill_null(table.column("volume"), 0).to_numpy(zero_copy_only=False)[keep],
-        raw_ts=ts[keep],
-        eof=raw.eof,
-    )
-    return batch, np.flatnonzero(~ok).tolist()
-
-
-def _arrow_table(values: list[bytes]) -> pa.Table | None:
-    """The messages as one Arrow table, or None when Arrow cannot be trusted with them."""
-    # Only objects, one per line: Arrow's reader crashes the process on a top-level `null`
-    # (pyarrow 26), and a newline inside a value would shift every row after it. Counted on the
-    # joined buffer (C speed): exactly n - 1 newlines, each between a '}' and a '{'.
-    data = b"\n".join(values)
-    lines = len(values) - 1
-    if not (
-        data[:1] == b"{"
-        and data[-1:] == b"}"
-        and data.count(b"\n") == lines
-        and data.count(b"\n{") == lines
-        and data.count(b"}\n") == lines
-    ):
-        return None
-    options = pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1)
-    try:
-        table = pa_json.read_json(
-            io.BytesIO(data), read_options=options, parse_options=_ARROW_PARSE
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    if table.num_rows != len(values):
-        return None  # a value held several JSON documents or none
-    return table
-
-
-def _well_formed(table: pa.Table, values: list[bytes], heartbeat: np.ndarray) -> np.ndarray:
-    """Rows with the fields of a tick, or of a heartbeat and nothing else."""
-    kind = table.column("kind")
-    tick = pc.fill_null(pc.equal(kind, "tick"), True).to_numpy(zero_copy_only=False)
-    present = {
-        name: pc.is_valid(table.column(name)).to_numpy(zero_copy_only=False)
-        for name in ("symbol", "bid", "ask", "last", "volume", "ts")
-    }
-    quote_fields = present["symbol"] & present["bid"] & present["ask"] & present["last"]
-    any_quote_field = (
-        present["symbol"] | present["bid"] | present["ask"] | present["last"] | present["volume"]
-    )
-    ok: np.ndarray = present["ts"] & ((tick & quote_fields) | (heartbeat & ~any_quote_field))
-    # Arrow reads an explicit null like a missing key; the model refuses explicit nulls.
-    for name, missing in (
-        ("kind", ~pc.is_valid(kind).to_numpy(zero_copy_only=False)),
-        ("volume", ~present["volume"]),
-    ):
-        needle = f'"{name}"'.encode()
-        for i in np.flatnonzero(missing & ok):
-            if needle in values[i]:
-                ok[i] = False
-    return ok
 
 
 def _parse_each(raw: RawBatch, known_symbols: set[str]) -> tuple[TickBatch, list[int]]:
@@ -353,6 +281,8 @@ def _judge(
                 message.ask,
                 message.last,
                 message.volume,
+                message.bid_size,
+                message.ask_size,
             )
     if not accepted.offsets:
         return ticks, dead
@@ -378,6 +308,10 @@ def _concat_sorted(first: TickBatch, second: TickBatch) -> TickBatch:
     def join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.concatenate([a, b])[order]
 
+    def join_sizes(name: str) -> Int64s | None:
+        column = joined_column([first, second], name)
+        return None if column is None else column[order]
+
     return TickBatch(
         channel=first.channel,
         partition=first.partition,
@@ -391,6 +325,8 @@ def _concat_sorted(first: TickBatch, second: TickBatch) -> TickBatch:
         volume=join(first.volume, second.volume),
         raw_ts=join(first.raw_ts, second.raw_ts),
         eof=first.eof,
+        bid_size=join_sizes("bid_size"),
+        ask_size=join_sizes("ask_size"),
     )
 
 

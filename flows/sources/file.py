@@ -77,6 +77,8 @@ class FileChunks:
             raw_ts=ticks.ts[part].copy(),
             eof=self._done,
             quote_only=quote_only,
+            bid_size=ticks.bid_size[part] if ticks.bid_size is not None else None,
+            ask_size=ticks.ask_size[part] if ticks.ask_size is not None else None,
         )
         bars = rows if quote_only is None else rows[~quote_only]
         return Decoded(ticks=batch, dead=dead, messages=len(bars), raw_offsets=bars)

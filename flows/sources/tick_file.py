@@ -14,6 +14,10 @@ Columns (names are case-insensitive; Stooq's `<DATE>`-style names work too):
 - `symbol` (or `ticker`): optional if the whole file is one symbol and `symbol=` is given.
 - `close` or `last`: the traded price; with `adjusted`, `Adj Close` (Yahoo's split- and
   dividend-adjusted close) instead.
+- optional `bid_size` and `ask_size` (or `BidSize`/`AskSize`, `bid_sz`/`ask_sz`), with `bid`
+  and `ask`: the quoted sizes, both or neither per row (an empty pair: the row quoted none),
+  whole numbers >= 0. With them a row is a quote: at most its size fills, and a locked quote
+  (bid = ask) is not filled against (flows.trading.orders).
 - optional `bid`, `ask` (a zero-width quote at the price is used without them), `volume`, and
   `open`/`high`/`low` (a bar is replayed as one tick at its close; `high` and `low` are not
   read). With `fill = next-open`, `open` is required: each bar's open is also replayed, as a
@@ -40,12 +44,16 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from flows.sources.bar_opens import open_times, with_opens
-from flows.trading.ticks import Int64s, TickColumns
+from flows.trading.ticks import NO_SIZE, Int64s, TickColumns
 from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN, BarFill
+from schemas.market import MAX_SIZE
 from schemas.trading import DeadLetter
 
 TIME_NAMES = ("timestamp", "ts", "datetime", "date", "time")  # Stooq has date and time
 PRICE_NAMES = ("last", "close")
+SIZE_NAMES = {
+    side: (f"{side}_size", f"{side}size", f"{side} size", f"{side}_sz") for side in ("bid", "ask")
+}
 ADJUSTED_NAMES = ("adj close", "adj_close", "adjclose", "adjusted_close")
 _DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
 _ZONED = r"(Z|[+-]\d\d:?\d\d)$"
@@ -343,6 +351,7 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     if form.adjusted and quote[0] is not None:
         raise TickFileError(f"{path}: --adjusted is for bars (Adj Close); this file has quotes")
     opens = _bar_opens(files, form, last, quote[0] is not None)
+    sizes = _quote_sizes(files, quote[0] is not None and quote[1] is not None)
     volume_found = files.find(("volume", "vol"), False)
     volume = (
         np.zeros(len(ts), dtype=np.int64)
@@ -358,7 +367,7 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
 
     pattern = re.compile(SYMBOL_PATTERN)
     good_symbol = np.array([pattern.match(s) is not None for s in unique], dtype=bool)[codes]
-    rows, rejected = _good_rows(ts, good_symbol, last, bid, ask, volume, opens)
+    rows, rejected = _good_rows(ts, good_symbol, last, bid, ask, volume, opens, sizes)
     order = rows[np.lexsort((rows, ts[rows]))]
     ticks = FileTicks(
         ts=ts[order],
@@ -370,6 +379,8 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
         volume=volume[order],
         rows=order.astype(np.int64),
         rejected=sorted(rejected),
+        bid_size=None if sizes is None else _whole(sizes[0][order]),
+        ask_size=None if sizes is None else _whole(sizes[1][order]),
     )
     if opens is None:
         return ticks
@@ -386,6 +397,7 @@ def _good_rows(
     ask: np.ndarray,
     volume: np.ndarray,
     opens: np.ndarray | None,
+    sizes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """The rows that pass every check, and each other row with the first check it fails."""
     with np.errstate(invalid="ignore"):
@@ -399,6 +411,14 @@ def _good_rows(
         ]
         if opens is not None:
             checks.append((np.isfinite(opens) & (opens > 0), "open is not a positive number"))
+        if sizes is not None:
+            quoted = ~np.isnan(sizes[0]), ~np.isnan(sizes[1])
+            checks.append((quoted[0] == quoted[1], "bid_size and ask_size come together"))
+            whole = [
+                ~q | ((s >= 0) & (s <= MAX_SIZE) & (s == np.floor(s)))
+                for q, s in zip(quoted, sizes, strict=True)
+            ]
+            checks.append((whole[0] & whole[1], "a size is not a whole number >= 0"))
     ok = np.ones(len(ts), dtype=bool)
     rejected: list[tuple[int, str]] = []
     for passed, reason in checks:
@@ -430,6 +450,24 @@ def _bar_opens(
     with np.errstate(divide="ignore", invalid="ignore"):
         adjusted: np.ndarray = opens * (last / close)
     return adjusted
+
+
+def _quote_sizes(files: _Table, quoted: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bid and ask size columns as floats (NaN where empty), None if the file has none."""
+    found = [files.find(SIZE_NAMES[side], False) for side in ("bid", "ask")]
+    if found == [None, None]:
+        return None
+    if None in found or not quoted:
+        raise TickFileError(
+            f"{files.path}: quoted sizes need all four of bid, ask, bid_size and ask_size; "
+            f"the columns are {', '.join(files.table.column_names)}"
+        )
+    return _prices(files, found[0]), _prices(files, found[1])  # type: ignore[arg-type]
+
+
+def _whole(sizes: np.ndarray) -> np.ndarray:
+    """Checked sizes as integers, NO_SIZE where the row quoted none."""
+    return np.where(np.isnan(sizes), NO_SIZE, sizes).astype(np.int64)
 
 
 def has_open_column(path: Path) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from flows.stages.market import MarketUpdate
-from flows.trading.ticks import HEARTBEAT, Segment, TickBatch
+from flows.trading.ticks import HEARTBEAT, Int64s, Segment, TickBatch, joined_column
 
 FINISHED = np.iinfo(np.int64).max
 
@@ -115,6 +115,10 @@ def _merge(merger: Merger, parts: list[TickBatch]) -> Segment:
         result: np.ndarray = np.concatenate([getattr(p, name) for p in parts])[order]
         return result
 
+    def sizes(name: str) -> Int64s | None:
+        joined = joined_column(parts, name)
+        return None if joined is None else joined[order]
+
     quote_only = None
     if any(p.quote_only is not None for p in parts):
         flags = [np.zeros(len(p), bool) if p.quote_only is None else p.quote_only for p in parts]
@@ -130,4 +134,6 @@ def _merge(merger: Merger, parts: list[TickBatch]) -> Segment:
         partition=partition[order],
         offsets=offsets[order],
         quote_only=quote_only,
+        bid_size=sizes("bid_size"),
+        ask_size=sizes("ask_size"),
     )

@@ -15,7 +15,7 @@ from flows.accounts.state import Outputs
 from flows.stages.arrivals import Stamped
 from flows.stages.market import MarketOutput
 from flows.trading.chain import ChainSample
-from flows.trading.ticks import TickBatch
+from flows.trading.ticks import NO_SIZE, TickBatch
 from schemas.common import MARKET_ACCOUNT, Right
 from schemas.market import MarketTick, OptionGreeks
 from schemas.settings import Topics
@@ -49,11 +49,18 @@ def tick_rows(ticks: TickBatch, run_id: str) -> Rows:
         "ask": ticks.ask,
         "last": ticks.last,
         "volume": ticks.volume.astype(np.uint64),
+        # NO_SIZE (negative) is NULL: sinks.clickhouse.arrow.NULLABLE_UNSIGNED
+        "bid_size": _sizes(ticks.bid_size, n),
+        "ask_size": _sizes(ticks.ask_size, n),
         "source_partition": np.full(n, ticks.partition, dtype=np.uint32),
         "source_offset": ticks.offsets.astype(np.uint64),
     }
     assert tuple(data) == column_names(MarketTick)
     return Rows(TABLE_TICKS, data)
+
+
+def _sizes(column: np.ndarray | None, n: int) -> np.ndarray:
+    return np.full(n, NO_SIZE, dtype=np.int64) if column is None else column
 
 
 def greeks_rows(samples: list[ChainSample], run_id: str) -> Rows | None:

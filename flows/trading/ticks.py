@@ -5,6 +5,7 @@ A batch keeps a small symbol table and int32 codes into it, so symbols cost four
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self, TypeVar
 
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 HEARTBEAT = -1  # the code of a heartbeat row: it moves time forward and carries no quote
+NO_SIZE = -1  # a row of a size column whose tick quoted no sizes (a price, not a quote)
 
 Int64s = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -44,6 +46,10 @@ class TickColumns:
     `quote_only` marks rows that update the quote orders fill at but are not fed to strategies:
     the opens of a bar file replayed with `--fill next-open` (flows.sources.bar_opens). None,
     as everywhere else, means no such row.
+
+    `bid_size` and `ask_size` are the quoted sizes (units at the bid and at the ask), NO_SIZE
+    on a row whose tick quoted none; None when no row has sizes, so data without them (bars,
+    trade prices, the default simulator) costs nothing. A tick quotes both sizes or neither.
     """
 
     ts: Int64s
@@ -55,6 +61,8 @@ class TickColumns:
     volume: Int64s
     # Keyword-only so that subclasses keep their positional fields after it.
     quote_only: Bools | None = field(default=None, kw_only=True)
+    bid_size: Int64s | None = field(default=None, kw_only=True)
+    ask_size: Int64s | None = field(default=None, kw_only=True)
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -62,6 +70,10 @@ class TickColumns:
     @property
     def mid(self) -> Floats:
         return mid_price(self.bid, self.ask)
+
+    @property
+    def sized(self) -> bool:
+        return self.bid_size is not None
 
     def take(self, rows: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> Self:
         """The chosen rows (a mask or indices) of every per-row column; the rest as it is."""
@@ -99,3 +111,17 @@ class Segment(TickColumns):
 
     partition: Int32s
     offsets: Int64s
+
+
+def joined_column(parts: Sequence[TickColumns], name: str) -> Int64s | None:
+    """A size column (`bid_size` or `ask_size`) of `parts` end to end: NO_SIZE for the rows of
+    a part without it, None if no part has it."""
+    columns = [getattr(part, name) for part in parts]
+    if all(column is None for column in columns):
+        return None
+    return np.concatenate(
+        [
+            np.full(len(part), NO_SIZE, dtype=np.int64) if column is None else column
+            for part, column in zip(parts, columns, strict=True)
+        ]
+    )

@@ -39,7 +39,25 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-def _column_array(column: ColumnData, kind: pa.DataType) -> pa.Array:
+# Nullable unsigned columns of each table: a hot row builder gives them as signed numpy ints,
+# a negative value for NULL (e.g. a tick's size, NO_SIZE when it quoted none), so a batch never
+# goes through Python objects to say "no value".
+NULLABLE_UNSIGNED: dict[str, frozenset[str]] = {
+    table_of(model): frozenset(
+        name for name, kind in columns(model) if kind.startswith("Nullable(UInt")
+    )
+    for model in TABLE_MODELS
+}
+
+
+def _column_array(column: ColumnData, kind: pa.DataType, nullable_unsigned: bool) -> pa.Array:
+    if (
+        nullable_unsigned
+        and isinstance(column, np.ndarray)
+        and np.issubdtype(column.dtype, np.signedinteger)
+    ):
+        missing = column < 0
+        return pa.array(np.where(missing, 0, column), mask=missing, type=kind)
     if pa.types.is_dictionary(kind):
         return pa.array(column, type=kind.value_type).dictionary_encode()
     if pa.types.is_timestamp(kind) and isinstance(column, np.ndarray):
@@ -53,5 +71,8 @@ def to_arrow(rows: Rows) -> pa.Table:
     """Rows as an Arrow table of the table's exact column types (the fast insert path:
     Arrow encodes LowCardinality dictionaries in C++, not per value in Python)."""
     schema = SCHEMAS[rows.table]
-    arrays = [_column_array(rows.data[field.name], field.type) for field in schema]
+    nullable = NULLABLE_UNSIGNED[rows.table]
+    arrays = [
+        _column_array(rows.data[field.name], field.type, field.name in nullable) for field in schema
+    ]
     return pa.Table.from_arrays(arrays, names=schema.names)

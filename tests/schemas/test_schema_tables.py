@@ -230,7 +230,22 @@ SAMPLES: dict[type[BaseModel], list[BaseModel]] = {
             volume=200,
             source_partition=3,
             source_offset=12345,
-        )
+        ),
+        MarketTick(
+            row_id=(3 << 40) | 12346,
+            run_id="live",
+            account_id="market",
+            ts=TS,
+            symbol="MSFT",
+            bid=410.1,
+            ask=410.1,
+            last=410.1,
+            volume=0,
+            bid_size=0,
+            ask_size=300,
+            source_partition=3,
+            source_offset=12346,
+        ),
     ],
     OptionGreeks: [
         OptionGreeks(

@@ -8,7 +8,14 @@ which orders exist, the rows they emit, and what a fill does to the book.
 """
 
 from flows.trading.orders.model import Outcome, RestingOrder
-from flows.trading.orders.rules import first_event, follow, stop_level, usable_quote
+from flows.trading.orders.rules import (
+    first_event,
+    follow,
+    side_sizes,
+    stop_level,
+    usable_quote,
+    usable_quotes,
+)
 from flows.trading.orders.step import drive, step
 
 __all__ = [
@@ -17,7 +24,9 @@ __all__ = [
     "drive",
     "first_event",
     "follow",
+    "side_sizes",
     "step",
     "stop_level",
     "usable_quote",
+    "usable_quotes",
 ]

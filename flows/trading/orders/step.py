@@ -7,6 +7,7 @@ from dataclasses import replace
 from flows.trading.orders.model import Outcome, RestingOrder
 from flows.trading.orders.rules import Floats, Ints, first_event, follow, stop_level, usable_quote
 from flows.trading.paper_broker import limit_fill_price, market_fill_price
+from flows.trading.ticks import NO_SIZE
 from schemas.common import OrderStatus, OrderType, Side, TimeInForce
 from schemas.config import Costs
 
@@ -17,10 +18,14 @@ def step(order: RestingOrder, bid: float, ask: float, size: int | None, costs: C
 
     A triggered stop fills as a market order at this quote plus slippage, so a gap through the
     stop fills at the first price past it; a triggered stop-limit rests as a limit. A limit
-    fills at the touch. With a size, at most that many units fill; the rest keeps working,
-    except IOC (cancelled) and FOK (all or nothing).
+    fills at the touch; a market order at the quote plus slippage. With a size (the quoted size
+    on the order's side; None or NO_SIZE for a tick without sizes), at most that many units
+    fill; the rest keeps working, except IOC (cancelled) and FOK (all or nothing). A crossed
+    quote, or a locked one with sizes, fills nothing: IOC and FOK are rejected, others wait.
     """
-    problem = usable_quote(bid, ask, 0, 0, None)
+    if size == NO_SIZE:
+        size = None
+    problem = usable_quote(bid, ask, 0, 0, None, sized=size is not None)
     if problem:
         return _finish(order, OrderStatus.REJECTED, problem) if order.on_arrival_only else Outcome()
     if order.waits_for_trigger:
@@ -30,7 +35,7 @@ def step(order: RestingOrder, bid: float, ask: float, size: int | None, costs: C
             return _not_filled(order, f"stop {level:,.4f} not reached on arrival")
         order.triggered = True
     price = _fill_price(order, bid, ask, costs)
-    available = order.remaining if size is None else min(order.remaining, max(size, 0))
+    available = order.remaining if size is None else min(order.remaining, size)
     if price is None or available == 0:
         return _not_filled(order, "nothing to fill against on arrival")
     if order.time_in_force == TimeInForce.FOK and available < order.remaining:
@@ -93,7 +98,8 @@ def drive(
         if hit is None:
             break
         p = cursor + hit
-        follow(order, ts[cursor : p + 1], bid[cursor : p + 1], ask[cursor : p + 1])
+        seen = slice(cursor, p + 1)
+        follow(order, ts[seen], bid[seen], ask[seen], None if size is None else size[seen])
         outcome = step(
             order, float(bid[p]), float(ask[p]), None if size is None else int(size[p]), costs
         )

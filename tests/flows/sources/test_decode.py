@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from flows.sources.decode import decode_commands, decode_ticks
 from flows.sources.kafka import RawBatch
-from flows.trading.ticks import HEARTBEAT
+from flows.trading.ticks import HEARTBEAT, NO_SIZE
 from schemas.config import ControlCommand
 from schemas.topics import TickMessage
 
@@ -25,6 +26,12 @@ prices = st.one_of(
     st.sampled_from([0.0, -1.0, math.inf, math.nan, 1e300]),
     st.integers(min_value=-5, max_value=500),
     st.sampled_from(["100.0", None, True]),
+)
+# Quoted sizes: whole numbers >= 0 and at most 10**12, as a pair (each is optional below, so
+# one without the other is drawn too).
+sizes = st.one_of(
+    st.integers(min_value=-3, max_value=10**6),
+    st.sampled_from([0, 1.5, 30.0, "7", None, True, 10**12, 10**12 + 1]),
 )
 tick_fields = st.fixed_dictionaries(
     {
@@ -48,6 +55,8 @@ tick_fields = st.fixed_dictionaries(
         ),
         "kind": st.sampled_from(["tick", "heartbeat", "trade", None]),
         "venue": st.just("X"),
+        "bid_size": sizes,
+        "ask_size": sizes,
     },
 )
 heartbeats = st.fixed_dictionaries(
@@ -96,7 +105,20 @@ def model_view(value: bytes) -> tuple[Any, ...] | None:
         return None
     if message.kind == "heartbeat":
         return ("heartbeat", message.ts)
-    return (message.symbol, message.ts, message.bid, message.ask, message.last, message.volume)
+    return (
+        message.symbol,
+        message.ts,
+        message.bid,
+        message.ask,
+        message.last,
+        message.volume,
+        message.bid_size,
+        message.ask_size,
+    )
+
+
+def size_at(column: np.ndarray | None, i: int) -> int | None:
+    return None if column is None or column[i] == NO_SIZE else int(column[i])
 
 
 def decoded_view(values: list[bytes]) -> tuple[list[tuple[Any, ...] | None], int]:
@@ -116,6 +138,8 @@ def decoded_view(values: list[bytes]) -> tuple[list[tuple[Any, ...] | None], int
                 float(ticks.ask[i]),
                 float(ticks.last[i]),
                 int(ticks.volume[i]),
+                size_at(ticks.bid_size, i),
+                size_at(ticks.ask_size, i),
             )
     views = [by_offset.get(100 + i) for i in range(len(values))]
     return views, len(decoded.dead)
@@ -204,7 +228,11 @@ well_typed = st.fixed_dictionaries(
         "ask": st.floats(min_value=-2, max_value=3, allow_nan=False),
         "last": st.floats(min_value=-2, max_value=3, allow_nan=False),
         "volume": st.integers(min_value=-3, max_value=10**13),
-    }
+    },
+    optional={
+        "bid_size": st.integers(min_value=-3, max_value=10**13),
+        "ask_size": st.integers(min_value=-3, max_value=10**13),
+    },
 ).map(encode)
 
 
@@ -223,3 +251,37 @@ def test_top_level_non_objects_are_dead_lettered_without_harm(value: bytes) -> N
     decoded = decode_ticks(raw_batch([good, value, good]), set())
     assert decoded.ticks.offsets.tolist() == [100, 102]
     assert [letter.offset for letter in decoded.dead] == [101]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "reason"),
+    [
+        ({"bid_size": -1, "ask_size": 5}, "greater than or equal to 0"),
+        ({"bid_size": 1.5, "ask_size": 5}, "valid integer"),
+        ({"bid_size": 30.0, "ask_size": 5}, "valid integer"),
+        ({"bid_size": "30", "ask_size": 5}, "valid integer"),
+        ({"bid_size": 5}, "come together"),
+        ({"bid_size": None, "ask_size": 5}, "come together"),
+    ],
+)
+def test_bad_sizes_are_dead_lettered_with_the_reason(sizes: dict[str, Any], reason: str) -> None:
+    quote = {"symbol": "AAPL", "ts": TS, "bid": 1.0, "ask": 1.1, "last": 1.05}
+    good = encode({**quote, "bid_size": 200, "ask_size": 0})
+    for batch in ([good, encode({**quote, **sizes}), good], [encode({**quote, **sizes})]):
+        decoded = decode_ticks(raw_batch(batch), set())
+        assert [letter.offset for letter in decoded.dead] == [101 if len(batch) == 3 else 100]
+        assert reason in decoded.dead[0].reason
+        assert len(decoded.ticks) == len(batch) - 1
+
+
+def test_sizes_are_kept_and_a_tick_without_them_is_marked_unquoted() -> None:
+    quote = {"symbol": "AAPL", "ts": TS, "bid": 1.0, "ask": 1.1, "last": 1.05}
+    sized, unsized = encode({**quote, "bid_size": 200, "ask_size": 0}), encode(quote)
+    for tail in ([], [b"garbage"]):  # Arrow's path; message by message (Arrow refuses garbage)
+        ticks = decode_ticks(raw_batch([sized, unsized, *tail]), set()).ticks
+        assert ticks.bid_size is not None
+        assert ticks.ask_size is not None
+        assert ticks.bid_size.tolist() == [200, NO_SIZE]
+        assert ticks.ask_size.tolist() == [0, NO_SIZE]
+        # a feed without sizes costs no size columns
+        assert decode_ticks(raw_batch([unsized, *tail]), set()).ticks.bid_size is None

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from flows.trading.orders import Outcome, RestingOrder, drive, first_event, follow, step
 from flows.trading.paper_broker import slippage_per_unit
-from schemas.common import AssetClass, OrderType, Side, TimeInForce
+from flows.trading.ticks import NO_SIZE
+from schemas.common import AssetClass, OrderStatus, OrderType, Side, TimeInForce
 from schemas.config import Costs
 
 COSTS = Costs(slippage_bps=2.0, slippage_ticks=1, tick_size=0.01)
@@ -24,7 +25,9 @@ def markets(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
     spreads = np.array(
         draw(st.lists(st.sampled_from([-0.05, 0.0, 0.01, 0.05]), min_size=n, max_size=n))
     )
-    sizes = np.array(draw(st.lists(st.integers(0, 80), min_size=n, max_size=n)), dtype=np.int64)
+    # A quoted size (0 included: nothing at that price) or none: a tick that is a price.
+    size = st.just(NO_SIZE) | st.integers(0, 80)
+    sizes = np.array(draw(st.lists(size, min_size=n, max_size=n)), dtype=np.int64)
     bid = np.round(mids - np.maximum(spreads, 0) / 2 + np.minimum(spreads, 0), 2)
     ask = np.round(bid + spreads, 2)
     ts = np.cumsum(np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))) * 1000
@@ -79,7 +82,8 @@ def in_pieces(
             if hit is None:
                 break
             p = cursor + hit
-            follow(order, ts[cursor : p + 1], bid[cursor : p + 1], ask[cursor : p + 1])
+            seen = slice(cursor, p + 1)
+            follow(order, ts[seen], bid[seen], ask[seen], sizes[seen] if sized else None)
             outcome = step(
                 order, float(bid[p]), float(ask[p]), int(sizes[p]) if sized else None, COSTS
             )
@@ -87,9 +91,11 @@ def in_pieces(
                 events.append((p, outcome))
             cursor = p + 1
         else:
-            follow(order, ts[cursor:stop], bid[cursor:stop], ask[cursor:stop])
+            rest = slice(cursor, stop)
+            follow(order, ts[rest], bid[rest], ask[rest], sizes[rest] if sized else None)
             continue
-        follow(order, ts[cursor:stop], bid[cursor:stop], ask[cursor:stop])
+        rest = slice(cursor, stop)
+        follow(order, ts[rest], bid[rest], ask[rest], sizes[rest] if sized else None)
     return events
 
 
@@ -102,13 +108,18 @@ def test_fills_stay_within_the_quote_plus_slippage_and_never_on_a_bad_quote(
     events = drive(order, ts, bid, ask, COSTS, sizes if sized else None)
     total = 0
     for p, outcome in events:
+        quoted = sized and sizes[p] != NO_SIZE
+        if quoted and bid[p] == ask[p] and order.on_arrival_only:
+            assert outcome.status == OrderStatus.REJECTED
+            assert "locked quote" in outcome.reason
         if not outcome.quantity:
             continue
         total += outcome.quantity
         assert bid[p] <= ask[p], "filled on a crossed quote"
+        assert not (quoted and bid[p] == ask[p]), "filled on a locked quote with sizes"
         assert ts[p] >= order.active_ts, "filled before the order reached the market"
-        if sized:
-            assert outcome.quantity <= sizes[p]
+        if quoted:
+            assert outcome.quantity <= sizes[p], "filled above the quoted size"
         if order.side == Side.BUY:
             assert (
                 bid[p] - GRID <= outcome.price <= ask[p] + slippage_per_unit(ask[p], COSTS) + GRID

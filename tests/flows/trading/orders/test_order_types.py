@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from flows.trading.orders import RestingOrder, drive, usable_quote
+from flows.trading.ticks import NO_SIZE
 from schemas.common import AssetClass, OrderStatus, OrderType, Side, TimeInForce
 from schemas.config import Costs
 
@@ -165,3 +166,37 @@ def test_a_stale_or_crossed_quote_is_refused_with_a_reason() -> None:
     assert "stale" in usable_quote(100.0, 100.1, 1000, 2001, 1000)
     assert "crossed" in usable_quote(100.2, 100.1, 1000, 1000, None)
     assert usable_quote(100.1, 100.1, 1000, 1000, None) == ""  # a bar: a price, width 0
+    assert "locked" in usable_quote(100.1, 100.1, 1000, 1000, None, sized=True)
+    assert usable_quote(100.0, 100.1, 1000, 1000, None, sized=True) == ""
+
+
+def test_a_locked_quote_with_sizes_is_not_filled_against_but_a_locked_price_is() -> None:
+    ts, bid, ask = quotes((100.0, 100.0), (100.0, 100.1), (100.1, 100.1))
+    sized = order(Side.BUY, OrderType.MARKET)
+    # the locked first quote has sizes: the order waits for the next, real, one
+    assert fills(drive(sized, ts, bid, ask, COSTS, np.array([500, 500, 500]))) == [(1, 100, 100.11)]
+    # the same prices without sizes are bars or trades: the first fills at its price
+    priced = order(Side.BUY, OrderType.MARKET)
+    assert fills(drive(priced, ts, bid, ask, COSTS, np.array([NO_SIZE] * 3))) == [(0, 100, 100.01)]
+    assert fills(drive(order(Side.BUY, OrderType.MARKET), ts, bid, ask, COSTS)) == [
+        (0, 100, 100.01)
+    ]
+
+
+def test_ioc_and_fok_on_a_locked_quote_with_sizes_are_rejected_with_the_reason() -> None:
+    ts, bid, ask = quotes((100.0, 100.0), (100.0, 100.1))
+    for tif in (TimeInForce.IOC, TimeInForce.FOK):
+        o = order(Side.SELL, OrderType.MARKET, tif)
+        [(p, outcome)] = drive(o, ts, bid, ask, COSTS, np.array([300, 300]))
+        assert (p, outcome.quantity, outcome.status) == (0, 0, OrderStatus.REJECTED)
+        assert "locked quote" in outcome.reason
+
+
+def test_a_locked_quote_with_sizes_neither_triggers_a_stop_nor_moves_a_trailing_stop() -> None:
+    ts, bid, ask = quotes((100.0, 100.1), (97.0, 97.0), (105.0, 105.0), (99.0, 99.1))
+    sizes = np.array([100, 100, 100, 100])
+    stop = order(Side.SELL, OrderType.STOP, stop_price=98.0)
+    assert fills(drive(stop, ts, bid, ask, COSTS, sizes)) == []  # 97 was locked: no trigger
+    trail = order(Side.SELL, OrderType.TRAILING_STOP, trail_amount=1.0)
+    # the reference stays at 100.0 (105 was locked), so a bid of 99.0 reaches the 99.0 stop
+    assert fills(drive(trail, ts, bid, ask, COSTS, sizes)) == [(3, 100, 98.99)]
