@@ -25,6 +25,7 @@ from flows.trading.chain import (
     synthesize_chain,
 )
 from flows.trading.paper_broker import market_fill_price
+from flows.trading.ticks import NO_SIZE
 from schemas.common import OrderType, PremiumSpread
 from schemas.config import (
     AlgorithmConfig,
@@ -362,3 +363,133 @@ def test_spreads_on_quotes_wait_for_the_market_and_fill_as_one(reference) -> Non
     expired = [e for e in orders if e["account_id"] == "condors-limit" and e["status"] == "expired"]
     assert expired
     assert len(expired) % 4 == 0
+
+
+# --- quoted sizes on option quotes -------------------------------------------------------------
+
+
+def test_option_quote_sizes_decode_and_bad_sizes_are_dead_letters() -> None:
+    good = {
+        "underlying": "AAPL",
+        "ts": TS,
+        "expiry": "2026-12-18",
+        "strike": 150.0,
+        "right": "put",
+        "bid": 1.2,
+        "ask": 1.3,
+    }
+    values = [
+        orjson.dumps({**good, "bid_size": 4, "ask_size": 0}),
+        orjson.dumps(good),  # no sizes: a price, as before
+        orjson.dumps({**good, "bid_size": 4}),
+        orjson.dumps({**good, "bid_size": -1, "ask_size": 3}),
+        orjson.dumps({**good, "bid_size": 2, "ask_size": 1.5}),
+        orjson.dumps({**good, "bid_size": "2", "ask_size": 3}),
+        orjson.dumps({**good, "bid_size": 2, "ask_size": 10**12 + 1}),
+    ]
+    raw = RawBatch(
+        OPTIONS,
+        0,
+        range(len(values)),
+        keys=[b"AAPL"] * len(values),
+        values=list(values),
+        timestamps=[TS] * len(values),
+    )
+    decoded = decode_option_quotes(raw, MODEL)
+    rows = decoded.ticks
+    assert rows.offsets.tolist() == [0, 1]
+    assert rows.bid_size is not None
+    assert rows.ask_size is not None
+    assert rows.bid_size.tolist() == [4, NO_SIZE]
+    assert rows.ask_size.tolist() == [0, NO_SIZE]
+    reasons = {letter.offset: letter.reason for letter in decoded.dead}
+    assert set(reasons) == {2, 3, 4, 5, 6}
+    assert "come together" in reasons[2]
+    assert "bid_size" in reasons[3]
+    assert "ask_size" in reasons[4]
+    assert "bid_size" in reasons[5]
+    assert "ask_size" in reasons[6]
+    # a batch without sizes has no size columns at all (costs nothing)
+    unsized = decode_option_quotes(
+        RawBatch(OPTIONS, 0, range(1), keys=[b"AAPL"], values=[values[1]], timestamps=[TS]),
+        MODEL,
+    )
+    assert unsized.ticks.bid_size is None
+
+
+@pytest.fixture(scope="module")
+def sized_messages(ticks) -> list[bytes]:  # type: ignore[no-untyped-def]
+    return option_messages(ticks, SMALL_MARKET, quote_sizes=True)
+
+
+@pytest.fixture(scope="module")
+def sized(ticks, sized_messages) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    return run(ticks, CONFIGS, batch_size=1000, seed=1, options=sized_messages)
+
+
+def _size_book(messages: list[bytes]) -> dict[str, list[tuple[int, int, int]]]:
+    """Every contract's quoted sizes in time order: (ts, bid size, ask size)."""
+    book: dict[str, list[tuple[int, int, int]]] = {}
+    for quote in map(orjson.loads, messages):
+        if quote.get("kind") != "heartbeat":
+            contract = occ_symbol(
+                quote["underlying"],
+                date.fromisoformat(quote["expiry"]),
+                quote["right"] == "call",
+                quote["strike"],
+            )
+            book.setdefault(contract, []).append(
+                (quote["ts"], quote["bid_size"], quote["ask_size"])
+            )
+    return book
+
+
+def test_the_simulated_option_quotes_carry_sizes_at_the_same_prices(
+    messages, sized_messages
+) -> None:  # type: ignore[no-untyped-def]
+    def prices(values: list[bytes]) -> list[object]:
+        return [{k: v for k, v in orjson.loads(m).items() if "size" not in k} for m in values]
+
+    assert prices(sized_messages) == prices(messages)
+    assert all("bid_size" not in orjson.loads(m) for m in messages)
+    sizes = [
+        s for quotes in _size_book(sized_messages).values() for _, *pair in quotes for s in pair
+    ]
+    assert min(sizes) >= 1
+    assert len(set(sizes)) > 5
+
+
+def test_option_fills_never_exceed_the_quoted_size(reference, sized, sized_messages) -> None:  # type: ignore[no-untyped-def]
+    """Every option fill but the kill switch's takes at most the size on its side of the
+    contract's quote at that moment; some single-leg orders fill in parts; spreads never do
+    (some are refused for a leg's short size instead)."""
+    book = _size_book(sized_messages)
+    fills = _rows(sized, "fills")
+    for fill in fills:
+        if fill["asset_class"] != "option" or fill["reason"] in ("expiry", "kill_switch"):
+            continue
+        _, bid_size, ask_size = _latest(book, fill["instrument"], fill["ts"])  # type: ignore[arg-type]
+        assert fill["quantity"] <= (ask_size if fill["side"] == "buy" else bid_size), fill
+    parts = [
+        e
+        for e in _rows(sized, "order_events")
+        if e["status"] == "partially_filled" and e["asset_class"] == "option"
+    ]
+    assert parts, "no option order met a quote smaller than itself"
+    assert not [e for e in parts if e["account_id"] in ("spreads-late", "condors-limit")]
+    short = [e for e in _rows(sized, "order_events") if "(all legs fill or none)" in e["reason"]]
+    assert short, "no spread met a leg quoting less than it needed"
+    assert sized["fills"] != reference["fills"]
+
+
+@pytest.mark.parametrize(("batch_size", "seed"), [(7, 3)])
+def test_outputs_with_sized_option_quotes_do_not_depend_on_cuts(
+    ticks,
+    sized_messages,
+    sized,
+    batch_size: int,
+    seed: int,  # type: ignore[no-untyped-def]
+) -> None:
+    again = run(ticks, CONFIGS, batch_size=batch_size, seed=seed, options=sized_messages)
+    for kind, rows in sized.items():
+        assert again[kind] == rows, kind
