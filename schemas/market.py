@@ -149,6 +149,10 @@ class OptionGreeks(BaseModel):
     price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     bid: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     ask: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    # A market chain's quoted sizes in contracts; NULL for a quote without sizes and for the
+    # model's chain (as market_ticks: 0 is a quoted size, nothing at that price).
+    bid_size: Annotated[int, UINT64, Field(ge=0)] | None = None
+    ask_size: Annotated[int, UINT64, Field(ge=0)] | None = None
     delta: Finite
     gamma: Finite
     vega: Finite

@@ -25,7 +25,6 @@ from flows.trading.chain import (
     synthesize_chain,
 )
 from flows.trading.paper_broker import market_fill_price
-from flows.trading.ticks import NO_SIZE
 from schemas.common import OrderType, PremiumSpread
 from schemas.config import (
     AlgorithmConfig,
@@ -366,55 +365,6 @@ def test_spreads_on_quotes_wait_for_the_market_and_fill_as_one(reference) -> Non
 
 
 # --- quoted sizes on option quotes -------------------------------------------------------------
-
-
-def test_option_quote_sizes_decode_and_bad_sizes_are_dead_letters() -> None:
-    good = {
-        "underlying": "AAPL",
-        "ts": TS,
-        "expiry": "2026-12-18",
-        "strike": 150.0,
-        "right": "put",
-        "bid": 1.2,
-        "ask": 1.3,
-    }
-    values = [
-        orjson.dumps({**good, "bid_size": 4, "ask_size": 0}),
-        orjson.dumps(good),  # no sizes: a price, as before
-        orjson.dumps({**good, "bid_size": 4}),
-        orjson.dumps({**good, "bid_size": -1, "ask_size": 3}),
-        orjson.dumps({**good, "bid_size": 2, "ask_size": 1.5}),
-        orjson.dumps({**good, "bid_size": "2", "ask_size": 3}),
-        orjson.dumps({**good, "bid_size": 2, "ask_size": 10**12 + 1}),
-    ]
-    raw = RawBatch(
-        OPTIONS,
-        0,
-        range(len(values)),
-        keys=[b"AAPL"] * len(values),
-        values=list(values),
-        timestamps=[TS] * len(values),
-    )
-    decoded = decode_option_quotes(raw, MODEL)
-    rows = decoded.ticks
-    assert rows.offsets.tolist() == [0, 1]
-    assert rows.bid_size is not None
-    assert rows.ask_size is not None
-    assert rows.bid_size.tolist() == [4, NO_SIZE]
-    assert rows.ask_size.tolist() == [0, NO_SIZE]
-    reasons = {letter.offset: letter.reason for letter in decoded.dead}
-    assert set(reasons) == {2, 3, 4, 5, 6}
-    assert "come together" in reasons[2]
-    assert "bid_size" in reasons[3]
-    assert "ask_size" in reasons[4]
-    assert "bid_size" in reasons[5]
-    assert "ask_size" in reasons[6]
-    # a batch without sizes has no size columns at all (costs nothing)
-    unsized = decode_option_quotes(
-        RawBatch(OPTIONS, 0, range(1), keys=[b"AAPL"], values=[values[1]], timestamps=[TS]),
-        MODEL,
-    )
-    assert unsized.ticks.bid_size is None
 
 
 @pytest.fixture(scope="module")
