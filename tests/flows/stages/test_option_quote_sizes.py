@@ -2,7 +2,8 @@
 `option_greeks` with the chain each quote is priced into (NULL for a quote without sizes).
 
 How the sizes act on orders is in tests/flows/accounts/test_option_sizes.py (by hand) and
-tests/flows/stages/test_option_quotes.py (through the pipeline, at two batch cuts)."""
+tests/flows/stages/test_option_quotes.py (through the pipeline, at batch sizes 1, 7 and
+1000)."""
 
 from __future__ import annotations
 
