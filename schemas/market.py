@@ -41,8 +41,9 @@ QuotedSize = Annotated[
         ge=0,
         le=MAX_SIZE,
         strict=True,
-        description="Units quoted at that price; absent: the tick is a price (a bar or a "
-        "trade), not a quote, and fills whole at it even with bid = ask.",
+        description="Units quoted at that price (shares on a tick, contracts on an option "
+        "quote); absent: the row is a price (a bar or a trade), not a quote, and fills whole "
+        "at it even with bid = ask.",
     ),
 ]
 
@@ -94,10 +95,13 @@ class OptionQuote(BaseModel):
     right: Right
     bid: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     ask: Price
+    bid_size: QuotedSize | None = None
+    ask_size: QuotedSize | None = None
 
     @model_validator(mode="after")
     def _bid_not_above_ask(self) -> Self:
         _check_quote(self.bid, self.ask)
+        _check_sizes(self.bid_size, self.ask_size)
         return self
 
 
@@ -145,6 +149,10 @@ class OptionGreeks(BaseModel):
     price: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     bid: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     ask: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    # A market chain's quoted sizes in contracts; NULL for a quote without sizes and for the
+    # model's chain (as market_ticks: 0 is a quoted size, nothing at that price).
+    bid_size: Annotated[int, UINT64, Field(ge=0)] | None = None
+    ask_size: Annotated[int, UINT64, Field(ge=0)] | None = None
     delta: Finite
     gamma: Finite
     vega: Finite

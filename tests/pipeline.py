@@ -88,11 +88,12 @@ class Recorder:
 
 
 def option_messages(
-    ticks: TickColumns, market: ChainParams, interval_ms: int = 300_000
+    ticks: TickColumns, market: ChainParams, interval_ms: int = 300_000, quote_sizes: bool = False
 ) -> list[bytes]:
-    """The option quotes and heartbeats that flows.sim.feed writes for `ticks`, on one partition."""
+    """The option quotes and heartbeats that flows.sim.feed writes for `ticks`, on one partition
+    (with `quote_sizes`, quotes with sizes)."""
     recorder = Recorder()
-    writer = OptionWriter(recorder, OPTIONS, 1, market, interval_ms)  # type: ignore[arg-type]
+    writer = OptionWriter(recorder, OPTIONS, 1, market, interval_ms, quote_sizes)  # type: ignore[arg-type]
     first = (int(ticks.ts[0]) // interval_ms + 1) * interval_ms
     start = 0
     for at in [*range(first, int(ticks.ts[-1]) + 1, interval_ms), int(ticks.ts[-1]) + 1]:

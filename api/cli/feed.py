@@ -59,7 +59,9 @@ def simulate(
     quote_sizes: Annotated[
         bool,
         typer.Option(
-            "--quote-sizes", help="Quotes carry bid and ask sizes (orders fill at most those)."
+            "--quote-sizes",
+            help="Quotes (ticks and option quotes) carry bid and ask sizes (orders fill at "
+            "most those).",
         ),
     ] = False,
 ) -> None:
@@ -81,6 +83,7 @@ def simulate(
         chain_interval_ms=options_interval_seconds * 1000,
         heartbeat_ms=heartbeat_ms,
         pace=realtime_pacer(speed) if realtime else None,
+        quote_sizes=quote_sizes,
     )
     params = SimParams(seed=seed, ticks_per_minute=ticks_per_minute, quote_sizes=quote_sizes)
     shift = 0

@@ -3,8 +3,9 @@
 First each spread the account holds (in the order it opened them) is closed as one spread
 order: every leg at its quote (each at its touch plus slippage, with its commission) or none,
 the pure `fill_spread`, each leg's fill with `exit_reason = kill_switch` and one `spread_id`.
-A spread that cannot close (a leg without a quote, or with a crossed or stale one: its legs'
-orders then have `rejected` rows saying why) stays open whole, with a CRITICAL
+A spread that cannot close (a leg without a quote, or with a crossed, stale, or locked one with
+sizes: its legs' orders then have `rejected` rows saying why; quoted sizes are not heeded, as
+for a single position) stays open whole, with a CRITICAL
 `kill_switch_unfilled` alert naming the spread and why; its legs are not closed one by one.
 Then the positions left, one by one as below.
 
@@ -18,8 +19,9 @@ underlying's last mid (the price it was opened and is marked at).
 
 A position without a usable quote stays open, with a CRITICAL `kill_switch_unfilled` alert
 naming it: no quote at all (an option never quoted while option quotes are fed, or an
-underlying never ticked), or one a market order cannot fill against (crossed, or older than
-`costs.max_quote_age_ms`; then its order also has a `rejected` row saying why). Nothing is
+underlying never ticked), or one a market order cannot fill against (crossed, locked with
+sizes, or older than `costs.max_quote_age_ms`; then its order also has a `rejected` row saying
+why). Nothing is
 guessed for it: the operator closes it by hand or sends the kill switch again (under a new
 command id) once the instrument is quoted; the account stays halted meanwhile.
 """

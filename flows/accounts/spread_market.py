@@ -5,6 +5,8 @@ the records and the booking)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from flows.accounts.context import AccountContext
@@ -20,6 +22,7 @@ from flows.accounts.ticks import Ticks
 from flows.trading.orders import RestingOrder
 from flows.trading.spread_orders import RestingSpread, SpreadOutcome, could_act, work_spread
 from flows.trading.spreads import LegQuote
+from flows.trading.ticks import NO_SIZE
 from schemas.common import OrderStatus
 
 # --- working at the market ---------------------------------------------------------------------
@@ -42,11 +45,27 @@ def next_spread_event(ctx: AccountContext, ticks: Ticks, cursor: int) -> int:
     return best
 
 
-def _along(
-    ctx: AccountContext, ticks: Ticks, instrument: str, cursor: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The instrument's (own rows, bid, ask, quote time) carried along ticks [cursor, n), from
-    its quote before them (NaN and -1 without one)."""
+class Along(NamedTuple):
+    """A leg's quote carried along a stretch of ticks: `mine` marks its own rows; sizes are
+    NO_SIZE where the quote carried none."""
+
+    mine: np.ndarray
+    bid: np.ndarray
+    ask: np.ndarray
+    ts: np.ndarray
+    bid_size: np.ndarray
+    ask_size: np.ndarray
+
+    def quote(self, i: int) -> LegQuote:
+        bid_size, ask_size = int(self.bid_size[i]), int(self.ask_size[i])
+        if bid_size == NO_SIZE:
+            return LegQuote(float(self.bid[i]), float(self.ask[i]), int(self.ts[i]))
+        return LegQuote(float(self.bid[i]), float(self.ask[i]), int(self.ts[i]), bid_size, ask_size)
+
+
+def _along(ctx: AccountContext, ticks: Ticks, instrument: str, cursor: int) -> Along:
+    """The instrument's quote carried along ticks [cursor, n), from its quote before them (NaN
+    and -1 without one)."""
     codes = ticks.codes[cursor:]
     code = next((c for c, s in ticks.symbol_of_code.items() if s == instrument), None)
     mine = codes == code if code is not None else np.zeros(len(codes), dtype=bool)
@@ -55,11 +74,18 @@ def _along(
     latest = np.maximum.accumulate(np.where(mine, np.arange(len(codes)), -1))
     at = cursor + np.maximum(latest, 0)
     seen = latest >= 0
-    return (
+
+    def sizes(column: np.ndarray | None, known_size: int | None) -> np.ndarray:
+        earlier = NO_SIZE if known_size is None else known_size
+        return np.where(seen, NO_SIZE if column is None else column[at], earlier)
+
+    return Along(
         mine,
         np.where(seen, ticks.bid[at], before[0]),
         np.where(seen, ticks.ask[at], before[1]),
         np.where(seen, ticks.ts[at], before[2]),
+        sizes(ticks.bid_size, known.bid_size if known is not None else None),
+        sizes(ticks.ask_size, known.ask_size if known is not None else None),
     )
 
 
@@ -81,15 +107,15 @@ def _first_act(ctx: AccountContext, ticks: Ticks, order: RestingSpread, cursor: 
     arrived, before it expires."""
     ts = ticks.ts[cursor:]
     legs = [_along(ctx, ticks, leg.instrument, cursor) for leg in order.spread.legs]
-    ready = np.logical_and.reduce([leg[3] >= order.active_ts for leg in legs])
-    live = _moments(ts, np.logical_or.reduce([leg[0] for leg in legs])) & ready
+    ready = np.logical_and.reduce([leg.ts >= order.active_ts for leg in legs])
+    live = _moments(ts, np.logical_or.reduce([leg.mine for leg in legs])) & ready
     if order.expires_ts is not None:
         live &= ts < order.expires_ts
-    bids, asks = np.array([leg[1] for leg in legs]), np.array([leg[2] for leg in legs])
+    bids, asks = np.array([leg.bid for leg in legs]), np.array([leg.ask for leg in legs])
     candidates = np.flatnonzero(live & could_act(order, bids, asks))
     costs = ctx.state.config.costs
     for i in candidates.tolist():
-        quotes = [LegQuote(float(b[i]), float(a[i]), int(t[i])) for _, b, a, t in legs]
+        quotes = [leg.quote(i) for leg in legs]
         if work_spread(order, quotes, int(ts[i]), costs).status is not None:
             return int(i)
     return None

@@ -157,12 +157,15 @@ def end_spread(
 
 
 def quotes_now(ctx: AccountContext, legs: list[Leg], ts: int) -> list[LegQuote]:
-    """Each leg's quote, timed by its market quote when it has one (else it is the model's,
-    priced at `ts`)."""
+    """Each leg's quote, timed and sized by its market quote when it has one (else it is the
+    model's, priced at `ts`, without sizes)."""
     quotes = []
     for leg in legs:
         market = ctx.state.quotes.get(leg.instrument)
-        quotes.append(LegQuote(leg.bid, leg.ask, market.ts if market is not None else ts))
+        if market is None:
+            quotes.append(LegQuote(leg.bid, leg.ask, ts))
+        else:
+            quotes.append(LegQuote(leg.bid, leg.ask, market.ts, market.bid_size, market.ask_size))
     return quotes
 
 
@@ -295,7 +298,8 @@ def close_now(
     ctx: AccountContext, held: OpenSpread, ts: int, purpose: str, spread_id: str, command_id: str
 ) -> str:
     """Close `held` as one at `ts` at its legs' quotes (rows `new`, then `filled` or `rejected`);
-    '' if it closed, else why not."""
+    '' if it closed, else why not. The kill switch takes no notice of quoted sizes (as for a
+    single position); a time stop needs every leg's size to cover it, like any spread."""
     state = ctx.state
     closing = held.spread.reversed()
     params = ctx.params
@@ -328,7 +332,8 @@ def close_now(
     )
     for leg_order in order.orders:
         ctx.emit_order_event(leg_order, ts, command_id=command_id)
-    outcome = work_spread(order, quotes_now(ctx, legs, ts), ts, state.config.costs)
+    cover = purpose != "kill_switch"
+    outcome = work_spread(order, quotes_now(ctx, legs, ts), ts, state.config.costs, cover)
     if outcome.fill is None:
         for leg_order in order.orders:
             leg_order.status = OrderStatus.REJECTED

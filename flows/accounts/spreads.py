@@ -13,7 +13,8 @@ the scenario rule revalues the book with every leg added. Sizing reads the same 
 
 At market and without a latency, the legs fill at the decision's event time against their
 quotes (each at its touch plus slippage, with its own commission) or none does: every leg's
-order is rejected when any leg's quote is crossed or stale. The fills share one time and a
+order is rejected when any leg's quote is crossed, stale, locked with sizes, or quotes less
+than the leg needs (flows.trading.spreads.fill_spread). The fills share one time and a
 `spread_id`. With option quotes fed, `costs.latency_ms` delays the spread and `order_type =
 limit` rests an opening one at a net limit (flows.accounts.spread_orders); on the synthetic
 chain, which has no later quotes to work against, a spread fills when decided, as a single

@@ -21,7 +21,14 @@ import numpy as np
 import orjson
 from confluent_kafka import Producer
 
-from flows.sim.simulator import SimParams, SymbolState, simulate_session, stable_hash, trading_days
+from flows.sim.simulator import (
+    SimParams,
+    SymbolState,
+    option_quote_sizes,
+    simulate_session,
+    stable_hash,
+    trading_days,
+)
 from flows.sources.tick_file import FileTicks
 from flows.trading.chain import ChainParams, synthesize_chain
 from flows.trading.ticks import NO_SIZE, TickColumns, mid_price
@@ -250,7 +257,9 @@ class OptionWriter:
     None it writes the heartbeats only (a tick file replayed to a flow that reads quotes).
 
     The chain parameters are the market's, not necessarily the flow's model: a flow reading
-    these quotes sees where its synthetic chain and the market disagree.
+    these quotes sees where its synthetic chain and the market disagree. With `quote_sizes`,
+    every quote also has a `bid_size` and an `ask_size` in contracts
+    (flows.sim.simulator.option_quote_sizes); the prices are the same either way.
     """
 
     def __init__(
@@ -260,12 +269,14 @@ class OptionWriter:
         partitions: int,
         params: ChainParams | None,
         interval_ms: int = 300_000,
+        quote_sizes: bool = False,
     ):
         self.producer = producer
         self.topic = topic
         self.partitions = partitions
         self.params = params
         self.interval_ms = interval_ms
+        self.quote_sizes = quote_sizes
         self.quotes = 0
         self._mids: dict[str, float] = {}
 
@@ -287,18 +298,24 @@ class OptionWriter:
         for symbol in sorted(self._mids):
             chain = synthesize_chain(symbol, self._mids[symbol], at, self.params)
             key, partition = symbol.encode(), partition_of(symbol, self.partitions)
+            sizes = (
+                option_quote_sizes(symbol, at, self.params.seed, len(chain))
+                if self.quote_sizes
+                else None
+            )
             for i in range(len(chain)):
-                value = orjson.dumps(
-                    {
-                        "underlying": symbol,
-                        "ts": at,
-                        "expiry": str(chain.expiry[i]),
-                        "strike": float(chain.strike[i]),
-                        "right": "call" if chain.is_call[i] else "put",
-                        "bid": float(chain.bid[i]),
-                        "ask": float(chain.ask[i]),
-                    }
-                )
+                quote: dict[str, object] = {
+                    "underlying": symbol,
+                    "ts": at,
+                    "expiry": str(chain.expiry[i]),
+                    "strike": float(chain.strike[i]),
+                    "right": "call" if chain.is_call[i] else "put",
+                    "bid": float(chain.bid[i]),
+                    "ask": float(chain.ask[i]),
+                }
+                if sizes is not None:
+                    quote["bid_size"], quote["ask_size"] = int(sizes[0][i]), int(sizes[1][i])
+                value = orjson.dumps(quote)
                 produce_retrying(self.producer, self.topic, value, key, partition, at)
             self.quotes += len(chain)
         self.producer.poll(0)
@@ -316,10 +333,11 @@ def feed_writer(
     chain_interval_ms: int = 300_000,
     heartbeat_ms: int = 1000,
     pace: Callable[[int], None] | None = None,
+    quote_sizes: bool = False,
 ) -> TickWriter:
     """A tick writer for the configured topics (created if missing). Option quotes go along when
-    `chains` is given; heartbeats go to the options topic too when the flow reads it
-    (`settings.option_quotes`) or quotes are written."""
+    `chains` is given (with sizes when `quote_sizes`); heartbeats go to the options topic too
+    when the flow reads it (`settings.option_quotes`) or quotes are written."""
     from sinks.kafka.admin import ensure_topics, producer, topic_partitions
 
     topics = settings.topics
@@ -328,7 +346,9 @@ def feed_writer(
     options = None
     if chains is not None or settings.option_quotes:
         partitions = topic_partitions(bootstrap, topics.options)
-        options = OptionWriter(kafka, topics.options, partitions, chains, chain_interval_ms)
+        options = OptionWriter(
+            kafka, topics.options, partitions, chains, chain_interval_ms, quote_sizes
+        )
     return TickWriter(
         kafka,
         topics.ticks,

@@ -8,7 +8,8 @@ Model, per symbol and trading session (09:30-16:00 exchange time, weekdays):
   round lots with a heavy tail.
 - With `quote_sizes`, each quote also has a bid and an ask size (round lots, geometric: mostly
   a few hundred shares, now and then thousands), drawn from a stream of their own so that the
-  prices are the same with sizes as without.
+  prices are the same with sizes as without; the feed's option quotes get sizes in contracts
+  under the same switch (`option_quote_sizes`).
 Everything is drawn from numpy's PCG64 seeded by (seed, symbol, day), so the same arguments give
 the same ticks on any machine.
 """
@@ -193,6 +194,15 @@ def simulate_session(
         ticks.bid_size = np.concatenate([bids for bids, _ in sizes])[order]
         ticks.ask_size = np.concatenate([asks for _, asks in sizes])[order]
     return ticks, carry
+
+
+def option_quote_sizes(symbol: str, at: int, seed: int, n: int) -> tuple[Int64s, Int64s]:
+    """Bid and ask sizes, in contracts, of the `n` quotes of `symbol`'s chain at event time
+    `at`: geometric, mostly a few contracts, now and then a few dozen (a stream of their own,
+    so the chain's prices are the same with sizes as without)."""
+    rng = _rng("option sizes", seed, symbol, at)
+    contracts = rng.geometric(0.15, size=(2, n)).astype(np.int64)
+    return contracts[0], contracts[1]
 
 
 def quote_sizes(symbol: str, day: date, seed: int, n: int) -> tuple[Int64s, Int64s]:

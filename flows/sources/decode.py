@@ -333,9 +333,12 @@ def _concat_sorted(first: TickBatch, second: TickBatch) -> TickBatch:
 def decode_option_quotes(raw: RawBatch, params: ChainParams) -> Decoded:
     """Option quotes as rows of a tick batch whose symbol is the contract's OCC symbol.
 
-    `last` is the quote's mid and `volume` 0. Quotes arrive a chain at a time, far fewer than
-    ticks, so each is validated by the model. A contract that expires at or before the quote's
-    own time is dead-lettered: nothing can trade it.
+    `last` is the quote's mid and `volume` 0; `bid_size`/`ask_size` are the quoted sizes in
+    contracts (NO_SIZE for a quote without them; None when no quote of the batch has them), as
+    on a tick. Quotes arrive a chain at a time, far fewer than ticks, so each is validated by
+    the model (a size without its pair, negative or not an integer is a dead letter with the
+    model's reason). A contract that expires at or before the quote's own time is
+    dead-lettered: nothing can trade it.
     """
     columns = _BatchBuilder()
     dead = []
@@ -359,7 +362,17 @@ def decode_option_quotes(raw: RawBatch, params: ChainParams) -> Decoded:
             dead.append(_dead(raw, i, str(error)))
             continue
         mid = mid_price(message.bid, message.ask)
-        columns.add(raw.offsets[i], message.ts, contract, message.bid, message.ask, mid, 0)
+        columns.add(
+            raw.offsets[i],
+            message.ts,
+            contract,
+            message.bid,
+            message.ask,
+            mid,
+            0,
+            message.bid_size,
+            message.ask_size,
+        )
     return Decoded(columns.build(raw), dead, len(raw.values), np.asarray(raw.offsets))
 
 

@@ -89,6 +89,8 @@ def _chain_columns(sample: ChainSample, run_id: str) -> dict[str, ColumnData]:
         "price": chain.price,
         "bid": chain.bid,
         "ask": chain.ask,
+        "bid_size": _sizes(sample.bid_size, n),  # NO_SIZE is NULL, as in tick_rows
+        "ask_size": _sizes(sample.ask_size, n),
         "delta": chain.delta,
         "gamma": chain.gamma,
         "vega": chain.vega,

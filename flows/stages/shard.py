@@ -111,7 +111,7 @@ def price_chains(pricer: ChainPricer, seg: Segment, params: AccountParams) -> li
         if underlying is not None:
             contracts_of.setdefault(underlying, []).append(code)
     columns = (seg.ts, seg.bid, seg.ask, seg.mid)
-    found: list[tuple[int, Chain]] = []
+    found: list[tuple[np.ndarray, Chain]] = []
     for underlying, codes in contracts_of.items():
         quote_rows = np.flatnonzero(np.isin(seg.codes, codes))
         ticker = tickers.get(underlying)
@@ -122,13 +122,25 @@ def price_chains(pricer: ChainPricer, seg: Segment, params: AccountParams) -> li
             underlying, quote_rows, names, spot_rows, columns, spot_before, params.chain
         ):
             if len(chain):
-                found.append((int(rows[0]), chain))
+                found.append((rows, chain))
     for symbol, code in tickers.items():
         pricer.spots[symbol] = float(seg.mid[np.flatnonzero(seg.codes == code)[-1]])
-    found.sort(key=lambda item: item[0])
-    return [
-        ChainSample(int(seg.partition[row]), int(seg.offsets[row]), chain) for row, chain in found
-    ]
+    found.sort(key=lambda item: int(item[0][0]))
+    samples = []
+    for rows, chain in found:
+        sample = ChainSample(int(seg.partition[rows[0]]), int(seg.offsets[rows[0]]), chain)
+        if seg.bid_size is not None and seg.ask_size is not None:
+            at = _contract_rows(seg, rows, chain)
+            sample.bid_size, sample.ask_size = seg.bid_size[at], seg.ask_size[at]
+        samples.append(sample)
+    return samples
+
+
+def _contract_rows(seg: Segment, rows: np.ndarray, chain: Chain) -> np.ndarray:
+    """The row of each of the chain's contracts among its quotes' `rows` (the chain orders and
+    filters its contracts)."""
+    row_of = {seg.symbols[seg.codes[row]]: row for row in rows.tolist()}
+    return np.array([row_of[contract] for contract in chain.contracts], dtype=np.intp)
 
 
 def on_commands(

@@ -129,11 +129,17 @@ class Chain:
 
 @dataclass(slots=True)
 class ChainSample:
-    """A chain priced at the tick (partition, offset) of the input: its rows' identity."""
+    """A chain priced at the tick (partition, offset) of the input: its rows' identity.
+
+    `bid_size` and `ask_size` are the quoted sizes of a market chain's contracts, aligned with
+    `chain.contracts` (NO_SIZE for a quote without them); None when no quote had sizes (and
+    always for the model's chain)."""
 
     partition: int
     offset: int
     chain: Chain
+    bid_size: NDArray[np.int64] | None = None
+    ask_size: NDArray[np.int64] | None = None
 
 
 @lru_cache(maxsize=4096)

@@ -11,13 +11,17 @@ once every quote of that time is in) when every leg has quoted at or after its a
 each leg's latest quote (the legs' quotes of that moment). Then:
 
 - market: it fills as one (each leg at its touch plus slippage), or is rejected as one when a
-  leg's quote is crossed or older than `costs.max_quote_age_ms`;
+  leg's quote is crossed, locked with sizes, older than `costs.max_quote_age_ms`, or quotes
+  less than the leg's quantity on its side (a spread fills whole or not at all);
 - limit: it fills as one, passively (each leg at its touch), at the first such moment at which
   the net price meets `limit`; IOC and FOK act on the first moment only (all legs at once, so
   the two are the same here), DAY and GTC keep working until `expires_ts`;
 - stop (a spread's stop-loss): it triggers when the cost to close at the touch (the combined
-  ask) reaches `stop`, and fills at that moment as a market spread; a leg's unusable quote makes
-  it wait, as a single-leg stop waits on a crossed quote.
+  ask) reaches `stop`, and fills at that moment as a market spread; a leg's unusable quote or
+  short quoted size makes it wait, as a single-leg stop waits on a crossed quote.
+
+A limit or stop spread that meets a leg's short size keeps working (IOC and FOK are cancelled
+with the reason); `cover=False` (the kill switch) takes no notice of sizes.
 
 Pure: no clock, no I/O.
 """
@@ -85,11 +89,11 @@ class SpreadOutcome:
 
 
 def work_spread(
-    order: RestingSpread, quotes: Sequence[LegQuote], ts: int, costs: Costs
+    order: RestingSpread, quotes: Sequence[LegQuote], ts: int, costs: Costs, cover: bool = True
 ) -> SpreadOutcome:
     """Work `order` at event time `ts` against its legs' quotes of that moment."""
     if order.order_type == OrderType.MARKET:
-        filled = fill_spread(order.spread, quotes, order.units, ts, costs)
+        filled = fill_spread(order.spread, quotes, order.units, ts, costs, cover=cover)
         if isinstance(filled, SpreadFill):
             return SpreadOutcome(filled, OrderStatus.FILLED)
         return SpreadOutcome(None, OrderStatus.REJECTED, f"spread not filled, no leg is: {filled}")
@@ -97,11 +101,13 @@ def work_spread(
         assert order.stop is not None
         if combined_quote(order.spread, quotes).ask < order.stop - _TOLERANCE:
             return SpreadOutcome()
-        filled = fill_spread(order.spread, quotes, order.units, ts, costs)
+        filled = fill_spread(order.spread, quotes, order.units, ts, costs, cover=cover)
         if isinstance(filled, SpreadFill):
             return SpreadOutcome(filled, OrderStatus.FILLED)
         return SpreadOutcome()
-    filled = fill_spread(order.spread, quotes, order.units, ts, costs, order.limit, passive=True)
+    filled = fill_spread(
+        order.spread, quotes, order.units, ts, costs, order.limit, passive=True, cover=cover
+    )
     if isinstance(filled, SpreadFill):
         return SpreadOutcome(filled, OrderStatus.FILLED)
     if order.on_arrival_only:

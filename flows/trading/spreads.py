@@ -10,8 +10,11 @@ Conventions:
   legs at their bid), its bid what the same legs fetch when sold (buy legs at their bid, sell
   legs at their ask). Opening pays the ask; closing the spread is opening its `reversed()`.
 - A spread fills as one, at one event time, or not at all: every leg needs a usable quote (not
-  crossed, not older than `costs.max_quote_age_ms`, the single-leg rule `usable_quote`), and a
-  limit on the net price must be met by the net fill price. Each leg fills as a market order
+  crossed, not locked with sizes, not older than `costs.max_quote_age_ms`: the single-leg rule
+  `usable_quote`), a quote with sizes must cover the leg's whole quantity (ratio x units) on the
+  side the leg takes (the ask's size for a bought leg, the bid's for a sold one), and a limit on
+  the net price must be met by the net fill price. A spread never fills in part: a leg's part
+  fill would leave a different position than the spread decided on. Each leg fills as a market order
   does in the paper broker: at its touch plus slippage, paying its own commission; a resting
   limit spread fills passively, each leg at its touch without slippage (as a single-leg limit
   does: the quote is the price improvement it gets).
@@ -80,11 +83,19 @@ class Spread:
 
 @dataclass(frozen=True, slots=True)
 class LegQuote:
-    """A leg's quote: bid and ask per share, and the event time (UTC ms) it was quoted at."""
+    """A leg's quote: bid and ask per share, the event time (UTC ms) it was quoted at, and the
+    contracts quoted at the bid and at the ask (both None: a quote without sizes, a price)."""
 
     bid: float
     ask: float
     ts: int
+    bid_size: int | None = None
+    ask_size: int | None = None
+
+    def size_for(self, side: Side) -> int | None:
+        """The quoted size a leg on `side` takes from: the ask's for a buy, the bid's for a
+        sell (None: no sizes)."""
+        return self.ask_size if side == Side.BUY else self.bid_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +157,21 @@ def fill_spread(
     limit: float | None = None,
     *,
     passive: bool = False,
+    cover: bool = True,
 ) -> SpreadFill | str:
     """Fill `quantity` units of `spread` at `ts` against its legs' quotes, all or none.
 
-    Returns the fill, or why nothing filled: a leg's unusable quote (named), or a `limit` (net
-    price per unit per share, positive a debit) that the net fill price does not meet, i.e.
-    net > limit: a debit costs more, or a credit brings in less, than the limit allows.
-    `passive` fills each leg at its touch without slippage (a resting limit spread).
+    Returns the fill, or why nothing filled: a leg's unusable quote or short quoted size
+    (named), or a `limit` (net price per unit per share, positive a debit) that the net fill
+    price does not meet, i.e. net > limit: a debit costs more, or a credit brings in less, than
+    the limit allows. `passive` fills each leg at its touch without slippage (a resting limit
+    spread). `cover=False` takes no notice of quoted sizes (the kill switch, which flattens at
+    the last quotes whatever their sizes, as it does a single position).
     """
     if quantity < 1:
         return f"a spread needs a quantity of at least 1, not {quantity}"
     for leg, quote in zip(spread.legs, quotes, strict=True):
-        problem = usable_quote(quote.bid, quote.ask, quote.ts, ts, costs.max_quote_age_ms)
+        problem = _leg_problem(leg, quote, quantity * leg.ratio, ts, costs, cover)
         if problem:
             return f"leg {leg.instrument}: {problem}"
     legs = tuple(
@@ -173,6 +187,21 @@ def fill_spread(
     if limit is not None and filled.net_price > limit + 1e-9:
         return f"net price {filled.net_price:,.4f} does not meet the limit {limit:,.4f}"
     return filled
+
+
+def _leg_problem(
+    leg: SpreadLeg, quote: LegQuote, needed: int, ts: int, costs: Costs, cover: bool
+) -> str:
+    """Why `leg` cannot fill `needed` contracts against `quote` at `ts` ('' when it can)."""
+    sized = quote.bid_size is not None
+    problem = usable_quote(quote.bid, quote.ask, quote.ts, ts, costs.max_quote_age_ms, sized)
+    if problem or not cover:
+        return problem
+    size = quote.size_for(leg.side)
+    if size is not None and size < needed:
+        touch = "ask" if leg.side == Side.BUY else "bid"
+        return f"{size:,} quoted at the {touch}, {needed:,} needed (all legs fill or none)"
+    return ""
 
 
 def _leg_price(side: Side, quote: LegQuote, costs: Costs, passive: bool) -> float:

@@ -198,6 +198,7 @@ def test_the_simulated_feed_writes_ticks_heartbeats_and_option_quotes(
         "7200",
         "--seed",
         "3",
+        "--quote-sizes",
     ]
     done = run_cli(args, tmp_path, **env)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -228,3 +229,6 @@ def test_the_simulated_feed_writes_ticks_heartbeats_and_option_quotes(
     assert len(chains) == 2 * 3
     assert all(key == q.underlying.encode() for key, q in quotes)
     assert all(q.bid <= q.ask for _, q in quotes)
+    # --quote-sizes: every tick and every option quote has its sizes
+    assert all(t.bid_size is not None for t in ticks if isinstance(t, Tick))
+    assert all(q.bid_size is not None and q.ask_size is not None for _, q in quotes)

@@ -362,3 +362,92 @@ def test_spreads_on_quotes_wait_for_the_market_and_fill_as_one(reference) -> Non
     expired = [e for e in orders if e["account_id"] == "condors-limit" and e["status"] == "expired"]
     assert expired
     assert len(expired) % 4 == 0
+
+
+# --- quoted sizes on option quotes -------------------------------------------------------------
+
+
+# The first 90 minutes of the session, with option quotes that carry sizes (a few contracts
+# each, now and then dozens): enough for partial fills and a spread refused for a leg's size,
+# short enough to run at a batch size of 1.
+
+
+@pytest.fixture(scope="module")
+def opening(ticks):  # type: ignore[no-untyped-def]
+    return ticks.take(np.flatnonzero(ticks.ts < ticks.ts[0] + 90 * 60_000))
+
+
+@pytest.fixture(scope="module")
+def sized_messages(opening) -> list[bytes]:  # type: ignore[no-untyped-def]
+    return option_messages(opening, SMALL_MARKET, quote_sizes=True)
+
+
+@pytest.fixture(scope="module")
+def sized(opening, sized_messages) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    return run(opening, CONFIGS, batch_size=1000, seed=1, options=sized_messages)
+
+
+def _size_book(messages: list[bytes]) -> dict[str, list[tuple[int, int, int]]]:
+    """Every contract's quoted sizes in time order: (ts, bid size, ask size)."""
+    book: dict[str, list[tuple[int, int, int]]] = {}
+    for quote in map(orjson.loads, messages):
+        if quote.get("kind") != "heartbeat":
+            contract = occ_symbol(
+                quote["underlying"],
+                date.fromisoformat(quote["expiry"]),
+                quote["right"] == "call",
+                quote["strike"],
+            )
+            book.setdefault(contract, []).append(
+                (quote["ts"], quote["bid_size"], quote["ask_size"])
+            )
+    return book
+
+
+def test_the_simulated_option_quotes_carry_sizes_at_the_same_prices(
+    opening, sized_messages
+) -> None:  # type: ignore[no-untyped-def]
+    def prices(values: list[bytes]) -> list[object]:
+        return [{k: v for k, v in orjson.loads(m).items() if "size" not in k} for m in values]
+
+    plain = option_messages(opening, SMALL_MARKET)
+    assert prices(sized_messages) == prices(plain)
+    assert all("bid_size" not in orjson.loads(m) for m in plain)
+    sizes = [
+        s for quotes in _size_book(sized_messages).values() for _, *pair in quotes for s in pair
+    ]
+    assert min(sizes) >= 1
+    assert len(set(sizes)) > 5
+
+
+def test_option_fills_never_exceed_the_quoted_size(sized, sized_messages) -> None:  # type: ignore[no-untyped-def]
+    """Every option fill but the kill switch's takes at most the size on its side of the
+    contract's quote at that moment; some single-leg orders fill in parts; spreads never do
+    (one is refused for a leg's short size instead)."""
+    book = _size_book(sized_messages)
+    fills = _rows(sized, "fills")
+    assert {f["account_id"] for f in fills if f["spread_id"]} == {"spreads-late", "condors-limit"}
+    for fill in fills:
+        if fill["asset_class"] != "option" or fill["reason"] in ("expiry", "kill_switch"):
+            continue
+        _, bid_size, ask_size = _latest(book, fill["instrument"], fill["ts"])  # type: ignore[arg-type]
+        assert fill["quantity"] <= (ask_size if fill["side"] == "buy" else bid_size), fill
+    events = _rows(sized, "order_events")
+    parts = [e for e in events if e["status"] == "partially_filled"]
+    assert {e["account_id"] for e in parts} == {"breakout-options", "premium"}
+    short = [e for e in events if "(all legs fill or none)" in e["reason"]]
+    assert short, "no spread met a leg quoting less than it needed"
+    assert {e["status"] for e in short} == {"rejected"}
+
+
+@pytest.mark.parametrize(("batch_size", "seed"), [(1, 2), (7, 3)])
+def test_outputs_with_sized_option_quotes_do_not_depend_on_cuts(
+    opening,
+    sized_messages,
+    sized,
+    batch_size: int,
+    seed: int,  # type: ignore[no-untyped-def]
+) -> None:
+    again = run(opening, CONFIGS, batch_size=batch_size, seed=seed, options=sized_messages)
+    for kind, rows in sized.items():
+        assert again[kind] == rows, kind

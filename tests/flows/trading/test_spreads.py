@@ -3,6 +3,8 @@ of a defined-risk spread at expiry, and the builders."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -82,6 +84,47 @@ def test_one_unusable_leg_quote_fills_no_leg(second: LegQuote, why: str) -> None
     refused = fill_spread(put_credit_spread(), (QUOTES[0], second), 1, TS, costs)
     assert isinstance(refused, str)
     assert refused.startswith(why)
+
+
+def sized(quote: LegQuote, bid_size: int, ask_size: int) -> LegQuote:
+    return LegQuote(quote.bid, quote.ask, quote.ts, bid_size, ask_size)
+
+
+def test_every_legs_quoted_size_must_cover_ratio_times_units() -> None:
+    """3 units sell 3 of the 100 put at its bid and buy 3 of the 95 put at its ask: a bid size
+    of 3 and an ask size of 3 cover them exactly; an ask size of 2 fills no leg at all, however
+    deep the sold leg's bid; the sizes on the sides the legs do not take do not matter."""
+    exact = (sized(QUOTES[0], 3, 0), sized(QUOTES[1], 0, 3))
+    filled = fill_spread(put_credit_spread(), exact, 3, TS, NO_COSTS)
+    assert isinstance(filled, SpreadFill)
+    assert [f.quantity for f in filled.legs] == [3, 3]
+    short = (sized(QUOTES[0], 500, 500), sized(QUOTES[1], 500, 2))
+    refused = fill_spread(put_credit_spread(), short, 3, TS, NO_COSTS)
+    assert refused == "leg XYZ-P95: 2 quoted at the ask, 3 needed (all legs fill or none)"
+    doubled = Spread(
+        "ratio", "XYZ", (put_credit_spread().legs[0], replace(put_credit_spread().legs[1], ratio=2))
+    )
+    refused = fill_spread(
+        doubled, (sized(QUOTES[0], 3, 3), sized(QUOTES[1], 5, 5)), 3, TS, NO_COSTS
+    )
+    assert refused == "leg XYZ-P95: 5 quoted at the ask, 6 needed (all legs fill or none)"
+    # the kill switch flattens whatever the sizes
+    assert isinstance(
+        fill_spread(put_credit_spread(), short, 3, TS, NO_COSTS, cover=False), SpreadFill
+    )
+
+
+def test_a_leg_locked_with_sizes_fills_no_leg_and_one_locked_without_sizes_fills() -> None:
+    locked = LegQuote(bid=1.35, ask=1.35, ts=TS)
+    refused = fill_spread(put_credit_spread(), (QUOTES[0], sized(locked, 9, 9)), 1, TS, NO_COSTS)
+    assert isinstance(refused, str)
+    assert refused.startswith("leg XYZ-P95: locked quote")
+    price = fill_spread(put_credit_spread(), (QUOTES[0], locked), 1, TS, NO_COSTS)
+    assert isinstance(price, SpreadFill)
+    killed = fill_spread(
+        put_credit_spread(), (QUOTES[0], sized(locked, 9, 9)), 1, TS, NO_COSTS, cover=False
+    )
+    assert isinstance(killed, str)  # a locked quote has no side to trade, sizes heeded or not
 
 
 def test_a_net_limit_fills_only_when_the_combined_price_meets_it() -> None:
