@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import logging
 import operator
 import os
 import shutil
@@ -37,6 +38,8 @@ from prometheus_client import values
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import CollectorRegistry
+
+log = logging.getLogger(__name__)
 
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -122,12 +125,13 @@ class ClusterMetrics:
         try:
             yield directory
         finally:
-            try:
-                with self._lock:
-                    self._directories.discard(directory)
+            with self._lock:
+                self._directories.discard(directory)
+                try:
                     self._keep_finished(read_directory(directory))
-            finally:
-                shutil.rmtree(directory, ignore_errors=True)
+                except Exception:  # counts lost must not hide how the run ended
+                    log.exception("the other processes' last metrics could not be read")
+            shutil.rmtree(directory, ignore_errors=True)
 
     def _keep_finished(self, found: dict[str, Metric]) -> None:
         defined = {metric.name for metric in self.own.collect()}

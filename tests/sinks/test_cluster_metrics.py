@@ -18,7 +18,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
 
 from sinks import metrics
-from sinks.cluster_metrics import GAUGE_MODES, ClusterMetrics, add_up, write_here
+from sinks.cluster_metrics import (
+    GAUGE_MODES,
+    ClusterMetrics,
+    add_up,
+    read_directory,
+    write_here,
+)
 from tests.paths import REPO
 
 CHILD = """
@@ -154,3 +160,22 @@ def test_a_process_whose_metrics_would_be_lost_says_so(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="PROMETHEUS_MULTIPROC_DIR"):
         write_here(str(tmp_path))
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+def test_an_unreadable_file_at_the_end_of_a_run_does_not_hide_how_the_run_ended() -> None:
+    """A file a killed process left unreadable: the run's own error is what the caller sees."""
+    zero = ProcessZero()
+    used: list[Path] = []
+
+    def failing_run() -> None:
+        with zero.cluster.children_write_to() as directory:
+            used.append(directory)
+            # Its header says 1 MiB is used, of 16 bytes.
+            (directory / "counter_4242.db").write_bytes((1 << 20).to_bytes(4, "little") * 4)
+            with pytest.raises(RuntimeError, match="corrupted"):
+                read_directory(directory)
+            raise ValueError("the run's own failure")
+
+    with pytest.raises(ValueError, match="the run's own failure"):
+        failing_run()
+    assert not used[0].exists()
