@@ -1,8 +1,10 @@
 """Prometheus metrics scraped from real processes while they run.
 
-- `strikeflow serve --feed`: the API's `/metrics` carries the flow's counters (it runs in the same
-  process), the ClickHouse sink's, the consumer lag and the API's own request times; it needs a
-  token like every read.
+- `strikeflow serve --feed --processes 2`: the API's `/metrics` carries the flow's counters (its
+  first process runs in the same process, and adds up the second's), the ClickHouse sink's, the
+  consumer lag of every partition, whichever process reads it, and the API's own request
+  times; it needs a token like every read. (`serve` in one process is scraped by
+  tests/dashboards/test_pipeline_queries.py.)
 - `python -m bytewax.run flows.live:flow` with `BYTEWAX_DATAFLOW_API_ENABLED=true`: Bytewax's own
   endpoint serves the same strikeflow metrics beside its own.
 """
@@ -59,9 +61,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
-def test_serve_exposes_the_pipeline_and_the_api_to_prometheus(tmp_path: Path) -> None:
+def test_serve_in_two_processes_exposes_the_pipeline_and_the_api_to_prometheus(
+    tmp_path: Path,
+) -> None:
     port = free_port()
-    process, log = start_serve(tmp_path, port)
+    process, log = start_serve(tmp_path, port, options=("--processes", "2"))
     token_file = tmp_path / "api-token"
     try:
         token = written_token(token_file, timeout=120)
@@ -93,9 +97,12 @@ def test_serve_exposes_the_pipeline_and_the_api_to_prometheus(tmp_path: Path) ->
     )
     # The simulated feed stamps ticks as it sends them: decisions trail by seconds, not days.
     assert total(scrape, "strikeflow_decision_delay_seconds_bucket", le="60.0") > 0
-    lags = [key for key in scrape if key[0] == "strikeflow_consumer_lag_messages"]
+    lags = [dict(labels) for name, labels in scrape if name == "strikeflow_consumer_lag_messages"]
     topics = Topics()
-    assert {dict(labels)["topic"] for _, labels in lags} >= {topics.ticks, topics.control}
+    assert {lag["topic"] for lag in lags} >= {topics.ticks, topics.control}
+    # Every partition has its reader in one of the two processes: all are counted here.
+    read = {int(lag["partition"]) for lag in lags if lag["topic"] == topics.ticks}
+    assert read == set(range(Settings().ticks_partitions))
     assert [key for key in scrape if key[0] == "strikeflow_watermark_delay_seconds"]
     assert [key for key in scrape if key[0] == "strikeflow_sink_queue_batches"]
     timed = total(scrape, "strikeflow_api_request_seconds_count", route="/metrics", status="401")

@@ -17,8 +17,9 @@ of this process) that has imported the flow's modules already, so a process star
 milliseconds instead of the seconds its imports take (3-13 s on the loaded 2-core machine,
 which would eat a short run's gain). `warm_up` starts it early, beside this process's own
 preparation. What cannot cross a process boundary is bridged: the stop event (set here:
-every process's inputs end), progress counts (added up here) and a child's failure (its
-one-line cause). A child that fails stops the run: the others are
+every process's inputs end), progress counts (added up here), Prometheus metrics (written to
+files of the run, added to this process's own: sinks/cluster_metrics.py) and a child's failure
+(its one-line cause). A child that fails stops the run: the others are
 killed and the run raises `ClusterError`; a child whose parent dies exits on its own.
 """
 
@@ -38,10 +39,13 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.queues import SimpleQueue
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as ProcessEvent
+from typing import NoReturn
 
 from bytewax.run import cli_main
 
 from flows.stages.graph import FlowSpec, build_flow
+from sinks.cluster_metrics import write_here
+from sinks.metrics import CLUSTER
 
 # How long the owner's Bytewax run may take to notice a dead peer before this process exits.
 _PEER_LOSS_GRACE_SECONDS = 15.0
@@ -67,7 +71,9 @@ def free_ports(count: int) -> list[int]:
 
 def _context() -> ForkServerContext:
     context = get_context("forkserver")
-    context.set_forkserver_preload([__name__, "flows.runs.live"])
+    # The setup module imports this one and flows.runs.live, in prometheus_client's multiprocess
+    # mode (see there).
+    context.set_forkserver_preload(["flows.runs.fork_server_setup"])
     return context
 
 
@@ -119,6 +125,7 @@ class _ChildPlan:
     parent_pid: int
     counts_progress: bool
     watches_broker: bool
+    metrics_directory: str
 
 
 class _Cluster:
@@ -137,7 +144,7 @@ class _Cluster:
             target=self._bridge, name="cluster-bridge", daemon=True
         )
 
-    def _plan(self, process_id: int) -> _ChildPlan:
+    def _plan(self, process_id: int, metrics_directory: str) -> _ChildPlan:
         # Only data crosses: the local stop event, progress callback, sink failure record and
         # broker watch are made again in the child.
         spec = dataclasses.replace(
@@ -157,13 +164,20 @@ class _Cluster:
             os.getpid(),
             self.spec.progress is not None,
             self.spec.watch is not None,
+            metrics_directory,
         )
 
     def run(self) -> None:
+        # The other processes write their metrics there; this one adds them to its own.
+        with CLUSTER.children_write_to() as metrics_directory:
+            self._run(str(metrics_directory))
+
+    def _run(self, metrics_directory: str) -> None:
         for process_id in range(1, len(self.addresses)):
+            plan = self._plan(process_id, metrics_directory)
             child = self.context.Process(
                 target=_child_main,
-                args=(self._plan(process_id), self.stop, self.progress, self.errors),
+                args=(plan, self.stop, self.progress, self.errors),
                 name=f"strikeflow-process-{process_id}",
             )
             with _main_module_hidden():
@@ -247,6 +261,10 @@ def _child_main(
     process `plan.process_id`."""
     from flows.runs.shutdown import stop_on_signals
 
+    try:
+        write_here(plan.metrics_directory)  # before anything is counted
+    except RuntimeError as error:
+        _exit_with(errors, error)
     # Bytewax's Rust side prints to fd 1 (e.g. "worker 1: error connecting to worker 0 ...;
     # retrying" while process 0 starts listening); stdout belongs to the command's output
     # (`--json`), so everything this process says goes to stderr.
@@ -277,10 +295,15 @@ def _child_main(
             addresses=plan.addresses,
         )
     except BaseException as error:
-        lines = str(error).strip().splitlines()
-        errors.put(f"{type(error).__name__}: {lines[0] if lines else ''}"[:500])
-        sys.stderr.flush()
-        os._exit(1)
+        _exit_with(errors, error)
+
+
+def _exit_with(errors: SimpleQueue[str], error: BaseException) -> NoReturn:
+    """Leave this process with status 1, its cause in one line for process 0."""
+    lines = str(error).strip().splitlines()
+    errors.put(f"{type(error).__name__}: {lines[0] if lines else ''}"[:500])
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def _alive(pid: int) -> bool:

@@ -36,9 +36,13 @@ def child_processes(pid: int) -> list[int]:
 
 
 def start_serve(
-    tmp_path: Path, port: int, extra_env: dict[str, str] | None = None
+    tmp_path: Path,
+    port: int,
+    extra_env: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[bytes], Path]:
-    """`strikeflow serve --feed` on a fresh data directory, its output in serve.log."""
+    """`strikeflow serve --feed [options]` on a fresh data directory, its output in
+    serve.log."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("STRIKEFLOW_")}
     env["STRIKEFLOW_DATA_DIR"] = str(tmp_path)
     env["STRIKEFLOW_SINK_MAX_SECONDS"] = "0.2"
@@ -46,7 +50,7 @@ def start_serve(
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve", "--port", str(port), "--feed"],
+            [sys.executable, "-m", "api", "serve", "--port", str(port), "--feed", *options],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -1,7 +1,8 @@
 """The bounded live flow over topics already filled, in this process and `PROCESSES - 1` more:
 `python -m tests.integration.live_cluster_run DATA_DIR PROCESSES WORKERS` prints the run's
-fingerprint, every table (run 'live') and the flow's own latency of each decision this
-process produced to Kafka, as JSON.
+fingerprint, every table (run 'live'), the flow's own latency of each decision this
+process produced to Kafka, and the flow's Prometheus counters as this process serves them
+(with `PROCESSES` > 1, added up over the processes), as JSON.
 
 The broker and the topics come from the environment (STRIKEFLOW_KAFKA_BOOTSTRAP_SERVERS,
 STRIKEFLOW_TOPIC_*); ClickHouse is a fresh chdb under DATA_DIR, opened by this process only.
@@ -13,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
 from flows.runs.cluster import run_flow
 from flows.runs.demo import demo_configs
 from flows.runs.live import live_spec
@@ -21,6 +24,19 @@ from schemas.settings import Settings
 from sinks.clickhouse.client import connect, migrate
 from sinks.store.fingerprint import run_fingerprint
 from tests.flows_support import table_rows
+
+COUNTERS = ("strikeflow_ticks_in_total", "strikeflow_decisions_total", "strikeflow_fills_total")
+
+
+def counters() -> dict[str, int]:
+    """The flow's counters in this process's default registry, by sample name and labels."""
+    return {
+        f"{sample.name}{sorted(sample.labels.items())}": int(sample.value)  # whole counts
+        for metric in REGISTRY.collect()
+        for sample in metric.samples
+        if sample.name in COUNTERS
+    }
+
 
 if __name__ == "__main__":
     data_dir = Path(sys.argv[1])
@@ -38,5 +54,6 @@ if __name__ == "__main__":
         name: [repr(row) for row in rows] for name, rows in table_rows(client, LIVE_RUN).items()
     }
     fingerprint = run_fingerprint(client, LIVE_RUN)
-    print(json.dumps({"fingerprint": fingerprint, "tables": tables, "measured": measured}))
+    result = {"fingerprint": fingerprint, "tables": tables, "measured": measured}
+    print(json.dumps({**result, "counters": counters()}))
     client.close()

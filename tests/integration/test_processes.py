@@ -59,6 +59,9 @@ def _same(one: dict[str, Any], other: dict[str, Any]) -> None:
     for table, rows in one["tables"].items():
         assert other["tables"][table] == rows, table
     assert other["fingerprint"] == one["fingerprint"]
+    # The first process serves every process's counts (sinks/cluster_metrics.py): ticks per
+    # partition, decisions and fills per shard, whichever process read or decided them.
+    assert other["counters"] == one["counters"]
 
 
 def test_the_live_flow_in_two_processes_writes_every_table_as_one(
@@ -78,6 +81,8 @@ def test_the_live_flow_in_two_processes_writes_every_table_as_one(
     # Every decision produced was measured from its tick's poll (flows.stages.arrivals).
     assert len(one["measured"]) == len(one["tables"]["auto_decisions"])
     assert all(taken > 0 for taken in one["measured"])
+    ticks_in = sum(v for k, v in one["counters"].items() if k.startswith("strikeflow_ticks_in"))
+    assert ticks_in == len(one["tables"]["market_ticks"])
     two_processes = _run(module, [str(tmp_path / "p2"), "2", "1"], env)
     _same(one, two_processes)
     two_workers = _run(module, [str(tmp_path / "w2"), "1", "2"], env)
