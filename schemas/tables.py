@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import types
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
+from operator import attrgetter
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import numpy as np
@@ -173,25 +174,62 @@ def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
+@dataclass(frozen=True, slots=True)
+class _RowPlan:
+    """How a model becomes a row: its values in column order by one attribute getter, then the
+    few columns that need a conversion (enums to their value, nested values to JSON text)."""
+
+    get: Callable[[Any], tuple[Any, ...]]
+    enums: tuple[int, ...]
+    json: tuple[tuple[int, TypeAdapter[Any]], ...]
+
+
+@cache
+def _row_plan(model: type[BaseModel]) -> _RowPlan:
+    names = column_names(model)
+    json_fields = _json_fields(model)
+    enums, json_columns = [], []
+    for index, name in enumerate(names):
+        bare, _, _ = _unwrap(model.model_fields[name].annotation, [])
+        if name in json_fields:
+            json_columns.append((index, _adapter(model, name)))
+        elif isinstance(bare, type) and issubclass(bare, Enum):
+            enums.append(index)
+    getter = attrgetter(*names)
+    get = getter if len(names) > 1 else lambda record: (getter(record),)
+    return _RowPlan(get, tuple(enums), tuple(json_columns))
+
+
+def _stored(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
 def to_row(record: BaseModel) -> tuple[Any, ...]:
     """A model as a row in column order, ready for clickhouse-connect's insert."""
-    model = type(record)
-    json_fields = _json_fields(model)
-    row: list[Any] = []
-    for name in column_names(model):
-        value = getattr(record, name)
-        if name in json_fields:
-            value = _adapter(model, name).dump_json(value).decode()
-        elif isinstance(value, Enum):
-            value = value.value
-        row.append(value)
-    return tuple(row)
+    plan = _row_plan(type(record))
+    row = plan.get(record)
+    if not plan.enums and not plan.json:
+        return row
+    values = list(row)
+    for index in plan.enums:
+        values[index] = _stored(values[index])
+    for index, adapter in plan.json:
+        values[index] = adapter.dump_json(values[index]).decode()
+    return tuple(values)
 
 
 def to_columns(records: Sequence[BaseModel]) -> list[list[Any]]:
-    """Column-oriented data for many records of one model (the fast insert path)."""
-    rows = [to_row(record) for record in records]
-    return [list(col) for col in zip(*rows, strict=True)] if rows else []
+    """Column-oriented data for many records of one model (the fast insert path): the values
+    are read column-wise, and only the enum and JSON columns are converted value by value."""
+    if not records:
+        return []
+    plan = _row_plan(type(records[0]))
+    data = [list(column) for column in zip(*map(plan.get, records), strict=True)]
+    for index in plan.enums:
+        data[index] = [_stored(value) for value in data[index]]
+    for index, adapter in plan.json:
+        data[index] = [adapter.dump_json(value).decode() for value in data[index]]
+    return data
 
 
 def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
@@ -212,8 +250,8 @@ def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
 def _field_kinds(model: type[BaseModel]) -> tuple[tuple[str, str, Any], ...]:
     """(name, kind, enum class) per field: kind is money, enum, int, float or other."""
     kinds: list[tuple[str, str, Any]] = []
-    for name, field in model.model_fields.items():
-        bare, metadata, _ = _unwrap(field.annotation, list(field.metadata))
+    for name, info in model.model_fields.items():
+        bare, metadata, _ = _unwrap(info.annotation, list(info.metadata))
         if any(getattr(item, "func", None) is cents for item in metadata):
             kinds.append((name, "money", None))
         elif isinstance(bare, type) and issubclass(bare, Enum):
@@ -249,6 +287,86 @@ def trusted(model: type[M], **values: Any) -> M:
 
 
 ColumnData = npt.NDArray[Any] | list[Any]  # numpy arrays for the hot tables
+
+
+_REQUIRED = object()
+
+
+@cache
+def _trusted_plan(model: type[BaseModel]) -> tuple[tuple[str, str, Any, Any], ...]:
+    """(name, kind, enum class or JSON adapter, default) per column, in column order."""
+    json_fields = _json_fields(model)
+    plan = []
+    for name, kind, enum in _field_kinds(model):
+        info = model.model_fields[name]
+        default = _REQUIRED if info.is_required() else info.get_default(call_default_factory=True)
+        if name in json_fields:
+            plan.append((name, "json", _adapter(model, name), default))
+        else:
+            plan.append((name, kind, enum, default))
+    return tuple(plan)
+
+
+def trusted_row(model: type[BaseModel], values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What `to_row(trusted(model, **values))` gives, without building the model: the row of
+    values our own code made, in column order and stored form (money rounded to the cent, enums
+    as their values, nested values as JSON text). A field left out takes its default."""
+    row: list[Any] = []
+    for name, kind, extra, default in _trusted_plan(model):
+        value = values.get(name, default)
+        if value is _REQUIRED:
+            raise KeyError(f"{model.__name__}.{name} is required")
+        if value is None:
+            pass
+        elif kind == "money":
+            value = cents(float(value))
+        elif kind == "float":
+            value = float(value)
+        elif kind == "int":
+            value = int(value)
+        elif kind == "enum":
+            value = (value if isinstance(value, extra) else extra(value)).value
+        elif kind == "json":
+            value = extra.dump_json(value).decode()
+        row.append(value)
+    return tuple(row)
+
+
+@dataclass(slots=True)
+class TableRows:
+    """Rows of one table that the account stage made, kept as tuples in column order
+    (`trusted_row`) and turned into columns once per batch, across accounts: no model is built
+    per row. Iterating rebuilds validated models (`from_row`), for tests and inspection."""
+
+    model: type[BaseModel]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(self, **values: Any) -> None:
+        self.rows.append(trusted_row(self.model, values))
+
+    def extend(self, other: TableRows) -> None:
+        if other.model is not self.model:
+            raise TypeError(f"rows of {other.model.__name__} added to {self.model.__name__}")
+        self.rows.extend(other.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[BaseModel]:
+        names = column_names(self.model)
+        return (from_row(self.model, dict(zip(names, row, strict=True))) for row in self.rows)
+
+    def __getitem__(self, index: int) -> BaseModel:
+        return from_row(
+            self.model, dict(zip(column_names(self.model), self.rows[index], strict=True))
+        )
+
+    def columns(self) -> Rows:
+        """The rows as one `Rows` of lists, column by column."""
+        data: dict[str, ColumnData] = dict(
+            zip(column_names(self.model), map(list, zip(*self.rows, strict=True)), strict=True)
+        )
+        return Rows(table_of(self.model), data)
 
 
 @dataclass(slots=True)

@@ -35,7 +35,6 @@ from flows.trading.snapshots import snapshot_rows
 from flows.trading.ticks import Floats, Segment
 from flows.trading.valuation import equity_series
 from schemas.common import Severity, TradingStatus, money
-from schemas.trading import DailyPerformance
 
 
 def advance(
@@ -252,13 +251,11 @@ def _record_day(ctx: AccountContext, ts: int) -> None:
     table (replacing by `ts`) always holds the latest: the running day, then its close."""
     fields = ctx.state.day.close(ts, ctx.state.equity)
     day = fields["day"]
-    ctx.out.daily.append(
-        DailyPerformance(
-            row_id=make_id(ctx.run_id, ctx.account_id, day.isoformat()),
-            run_id=ctx.run_id,
-            account_id=ctx.account_id,
-            **fields,
-        )
+    ctx.out.daily.add(
+        row_id=make_id(ctx.run_id, ctx.account_id, day.isoformat()),
+        run_id=ctx.run_id,
+        account_id=ctx.account_id,
+        **fields,
     )
 
 
