@@ -263,73 +263,111 @@ def _field_kinds(model: type[BaseModel]) -> tuple[tuple[str, str, Any], ...]:
     return tuple(kinds)
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def trusted(model: type[M], **values: Any) -> M:
-    """A row our own code made, built without validation (validation was most of the cost of
-    a signal-dense backtest's per-event path): the same object validation would give, for
-    values whose types and ranges the code guarantees. Money is rounded to the cent, enums
-    and numpy scalars become what validation makes of them."""
-    for name, kind, enum in _field_kinds(model):
-        if name not in values:
-            continue
-        value = values[name]
-        if kind == "money":
-            values[name] = cents(float(value))
-        elif kind == "enum" and not isinstance(value, enum):
-            values[name] = enum(value)
-        elif kind == "int":
-            values[name] = int(value)
-        elif kind == "float":
-            values[name] = float(value)
-    return model.model_construct(**values)
-
-
 ColumnData = npt.NDArray[Any] | list[Any]  # numpy arrays for the hot tables
 
 
 _REQUIRED = object()
 
 
+@dataclass(frozen=True, slots=True)
+class _TrustedPlan:
+    """A model's columns as (name, default) in order, and the positions of each conversion."""
+
+    fields: tuple[tuple[str, Any], ...]
+    money: tuple[int, ...]
+    floats: tuple[int, ...]
+    ints: tuple[int, ...]
+    enums: tuple[tuple[int, type[Enum], dict[Any, Enum]], ...]  # (position, enum, member by value)
+    json: tuple[tuple[int, TypeAdapter[Any]], ...]
+
+
 @cache
-def _trusted_plan(model: type[BaseModel]) -> tuple[tuple[str, str, Any, Any], ...]:
-    """(name, kind, enum class or JSON adapter, default) per column, in column order."""
+def _trusted_plan(model: type[BaseModel]) -> _TrustedPlan:
     json_fields = _json_fields(model)
-    plan = []
-    for name, kind, enum in _field_kinds(model):
+    fields: list[tuple[str, Any]] = []
+    by_kind: dict[str, list[Any]] = {"money": [], "float": [], "int": [], "enum": [], "json": []}
+    for index, (name, kind, enum) in enumerate(_field_kinds(model)):
         info = model.model_fields[name]
         default = _REQUIRED if info.is_required() else info.get_default(call_default_factory=True)
+        fields.append((name, default))
         if name in json_fields:
-            plan.append((name, "json", _adapter(model, name), default))
-        else:
-            plan.append((name, kind, enum, default))
-    return tuple(plan)
+            by_kind["json"].append((index, _adapter(model, name)))
+        elif kind == "enum":
+            by_kind["enum"].append((index, enum, {member.value: member for member in enum}))
+        elif kind != "other":
+            by_kind[kind].append(index)
+    return _TrustedPlan(
+        tuple(fields),
+        tuple(by_kind["money"]),
+        tuple(by_kind["float"]),
+        tuple(by_kind["int"]),
+        tuple(by_kind["enum"]),
+        tuple(by_kind["json"]),
+    )
+
+
+def _converted(model: type[BaseModel], values: Mapping[str, Any], stored: bool) -> list[Any]:
+    """The values in column order, defaults filled in, converted as validation would: money
+    rounded to the cent, numpy scalars to Python's, enums to members. `stored`: enums as their
+    values and nested values as JSON text, as a table row holds them.
+
+    Conversions go column kind by column kind over the positions that need them: a snapshot
+    row is made for every account at every interval, so this is the account stage's budget."""
+    plan = _trusted_plan(model)
+    row = [values.get(name, default) for name, default in plan.fields]
+    if _REQUIRED in row:
+        missing = [name for (name, _), v in zip(plan.fields, row, strict=True) if v is _REQUIRED]
+        raise KeyError(f"{model.__name__} needs {', '.join(missing)}")
+    for index in plan.money:
+        if row[index] is not None:
+            row[index] = round(float(row[index]), 2)  # `cents`, inline
+    for index in plan.floats:
+        if row[index] is not None:
+            row[index] = float(row[index])
+    for index in plan.ints:
+        if row[index] is not None:
+            row[index] = int(row[index])
+    for index, enum, members in plan.enums:
+        value = row[index]
+        if value is not None:
+            # A member hashes as its value, so one lookup takes either (an unknown one raises).
+            member = members.get(value) if type(value) is not enum else value
+            member = enum(value) if member is None else member
+            row[index] = member.value if stored else member
+    if stored:
+        for index, adapter in plan.json:
+            if row[index] is not None:
+                row[index] = adapter.dump_json(row[index]).decode()
+    return row
 
 
 def trusted_row(model: type[BaseModel], values: Mapping[str, Any]) -> tuple[Any, ...]:
     """What `to_row(trusted(model, **values))` gives, without building the model: the row of
-    values our own code made, in column order and stored form (money rounded to the cent, enums
-    as their values, nested values as JSON text). A field left out takes its default."""
-    row: list[Any] = []
-    for name, kind, extra, default in _trusted_plan(model):
-        value = values.get(name, default)
-        if value is _REQUIRED:
-            raise KeyError(f"{model.__name__}.{name} is required")
-        if value is None:
-            pass
-        elif kind == "money":
-            value = cents(float(value))
-        elif kind == "float":
-            value = float(value)
-        elif kind == "int":
-            value = int(value)
-        elif kind == "enum":
-            value = (value if isinstance(value, extra) else extra(value)).value
-        elif kind == "json":
-            value = extra.dump_json(value).decode()
-        row.append(value)
-    return tuple(row)
+    values our own code made, in column order and stored form. A field left out takes its
+    default."""
+    return tuple(_converted(model, values, stored=True))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(model: type[M], **values: Any) -> M:
+    """A row our own code made, built without validation: the same object validation would
+    give (tests/schemas/test_fast_rows.py), for values whose types and ranges the code
+    guarantees. Money is rounded to the cent, enums and numpy scalars become what validation
+    makes of them, defaults fill what is left out.
+
+    Built as `BaseModel.model_construct` builds it (its `__dict__` in field order, the fields
+    given as set), without its per-field alias lookups, which cost as much as validating."""
+    row = _converted(model, values, stored=False)
+    if model.__pydantic_post_init__ or model.__private_attributes__:
+        return model.model_construct(**dict(zip(column_names(model), row, strict=True)))
+    record = model.__new__(model)
+    object.__setattr__(record, "__dict__", dict(zip(column_names(model), row, strict=True)))
+    object.__setattr__(record, "__pydantic_fields_set__", set(values))
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
 
 
 @dataclass(slots=True)

@@ -15,6 +15,8 @@ or a daily row is due only after activity, so an idle weekend costs nothing.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
 
 from flows.accounts.context import AccountContext
@@ -46,6 +48,7 @@ def advance(
     ticks = own_ticks(ctx, seg)
     events = signals_for(ctx, ticks)
     n, cursor, k = len(ticks), 0, 0
+    times = ticks.ts.tolist()  # bisect on a list: a numpy search per event costs more
     while True:
         if cursor < n:
             arm(ctx, int(ticks.ts[cursor]))
@@ -53,7 +56,7 @@ def advance(
         p_order = next_order_event(ctx, ticks, cursor) if state.pending else n
         boundary = _next_boundary(state)
         if boundary is not None:
-            p_boundary = int(np.searchsorted(ticks.ts, boundary, side="left"))
+            p_boundary = bisect_left(times, boundary)
             if p_boundary <= min(p_signal, p_order) and (p_boundary < n or boundary < horizon):
                 _mark(ctx, ticks, cursor, p_boundary)
                 cursor = p_boundary
