@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import types
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
+from operator import attrgetter
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import numpy as np
@@ -173,25 +174,62 @@ def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
+@dataclass(frozen=True, slots=True)
+class _RowPlan:
+    """How a model becomes a row: its values in column order by one attribute getter, then the
+    few columns that need a conversion (enums to their value, nested values to JSON text)."""
+
+    get: Callable[[Any], tuple[Any, ...]]
+    enums: tuple[int, ...]
+    json: tuple[tuple[int, TypeAdapter[Any]], ...]
+
+
+@cache
+def _row_plan(model: type[BaseModel]) -> _RowPlan:
+    names = column_names(model)
+    json_fields = _json_fields(model)
+    enums, json_columns = [], []
+    for index, name in enumerate(names):
+        bare, _, _ = _unwrap(model.model_fields[name].annotation, [])
+        if name in json_fields:
+            json_columns.append((index, _adapter(model, name)))
+        elif isinstance(bare, type) and issubclass(bare, Enum):
+            enums.append(index)
+    getter = attrgetter(*names)
+    get = getter if len(names) > 1 else lambda record: (getter(record),)
+    return _RowPlan(get, tuple(enums), tuple(json_columns))
+
+
+def _stored(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
 def to_row(record: BaseModel) -> tuple[Any, ...]:
     """A model as a row in column order, ready for clickhouse-connect's insert."""
-    model = type(record)
-    json_fields = _json_fields(model)
-    row: list[Any] = []
-    for name in column_names(model):
-        value = getattr(record, name)
-        if name in json_fields:
-            value = _adapter(model, name).dump_json(value).decode()
-        elif isinstance(value, Enum):
-            value = value.value
-        row.append(value)
-    return tuple(row)
+    plan = _row_plan(type(record))
+    row = plan.get(record)
+    if not plan.enums and not plan.json:
+        return row
+    values = list(row)
+    for index in plan.enums:
+        values[index] = _stored(values[index])
+    for index, adapter in plan.json:
+        values[index] = adapter.dump_json(values[index]).decode()
+    return tuple(values)
 
 
 def to_columns(records: Sequence[BaseModel]) -> list[list[Any]]:
-    """Column-oriented data for many records of one model (the fast insert path)."""
-    rows = [to_row(record) for record in records]
-    return [list(col) for col in zip(*rows, strict=True)] if rows else []
+    """Column-oriented data for many records of one model (the fast insert path): the values
+    are read column-wise, and only the enum and JSON columns are converted value by value."""
+    if not records:
+        return []
+    plan = _row_plan(type(records[0]))
+    data = [list(column) for column in zip(*map(plan.get, records), strict=True)]
+    for index in plan.enums:
+        data[index] = [_stored(value) for value in data[index]]
+    for index, adapter in plan.json:
+        data[index] = [adapter.dump_json(value).decode() for value in data[index]]
+    return data
 
 
 def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
@@ -212,8 +250,8 @@ def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
 def _field_kinds(model: type[BaseModel]) -> tuple[tuple[str, str, Any], ...]:
     """(name, kind, enum class) per field: kind is money, enum, int, float or other."""
     kinds: list[tuple[str, str, Any]] = []
-    for name, field in model.model_fields.items():
-        bare, metadata, _ = _unwrap(field.annotation, list(field.metadata))
+    for name, info in model.model_fields.items():
+        bare, metadata, _ = _unwrap(info.annotation, list(info.metadata))
         if any(getattr(item, "func", None) is cents for item in metadata):
             kinds.append((name, "money", None))
         elif isinstance(bare, type) and issubclass(bare, Enum):
@@ -225,30 +263,148 @@ def _field_kinds(model: type[BaseModel]) -> tuple[tuple[str, str, Any], ...]:
     return tuple(kinds)
 
 
+ColumnData = npt.NDArray[Any] | list[Any]  # numpy arrays for the hot tables
+
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _TrustedPlan:
+    """A model's columns as (name, default) in order, and the positions of each conversion."""
+
+    fields: tuple[tuple[str, Any], ...]
+    money: tuple[int, ...]
+    floats: tuple[int, ...]
+    ints: tuple[int, ...]
+    enums: tuple[tuple[int, type[Enum], dict[Any, Enum]], ...]  # (position, enum, member by value)
+    json: tuple[tuple[int, TypeAdapter[Any]], ...]
+
+
+@cache
+def _trusted_plan(model: type[BaseModel]) -> _TrustedPlan:
+    json_fields = _json_fields(model)
+    fields: list[tuple[str, Any]] = []
+    by_kind: dict[str, list[Any]] = {"money": [], "float": [], "int": [], "enum": [], "json": []}
+    for index, (name, kind, enum) in enumerate(_field_kinds(model)):
+        info = model.model_fields[name]
+        default = _REQUIRED if info.is_required() else info.get_default(call_default_factory=True)
+        fields.append((name, default))
+        if name in json_fields:
+            by_kind["json"].append((index, _adapter(model, name)))
+        elif kind == "enum":
+            by_kind["enum"].append((index, enum, {member.value: member for member in enum}))
+        elif kind != "other":
+            by_kind[kind].append(index)
+    return _TrustedPlan(
+        tuple(fields),
+        tuple(by_kind["money"]),
+        tuple(by_kind["float"]),
+        tuple(by_kind["int"]),
+        tuple(by_kind["enum"]),
+        tuple(by_kind["json"]),
+    )
+
+
+def _converted(model: type[BaseModel], values: Mapping[str, Any], stored: bool) -> list[Any]:
+    """The values in column order, defaults filled in, converted as validation would: money
+    rounded to the cent, numpy scalars to Python's, enums to members. `stored`: enums as their
+    values and nested values as JSON text, as a table row holds them.
+
+    Conversions go column kind by column kind over the positions that need them: a snapshot
+    row is made for every account at every interval, so this is the account stage's budget."""
+    plan = _trusted_plan(model)
+    row = [values.get(name, default) for name, default in plan.fields]
+    if _REQUIRED in row:
+        missing = [name for (name, _), v in zip(plan.fields, row, strict=True) if v is _REQUIRED]
+        raise KeyError(f"{model.__name__} needs {', '.join(missing)}")
+    for index in plan.money:
+        if row[index] is not None:
+            row[index] = round(float(row[index]), 2)  # `cents`, inline
+    for index in plan.floats:
+        if row[index] is not None:
+            row[index] = float(row[index])
+    for index in plan.ints:
+        if row[index] is not None:
+            row[index] = int(row[index])
+    for index, enum, members in plan.enums:
+        value = row[index]
+        if value is not None:
+            # A member hashes as its value, so one lookup takes either (an unknown one raises).
+            member = members.get(value) if type(value) is not enum else value
+            member = enum(value) if member is None else member
+            row[index] = member.value if stored else member
+    if stored:
+        for index, adapter in plan.json:
+            if row[index] is not None:
+                row[index] = adapter.dump_json(row[index]).decode()
+    return row
+
+
+def trusted_row(model: type[BaseModel], values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What `to_row(trusted(model, **values))` gives, without building the model: the row of
+    values our own code made, in column order and stored form. A field left out takes its
+    default."""
+    return tuple(_converted(model, values, stored=True))
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
 def trusted(model: type[M], **values: Any) -> M:
-    """A row our own code made, built without validation (validation was most of the cost of
-    a signal-dense backtest's per-event path): the same object validation would give, for
-    values whose types and ranges the code guarantees. Money is rounded to the cent, enums
-    and numpy scalars become what validation makes of them."""
-    for name, kind, enum in _field_kinds(model):
-        if name not in values:
-            continue
-        value = values[name]
-        if kind == "money":
-            values[name] = cents(float(value))
-        elif kind == "enum" and not isinstance(value, enum):
-            values[name] = enum(value)
-        elif kind == "int":
-            values[name] = int(value)
-        elif kind == "float":
-            values[name] = float(value)
-    return model.model_construct(**values)
+    """A row our own code made, built without validation: the same object validation would
+    give (tests/schemas/test_fast_rows.py), for values whose types and ranges the code
+    guarantees. Money is rounded to the cent, enums and numpy scalars become what validation
+    makes of them, defaults fill what is left out.
+
+    Built as `BaseModel.model_construct` builds it (its `__dict__` in field order, the fields
+    given as set), without its per-field alias lookups, which cost as much as validating."""
+    row = _converted(model, values, stored=False)
+    if model.__pydantic_post_init__ or model.__private_attributes__:
+        return model.model_construct(**dict(zip(column_names(model), row, strict=True)))
+    record = model.__new__(model)
+    object.__setattr__(record, "__dict__", dict(zip(column_names(model), row, strict=True)))
+    object.__setattr__(record, "__pydantic_fields_set__", set(values))
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
 
 
-ColumnData = npt.NDArray[Any] | list[Any]  # numpy arrays for the hot tables
+@dataclass(slots=True)
+class TableRows:
+    """Rows of one table that the account stage made, kept as tuples in column order
+    (`trusted_row`) and turned into columns once per batch, across accounts: no model is built
+    per row. Iterating rebuilds validated models (`from_row`), for tests and inspection."""
+
+    model: type[BaseModel]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(self, **values: Any) -> None:
+        self.rows.append(trusted_row(self.model, values))
+
+    def extend(self, other: TableRows) -> None:
+        if other.model is not self.model:
+            raise TypeError(f"rows of {other.model.__name__} added to {self.model.__name__}")
+        self.rows.extend(other.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[BaseModel]:
+        names = column_names(self.model)
+        return (from_row(self.model, dict(zip(names, row, strict=True))) for row in self.rows)
+
+    def __getitem__(self, index: int) -> BaseModel:
+        return from_row(
+            self.model, dict(zip(column_names(self.model), self.rows[index], strict=True))
+        )
+
+    def columns(self) -> Rows:
+        """The rows as one `Rows` of lists, column by column."""
+        data: dict[str, ColumnData] = dict(
+            zip(column_names(self.model), map(list, zip(*self.rows, strict=True)), strict=True)
+        )
+        return Rows(table_of(self.model), data)
 
 
 @dataclass(slots=True)

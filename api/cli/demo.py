@@ -48,7 +48,7 @@ def run_demo(settings: Settings, days: int, workers: int, processes: int = 1) ->
     from flows.runs.cluster import ClusterError, describe, run_flow, warm_up
     from flows.runs.live import live_spec
     from flows.runs.report import write_report
-    from flows.runs.results import account_result
+    from flows.runs.results import account_results
     from flows.runs.shutdown import stop_on_signals
     from flows.sim.feed import MARKET_CHAINS, feed_writer, simulated_sessions
     from flows.sim.simulator import SimParams
@@ -84,7 +84,7 @@ def run_demo(settings: Settings, days: int, workers: int, processes: int = 1) ->
             raise typer.Exit(1) from None
         gc.collect()  # the flow's Kafka clients, before the broker stops
     counts = run_counts(client, LIVE_RUN)
-    results = [account_result(client, LIVE_RUN, config) for config in configs]
+    results = account_results(client, LIVE_RUN, configs)
     summary = run_summary(LIVE_RUN, counts, configs, results)
     summary["fingerprint"] = run_fingerprint(client, LIVE_RUN)
     report = write_report(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Services, ServicesDep, error_response
 from api.routers.common import MAX_PAGE, check_range, unprocessable
-from flows.runs.results import account_result
+from flows.runs.results import account_results
 from schemas.common import LIVE_RUN, AccountId, EventTime, RunId, TradingDay
 from schemas.config import AlgorithmConfig
 from schemas.metrics import RunMetrics
@@ -104,7 +104,7 @@ def _metrics(found: Services, run_id: str, account: str | None) -> RunMetricsRes
     if configs is None:
         return None
     chosen = [c for c in configs if account is None or c.account_id == account]
-    results = [account_result(found.clickhouse, run_id, config) for config in chosen]
+    results = account_results(found.clickhouse, run_id, chosen)
     return RunMetricsResponse(
         run_id=run_id,
         accounts=[

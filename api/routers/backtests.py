@@ -27,7 +27,7 @@ from api.jobs import JobConflictError, shown
 from api.routers.common import unprocessable
 from flows.runs.backtest import Source, default_run_id
 from flows.runs.research import requested_plan
-from flows.runs.results import account_result, deflated
+from flows.runs.results import account_results, deflated
 from flows.runs.sweep import sweep_configs
 from flows.sources.tick_file import has_open_column
 from schemas.common import AccountId, BarFill, EventTime, RunId, RunStatus, Symbol
@@ -280,7 +280,7 @@ async def read_backtest(found: ServicesDep, run_id: RunPath) -> BacktestRun:
 
 def _outcomes(found: Services, run: BacktestRun) -> list[AccountOutcome]:
     configs = run.configs()
-    results = deflated([account_result(found.clickhouse, run.run_id, config) for config in configs])
+    results = deflated(account_results(found.clickhouse, run.run_id, configs))
     return [
         AccountOutcome(
             account_id=r.account_id,

@@ -17,6 +17,7 @@ from flows.trading.strategies import StrategyState, new_strategy_state
 from flows.trading.ticks import mid_price
 from schemas.common import TradingStatus, money
 from schemas.config import AlgorithmConfig
+from schemas.tables import TableRows
 from schemas.trading import (
     Alert,
     DailyPerformance,
@@ -84,8 +85,9 @@ class Outputs:
     orders: list[Order] = field(default_factory=list)
     order_events: list[OrderEvent] = field(default_factory=list)  # paper_orders rows
     fills: list[Fill] = field(default_factory=list)
-    snapshots: list[PositionSnapshot] = field(default_factory=list)
-    daily: list[DailyPerformance] = field(default_factory=list)
+    # Rows no consumer but the table reads: tuples in column order, not models (see TableRows).
+    snapshots: TableRows = field(default_factory=lambda: TableRows(PositionSnapshot))
+    daily: TableRows = field(default_factory=lambda: TableRows(DailyPerformance))
     alerts: list[Alert] = field(default_factory=list)
     states: list[TradingState] = field(default_factory=list)
     greeks: list[ChainSample] = field(

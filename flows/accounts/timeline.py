@@ -15,6 +15,8 @@ or a daily row is due only after activity, so an idle weekend costs nothing.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
 
 from flows.accounts.context import AccountContext
@@ -37,7 +39,6 @@ from flows.trading.snapshots import snapshot_rows
 from flows.trading.ticks import Floats, Segment
 from flows.trading.valuation import equity_series
 from schemas.common import Severity, TradingStatus, money
-from schemas.trading import DailyPerformance
 
 
 def advance(
@@ -49,6 +50,7 @@ def advance(
     ticks = own_ticks(ctx, seg)
     events = signals_for(ctx, ticks)
     n, cursor, k = len(ticks), 0, 0
+    times = ticks.ts.tolist()  # bisect on a list: a numpy search per event costs more
     while True:
         if cursor < n:
             arm(ctx, int(ticks.ts[cursor]))
@@ -57,7 +59,7 @@ def advance(
         p_spread = next_spread_event(ctx, ticks, cursor) if state.spread_orders else n
         boundary = _next_boundary(ctx)
         if boundary is not None:
-            p_boundary = int(np.searchsorted(ticks.ts, boundary, side="left"))
+            p_boundary = bisect_left(times, boundary)
             if p_boundary <= min(p_signal, p_order, p_spread) and (
                 p_boundary < n or boundary < horizon
             ):
@@ -264,13 +266,11 @@ def _record_day(ctx: AccountContext, ts: int) -> None:
     table (replacing by `ts`) always holds the latest: the running day, then its close."""
     fields = ctx.state.day.close(ts, ctx.state.equity)
     day = fields["day"]
-    ctx.out.daily.append(
-        DailyPerformance(
-            row_id=make_id(ctx.run_id, ctx.account_id, day.isoformat()),
-            run_id=ctx.run_id,
-            account_id=ctx.account_id,
-            **fields,
-        )
+    ctx.out.daily.add(
+        row_id=make_id(ctx.run_id, ctx.account_id, day.isoformat()),
+        run_id=ctx.run_id,
+        account_id=ctx.account_id,
+        **fields,
     )
 
 

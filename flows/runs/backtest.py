@@ -22,7 +22,7 @@ from clickhouse_connect.driver.client import Client
 
 from flows.runs.cluster import ClusterError, run_flow, warm_up
 from flows.runs.research import research_reports
-from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
+from flows.runs.results import AccountResult, BacktestResult, account_results, deflated
 from flows.sources.kafka import offsets_for_time
 from flows.sources.tick_file import FileFormat, read_ticks
 from flows.stages.graph import FlowSpec
@@ -160,7 +160,7 @@ def run_backtest(
     progress.finish()
     if failures.cause is not None:
         _fail(client, progress.run, failures.cause, None)
-    results = deflated([account_result(client, run_id, config) for config in configs])
+    results = deflated(account_results(client, run_id, configs))
     report = ""
     if report_dir is not None:
         from flows.runs.report import write_report

@@ -15,7 +15,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from flows.runs.research_report import write_research_report
-from flows.runs.results import AccountResult, BacktestResult, account_result, deflated
+from flows.runs.results import AccountResult, BacktestResult, account_results, deflated
 from flows.trading.research.monte_carlo import monte_carlo
 from flows.trading.research.walk_forward import (
     AccountSeries,
@@ -119,7 +119,7 @@ def monte_carlo_report(
 
 def stored_backtest(client: Client, run: BacktestRun) -> BacktestResult:
     """A finished run's accounts read back from the store, as `run_backtest` returned them."""
-    results = [account_result(client, run.run_id, config) for config in run.configs()]
+    results = account_results(client, run.run_id, run.configs())
     return BacktestResult(run=run, accounts=deflated(results))
 
 

@@ -21,8 +21,8 @@ from flows.trading.research.metrics import (
 )
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.metrics import RunMetrics
-from schemas.trading import Fill, PositionSnapshot, Trade
-from sinks.store.runs import account_history
+from schemas.trading import Fill, Trade
+from sinks.store.runs import AccountHistory, SnapshotColumns, account_histories
 
 
 @dataclass(slots=True)
@@ -58,15 +58,22 @@ def trades_from_fills(fills: Sequence[Fill], starting_cash: float) -> list[Trade
     return trades
 
 
-def account_result(client: Client, run_id: str, config: AlgorithmConfig) -> AccountResult:
-    """Metrics, trades and the equity curve of one account of a finished run."""
-    snapshots, fills = account_history(client, run_id, config.account_id)
-    account_rows = sorted((s for s in snapshots if s.instrument == ""), key=lambda s: s.ts)
-    invested = {s.ts for s in snapshots if s.instrument != ""}
+def account_results(
+    client: Client, run_id: str, configs: Sequence[AlgorithmConfig]
+) -> list[AccountResult]:
+    """Metrics, trades and the equity curve of each config's account of a finished run, read
+    back in two queries for them all (snapshots as columns, fills as models)."""
+    histories = account_histories(client, run_id, [config.account_id for config in configs])
+    return [_account_result(config, histories[config.account_id]) for config in configs]
+
+
+def _account_result(config: AlgorithmConfig, history: AccountHistory) -> AccountResult:
+    snapshots, fills = history.snapshots, history.fills
+    on_account = snapshots.instrument == ""
+    ts, equity = snapshots.ts[on_account], snapshots.equity[on_account]
+    invested_ts = np.unique(snapshots.ts[~on_account])
     trades = trades_from_fills(fills, config.starting_cash)
-    ts = np.array([s.ts for s in account_rows], dtype=np.int64)
-    equity = np.array([s.equity for s in account_rows], dtype=np.float64)
-    exposure = len(invested) / len(account_rows) if account_rows else 0.0
+    exposure = len(invested_ts) / len(ts) if len(ts) else 0.0
     metrics = run_metrics(
         ts,
         equity,
@@ -79,10 +86,9 @@ def account_result(client: Client, run_id: str, config: AlgorithmConfig) -> Acco
         trade_pnls=[t.pnl for t in trades],
         spans=[(t.entry_ts, t.exit_ts) for t in trades],
         traded_notional=sum(f.price * f.quantity * f.multiplier for f in fills),
-        invested=np.array([t in invested for t in ts.tolist()], dtype=bool),
+        invested=np.isin(ts, invested_ts),
     )
     metrics = with_research_metrics(metrics, ts, equity, config.starting_cash, activity)
-    marks = _instrument_marks([s for s in snapshots if s.instrument != ""])
     multipliers = {f.instrument: f.multiplier for f in fills}
     return AccountResult(
         config.account_id,
@@ -92,22 +98,18 @@ def account_result(client: Client, run_id: str, config: AlgorithmConfig) -> Acco
         equity,
         starting_equity=config.starting_cash,
         invested=np.asarray(activity.invested, dtype=bool),
-        excursions=excursions(trades, marks, multipliers),
+        excursions=excursions(trades, _instrument_marks(snapshots, ~on_account), multipliers),
     )
 
 
-def _instrument_marks(rows: Sequence[PositionSnapshot]) -> dict[str, PriceSeries]:
-    """Each instrument's marks in its position snapshots, by time."""
-    by_instrument: dict[str, list[tuple[int, float]]] = {}
-    for row in rows:
-        by_instrument.setdefault(row.instrument, []).append((row.ts, row.mark_price))
+def _instrument_marks(snapshots: SnapshotColumns, held: np.ndarray) -> dict[str, PriceSeries]:
+    """Each instrument's marks in its position snapshots (rows `held`), by time."""
+    names = snapshots.instrument[held]
+    ts, marks = snapshots.ts[held], snapshots.mark_price[held]
     series = {}
-    for instrument, points in by_instrument.items():
-        points.sort()
-        series[instrument] = PriceSeries(
-            np.array([p[0] for p in points], dtype=np.int64),
-            np.array([p[1] for p in points], dtype=np.float64),
-        )
+    for instrument in dict.fromkeys(names.tolist()):
+        rows = names == instrument
+        series[instrument] = PriceSeries(ts[rows], marks[rows])
     return series
 
 

@@ -1,11 +1,13 @@
 """What the flow's stages produce, as table rows and Kafka messages for the sinks.
 
-Hot tables (ticks, Greeks) are built column-wise from numpy arrays; the rest from the models.
+Hot tables (ticks, Greeks) are built column-wise from numpy arrays; snapshots and daily rows
+come as tuples (`TableRows`) and the rest as models, each turned into columns once per batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from bytewax.connectors.kafka import KafkaSinkMessage
@@ -19,7 +21,7 @@ from flows.trading.ticks import NO_SIZE, TickBatch
 from schemas.common import MARKET_ACCOUNT, Right
 from schemas.market import MarketTick, OptionGreeks
 from schemas.settings import Topics
-from schemas.tables import ColumnData, Rows, column_names, concat, table_of
+from schemas.tables import ColumnData, Rows, TableRows, column_names, concat, table_of
 from schemas.trading import DeadLetter, Decision
 from sinks.kafka.output import StampedMessage
 
@@ -102,9 +104,9 @@ def _chain_columns(sample: ChainSample, run_id: str) -> dict[str, ColumnData]:
     return data
 
 
-def model_rows(records: list[BaseModel]) -> Iterator[tuple[str, Rows]]:
+def model_rows(records: list[BaseModel] | TableRows) -> Iterator[tuple[str, Rows]]:
     if records:
-        rows = Rows.of(records)
+        rows = records.columns() if isinstance(records, TableRows) else Rows.of(records)
         yield rows.table, rows
 
 
@@ -112,7 +114,7 @@ def account_rows(out: Outputs, run_id: str) -> Iterator[tuple[str, Rows]]:
     greeks = greeks_rows(out.greeks, run_id)
     if greeks is not None:
         yield greeks.table, greeks
-    for records in (
+    tables: tuple[list[Any] | TableRows, ...] = (
         out.signals,
         out.decisions,
         out.fills,
@@ -121,8 +123,9 @@ def account_rows(out: Outputs, run_id: str) -> Iterator[tuple[str, Rows]]:
         out.daily,
         out.alerts,
         out.states,
-    ):
-        yield from model_rows(list(records))
+    )
+    for records in tables:
+        yield from model_rows(records if isinstance(records, TableRows) else list(records))
 
 
 def _message(

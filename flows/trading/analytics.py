@@ -192,7 +192,7 @@ class DayTracker:
         """
         if self.day is None:
             raise RuntimeError("close() before start()")
-        self.observe(end_equity)
+        self.observe_value(float(end_equity))  # one sample: what `observe` does, without numpy
         pnl = end_equity - self.start_equity
         return {
             "day": self.day,

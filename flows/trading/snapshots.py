@@ -12,15 +12,9 @@ from dataclasses import dataclass
 from flows.trading.orchestrator import WorstScenario
 from flows.trading.paper_broker import PRICE_SCALE, to_price_ticks
 from flows.trading.portfolio import Book
-from flows.trading.valuation import (
-    equity,
-    mark_value_cents,
-    market_value,
-    unrealised_cents,
-    unrealised_pnl,
-)
+from flows.trading.valuation import equity, mark_value_cents, market_value, unrealised_pnl
 from schemas.common import money
-from schemas.tables import trusted
+from schemas.tables import TableRows
 from schemas.trading import Position, PositionSnapshot
 
 
@@ -75,7 +69,7 @@ def snapshot_rows(
     marks: Mapping[str, float],
     greeks: Mapping[str, PositionGreeks] | None = None,
     scenario: WorstScenario | None = None,
-) -> list[PositionSnapshot]:
+) -> TableRows:
     """`position_snapshots` rows at event time `ts`: one per holding, then the account row.
 
     The account row has `instrument = ''` and carries the totals: market value, unrealised PnL,
@@ -86,52 +80,49 @@ def snapshot_rows(
     book's on the account row, each position's own (revalued alone) on its row, and 0 on every
     row without a scenario (the rule is off). `row_id` is
     `{account_id}:{ts}:{instrument or 'account'}`, so a replay writes the same ids.
+
+    The rows are plain tuples (`schemas.tables.TableRows`), the same values as `positions`
+    gives, made without a model per row: a snapshot is taken every interval of every account.
     """
     greeks = greeks or {}
     cash = money(book.cash_cents)
     total_equity = equity(book, marks)
-    rows = []
+    rows = TableRows(PositionSnapshot)
     value_total = unrealised_total = 0
     delta = gamma = vega = theta = 0.0
     own_losses = scenario.position_losses.tolist() if scenario is not None else None
-    for index, position in enumerate(positions(book, account_id, marks)):
-        name = position.instrument
+    for index, name in enumerate(sorted(book.holdings)):
+        holding, mark = book.holdings[name], marks[name]
         position_greeks = greeks.get(name, _NO_GREEKS)
-        value_total += mark_value_cents(book.holdings[name], marks[name])
-        unrealised_total += unrealised_cents(book.holdings[name], marks[name])
+        value_cents = mark_value_cents(holding, mark)
+        value_total += value_cents
+        unrealised_total += value_cents - holding.cost_basis_cents
         delta += position_greeks.delta
         gamma += position_greeks.gamma
         vega += position_greeks.vega
         theta += position_greeks.theta
-        own = own_losses[index] if own_losses is not None else 0.0
-        rows.append(_holding_row(run_id, ts, position, position_greeks, (cash, total_equity, own)))
-    totals = _Totals(money(value_total), money(unrealised_total), (delta, gamma, vega, theta))
-    loss = scenario.loss if scenario is not None else 0.0
-    rows.append(_account_row(book, run_id, account_id, ts, totals, (cash, total_equity, loss)))
-    return rows
-
-
-@dataclass(frozen=True, slots=True)
-class _Totals:
-    market_value: float
-    unrealised_pnl: float
-    greeks: tuple[float, float, float, float]  # delta, gamma, vega, theta
-
-
-def _account_row(
-    book: Book,
-    run_id: str,
-    account_id: str,
-    ts: int,
-    totals: _Totals,
-    account: tuple[float, float, float],
-) -> PositionSnapshot:
-    """The row with `instrument = ''`: the holdings' totals; `account` is (cash, equity, the
-    book's worst scenario loss)."""
-    cash, total_equity, loss = account
-    delta, gamma, vega, theta = totals.greeks
-    return trusted(
-        PositionSnapshot,
+        rows.add(
+            row_id=f"{account_id}:{ts}:{name}",
+            run_id=run_id,
+            account_id=account_id,
+            ts=ts,
+            instrument=name,
+            underlying=holding.underlying,
+            quantity=holding.quantity,
+            avg_price=holding.avg_price,
+            mark_price=to_price_ticks(mark) / PRICE_SCALE,
+            market_value=money(value_cents),
+            unrealised_pnl=money(value_cents - holding.cost_basis_cents),
+            realised_pnl=money(holding.realised_cents),
+            delta=position_greeks.delta,
+            gamma=position_greeks.gamma,
+            vega=position_greeks.vega,
+            theta=position_greeks.theta,
+            cash=cash,
+            equity=total_equity,
+            scenario_loss=own_losses[index] if own_losses is not None else 0.0,
+        )
+    rows.add(
         row_id=f"{account_id}:{ts}:account",
         run_id=run_id,
         account_id=account_id,
@@ -141,8 +132,8 @@ def _account_row(
         quantity=0,
         avg_price=0.0,
         mark_price=0.0,
-        market_value=totals.market_value,
-        unrealised_pnl=totals.unrealised_pnl,
+        market_value=money(value_total),
+        unrealised_pnl=money(unrealised_total),
         realised_pnl=money(book.realised_cents),
         delta=delta,
         gamma=gamma,
@@ -150,39 +141,6 @@ def _account_row(
         theta=theta,
         cash=cash,
         equity=total_equity,
-        scenario_loss=loss,
+        scenario_loss=scenario.loss if scenario is not None else 0.0,
     )
-
-
-def _holding_row(
-    run_id: str,
-    ts: int,
-    position: Position,
-    greeks: PositionGreeks,
-    figures: tuple[float, float, float],
-) -> PositionSnapshot:
-    """A holding's row of a snapshot: the marked position, its Greeks, and `figures`: the
-    account's cash and equity and the position's own worst scenario loss."""
-    cash, total_equity, scenario_loss = figures
-    return trusted(
-        PositionSnapshot,
-        row_id=f"{position.account_id}:{ts}:{position.instrument}",
-        run_id=run_id,
-        account_id=position.account_id,
-        ts=ts,
-        instrument=position.instrument,
-        underlying=position.underlying,
-        quantity=position.quantity,
-        avg_price=position.avg_price,
-        mark_price=position.mark_price,
-        market_value=position.market_value,
-        unrealised_pnl=position.unrealised_pnl,
-        realised_pnl=position.realised_pnl,
-        delta=greeks.delta,
-        gamma=greeks.gamma,
-        vega=greeks.vega,
-        theta=greeks.theta,
-        cash=cash,
-        equity=total_equity,
-        scenario_loss=scenario_loss,
-    )
+    return rows
