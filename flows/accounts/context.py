@@ -15,7 +15,7 @@ import numpy as np
 
 from flows.accounts.legs import Leg
 from flows.accounts.state import AccountParams, AccountState, Outputs
-from flows.trading.ids import make_id
+from flows.trading.ids import joined_id, make_id
 from flows.trading.orchestrator import Verdict
 from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import FillOutcome
@@ -53,6 +53,12 @@ class AccountContext:
     @property
     def account_id(self) -> str:
         return self.state.account_id
+
+    def row_id(self, kind: str, key: str) -> str:
+        """The id of the account's `kind` row ("sig", "dec", ...) caused by the input `key`
+        (the parts after the kind, joined by ':'): `make_id(run, account, kind, *parts)`."""
+        run_id = self.params.run_id
+        return joined_id(f"{run_id}:{self.state.config.account_id}:{kind}:{key}", run_id)
 
     def record_state(self, ts: int) -> None:
         """Emit the account's state (`auto_trade_state`) at event time `ts`, as a new version."""
@@ -138,7 +144,7 @@ class AccountContext:
         names the control command that caused it ('' for the flow's own rows)."""
         # The order record keeps enums, ints and floats, so every value has its field's type.
         values = {
-            "event_id": make_id(order.order_id, order.sequence),
+            "event_id": joined_id(f"{order.order_id}:{order.sequence}", order.order_id),
             "order_id": order.order_id,
             "sequence": order.sequence,
             "decision_id": order.decision_id,
