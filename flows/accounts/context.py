@@ -26,7 +26,6 @@ from schemas.common import (
     OrderStatus,
     Severity,
     TradingStatus,
-    cents,
     money,
 )
 from schemas.own_rows import own_row
@@ -236,7 +235,7 @@ class AccountContext:
         commission and slippage, its realised PnL net of its commission, why it closed, and the
         spread it is a leg of ('' for none)."""
         fill = outcome.request
-        # Money is whole cents over 100, which `cents` (validation's rounding) leaves as it is.
+        # Money is whole cents over 100, which validation's rounding to the cent leaves as is.
         values = {
             "fill_id": fill_id,
             "order_id": order_id,
@@ -250,9 +249,9 @@ class AccountContext:
             "quantity": int(fill.quantity),
             "price": float(outcome.price),
             "multiplier": int(fill.multiplier),
-            "commission": cents(money(fill.commission_cents)),
-            "slippage": cents(money(slippage_cents)),
-            "realised_pnl": cents(money(outcome.net_realised_cents)),
+            "commission": money(fill.commission_cents),
+            "slippage": money(slippage_cents),
+            "realised_pnl": money(outcome.net_realised_cents),
             "reason": reason,
             "exit_reason": exit_reason,
             "spread_id": spread_id,
