@@ -15,23 +15,20 @@ import numpy as np
 
 from flows.accounts.legs import Leg
 from flows.accounts.state import AccountParams, AccountState, Outputs
-from flows.trading.ids import make_id
+from flows.trading.ids import joined_id, make_id
 from flows.trading.orchestrator import Verdict
 from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import FillOutcome
 from flows.trading.strategies import RawSignal, strategy_name
 from schemas.common import (
-    AssetClass,
+    Direction,
     ExitReason,
     OrderStatus,
-    OrderType,
     Severity,
-    Side,
-    TimeInForce,
     TradingStatus,
     money,
 )
-from schemas.tables import trusted
+from schemas.own_rows import own_row
 from schemas.trading import Alert, Decision, Fill, OrderEvent, Signal, TradingState
 
 TEXT_LIMIT = 1000  # characters kept of a reason or a message
@@ -55,6 +52,12 @@ class AccountContext:
     @property
     def account_id(self) -> str:
         return self.state.account_id
+
+    def row_id(self, kind: str, key: str) -> str:
+        """The id of the account's `kind` row ("sig", "dec", ...) caused by the input `key`
+        (the parts after the kind, joined by ':'): `make_id(run, account, kind, *parts)`."""
+        run_id = self.params.run_id
+        return joined_id(f"{run_id}:{self.state.config.account_id}:{kind}:{key}", run_id)
 
     def record_state(self, ts: int) -> None:
         """Emit the account's state (`auto_trade_state`) at event time `ts`, as a new version."""
@@ -138,15 +141,16 @@ class AccountContext:
     ) -> None:
         """Emit the order's current status as its next row of `paper_orders`; `command_id`
         names the control command that caused it ('' for the flow's own rows)."""
+        # The order record keeps enums, ints and floats, so every value has its field's type.
         values = {
-            "event_id": make_id(order.order_id, order.sequence),
+            "event_id": joined_id(f"{order.order_id}:{order.sequence}", order.order_id),
             "order_id": order.order_id,
             "sequence": order.sequence,
             "decision_id": order.decision_id,
             "parent_id": order.parent_id,
             "oco_group": order.oco_group,
-            "run_id": self.run_id,
-            "account_id": self.account_id,
+            "run_id": self.params.run_id,
+            "account_id": self.state.config.account_id,
             "ts": ts,
             "placed_ts": order.placed_ts,
             "instrument": order.instrument,
@@ -167,10 +171,7 @@ class AccountContext:
             "reason": reason[:TEXT_LIMIT],
             "command_id": command_id,
         }
-        # Every value above has its field's type already (the order record keeps enums, ints
-        # and floats), so a copy of a template with them set is the row validation would give,
-        # at a quarter of `trusted`'s cost: brackets make several rows per round trip.
-        self.out.order_events.append(_ORDER_EVENT.model_copy(update=values))
+        self.out.order_events.append(own_row(OrderEvent, values))
         order.sequence += 1
 
     def emit_signal(
@@ -178,49 +179,46 @@ class AccountContext:
     ) -> None:
         """Emit a strategy's signal on `symbol` at `price` (the mid it read), strength in [0, 1]."""
         config = self.state.config
-        self.out.signals.append(
-            trusted(
-                Signal,
-                signal_id=signal_id,
-                run_id=self.run_id,
-                account_id=self.account_id,
-                ts=ts,
-                symbol=symbol,
-                strategy=strategy_name(config.strategy),
-                direction=raw.direction,
-                strength=min(max(raw.strength, 0.0), 1.0),
-                price=price,
-                reason=raw.reason[:TEXT_LIMIT],
-                indicators=raw.indicators,
-                config_version=config.version,
-            )
-        )
+        values = {
+            "signal_id": signal_id,
+            "run_id": self.params.run_id,
+            "account_id": config.account_id,
+            "ts": int(ts),
+            "symbol": symbol,
+            "strategy": strategy_name(config.strategy),
+            "direction": Direction(raw.direction),
+            "strength": float(min(max(raw.strength, 0.0), 1.0)),
+            "price": float(price),
+            "reason": raw.reason[:TEXT_LIMIT],
+            "indicators": raw.indicators,
+            "config_version": config.version,
+        }
+        self.out.signals.append(own_row(Signal, values))
 
     def emit_decision(
         self, decision_id: str, signal_id: str, ts: int, leg: Leg, verdict: Verdict
     ) -> None:
         """Emit the orchestrator's verdict on a leg, with the rule that decided it."""
-        self.out.decisions.append(
-            trusted(
-                Decision,
-                decision_id=decision_id,
-                signal_id=signal_id,
-                run_id=self.run_id,
-                account_id=self.account_id,
-                ts=ts,
-                symbol=leg.underlying,
-                instrument=leg.instrument,
-                side=leg.side,
-                quantity=leg.quantity,
-                price=leg.price,
-                approved=verdict.approved,
-                rule=verdict.rule,
-                observed=verdict.observed,
-                limit=verdict.limit,
-                reason=verdict.reason[:TEXT_LIMIT],
-                config_version=self.state.config.version,
-            )
-        )
+        config = self.state.config
+        values = {
+            "decision_id": decision_id,
+            "signal_id": signal_id,
+            "run_id": self.params.run_id,
+            "account_id": config.account_id,
+            "ts": int(ts),
+            "symbol": leg.underlying,
+            "instrument": leg.instrument,
+            "side": leg.side,
+            "quantity": int(leg.quantity),
+            "price": float(leg.price),
+            "approved": verdict.approved,
+            "rule": verdict.rule,
+            "observed": float(verdict.observed),
+            "limit": float(verdict.limit),
+            "reason": verdict.reason[:TEXT_LIMIT],
+            "config_version": config.version,
+        }
+        self.out.decisions.append(own_row(Decision, values))
 
     def emit_fill(
         self,
@@ -237,48 +235,25 @@ class AccountContext:
         commission and slippage, its realised PnL net of its commission, why it closed, and the
         spread it is a leg of ('' for none)."""
         fill = outcome.request
-        self.out.fills.append(
-            trusted(
-                Fill,
-                fill_id=fill_id,
-                order_id=order_id,
-                run_id=self.run_id,
-                account_id=self.account_id,
-                ts=fill.ts,
-                instrument=fill.instrument,
-                underlying=fill.underlying,
-                asset_class=fill.asset_class,
-                side=fill.side,
-                quantity=fill.quantity,
-                price=outcome.price,
-                multiplier=fill.multiplier,
-                commission=money(fill.commission_cents),
-                slippage=money(slippage_cents),
-                realised_pnl=money(outcome.net_realised_cents),
-                reason=reason,
-                exit_reason=exit_reason,
-                spread_id=spread_id,
-            )
-        )
-
-
-_ORDER_EVENT = trusted(
-    OrderEvent,
-    event_id="-",
-    order_id="-",
-    sequence=0,
-    run_id="-",
-    account_id="-",
-    ts=0,
-    placed_ts=0,
-    instrument="-",
-    underlying="-",
-    asset_class=AssetClass.EQUITY,
-    side=Side.BUY,
-    order_type=OrderType.MARKET,
-    time_in_force=TimeInForce.DAY,
-    purpose="-",
-    quantity=1,
-    filled_quantity=0,
-    status=OrderStatus.NEW,
-)
+        # Money is whole cents over 100, which validation's rounding to the cent leaves as is.
+        values = {
+            "fill_id": fill_id,
+            "order_id": order_id,
+            "run_id": self.params.run_id,
+            "account_id": self.state.config.account_id,
+            "ts": int(fill.ts),
+            "instrument": fill.instrument,
+            "underlying": fill.underlying,
+            "asset_class": fill.asset_class,
+            "side": fill.side,
+            "quantity": int(fill.quantity),
+            "price": float(outcome.price),
+            "multiplier": int(fill.multiplier),
+            "commission": money(fill.commission_cents),
+            "slippage": money(slippage_cents),
+            "realised_pnl": money(outcome.net_realised_cents),
+            "reason": reason,
+            "exit_reason": exit_reason,
+            "spread_id": spread_id,
+        }
+        self.out.fills.append(own_row(Fill, values))

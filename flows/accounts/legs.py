@@ -15,7 +15,7 @@ from flows.accounts.state import Quote
 from flows.trading.chain import Chain
 from flows.trading.orchestrator import OrderIntent
 from flows.trading.orders import RestingOrder
-from flows.trading.portfolio import FillRequest, Holding, instrument_terms
+from flows.trading.portfolio import FillRequest, Holding
 from flows.trading.ticks import mid_price
 from schemas.common import AssetClass, Side
 
@@ -55,6 +55,10 @@ class Leg:
         """The order that closes the whole of `holding` at the instrument's quote, with its
         delta and vega per unit (a share's by default)."""
         return cls(
+            instrument=holding.instrument,
+            underlying=holding.underlying,
+            asset_class=holding.asset_class,
+            multiplier=holding.multiplier,
             side=Side.SELL if holding.quantity > 0 else Side.BUY,
             quantity=abs(holding.quantity),
             opens=False,
@@ -63,7 +67,9 @@ class Leg:
             mid=mid,
             delta=delta,
             vega=vega,
-            **instrument_terms(holding),
+            expiry_ts=holding.expiry_ts,
+            strike=holding.strike,
+            is_call=holding.is_call,
         )
 
     @classmethod

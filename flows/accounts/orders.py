@@ -54,13 +54,14 @@ def execute_signal(ctx: AccountContext, ticks: Ticks, p: int, symbol: str, raw: 
     """Emit the signal at tick `p`, then decide and fill each of its legs in order."""
     ts = int(ticks.ts[p])
     source = (int(ticks.partition[p]), int(ticks.offsets[p]))
-    signal_id = make_id(ctx.run_id, ctx.account_id, "sig", *source)
+    signal_id = ctx.row_id("sig", f"{source[0]}:{source[1]}")
     ctx.emit_signal(signal_id, ts, symbol, raw, float(ticks.mid[p]))
     if sells_spreads(ctx.state.config):
         trade_spread(ctx, symbol, raw.direction, raw.strength, ts, source, signal_id)
         return
     for leg_number, leg in enumerate(_legs(ctx, symbol, raw.direction, ts)):
-        _decide_and_fill(ctx, leg, raw.strength, ts, signal_id, (*source, leg_number))
+        key = f"{source[0]}:{source[1]}:{leg_number}"
+        _decide_and_fill(ctx, leg, raw.strength, ts, signal_id, key)
 
 
 def _legs(ctx: AccountContext, symbol: str, direction: Direction, ts: int) -> list[Leg]:
@@ -134,16 +135,16 @@ def _decide_and_fill(
     strength: float,
     ts: int,
     signal_id: str,
-    key: tuple[int, int, int],
+    key: str,
 ) -> None:
     """Decide the leg and, if approved, fill it at market or rest it as a limit order.
 
-    `key` is (source partition, source offset, leg number): with the run and the account it
-    makes the ids of the leg's decision, order and fill.
+    `key` is "partition:offset:leg number" of the signal's tick and the leg: with the run and
+    the account it makes the ids of the leg's decision, order and fill.
     """
     state = ctx.state
     verdict = _verdict(ctx, leg, strength, ts)
-    decision_id = make_id(ctx.run_id, ctx.account_id, "dec", *key)
+    decision_id = ctx.row_id("dec", key)
     ctx.emit_decision(decision_id, signal_id, ts, leg, verdict)
     if not verdict.approved:
         return
@@ -151,7 +152,7 @@ def _decide_and_fill(
         state.recent_orders.append(ts)  # kept only for the throttle, which is all that reads it
     if leg.opens:
         state.last_entry_ts[leg.underlying] = ts
-    order_id = make_id(ctx.run_id, ctx.account_id, "ord", *key)
+    order_id = ctx.row_id("ord", key)
     costs = state.config.costs
     if not leg.opens:
         cancel_exits(ctx, leg.instrument, ts, "the position is closed by a signal")
@@ -170,7 +171,7 @@ def _decide_and_fill(
         place(ctx, order, ts)
         return
     order = order_for(ctx, leg, order_id, ts, OrderType.MARKET, decision_id=decision_id)
-    fill_id = make_id(ctx.run_id, ctx.account_id, "fill", *key)
+    fill_id = ctx.row_id("fill", key)
     fill_now(ctx, leg, order, ts, fill_id, "signal")
 
 

@@ -35,36 +35,53 @@ def position_greeks(ctx: AccountContext) -> dict[str, PositionGreeks]:
 
 def risk_view(ctx: AccountContext, leg: Leg, spread_legs: Sequence[Leg] = ()) -> RiskView:
     """The account as the rules read it before `leg`; drops throttle times older than a minute
-    and lifted locks. The scenario book (the holdings plus `leg`, or plus every leg of a spread
-    whose `leg` is the first) only when the rule is on."""
+    and lifted locks.
+
+    Only what a rule that will run reads is worked out, since this is done for every leg: an
+    order that only reduces exposure meets the state, hours and throttle rules alone, so its
+    position figures are left at 0; an opening order's net Greeks, quantity and notional on the
+    symbol only when their limit is on (else 0), and its scenario book (the holdings plus `leg`,
+    or plus every leg of a spread whose `leg` is the first) only when that rule is on.
+    """
     state = ctx.state
-    greeks = position_greeks(ctx)
-    on_symbol = [h for h in state.book.holdings.values() if h.underlying == leg.underlying]
-    held = state.book.holdings.get(leg.instrument)
-    opening_exposure = leg.exposure
+    limits = state.config.limits
+    book = state.book
+    held = book.holdings.get(leg.instrument)
     recent = state.recent_orders
     while recent and recent[0] <= state.clock - THROTTLE_WINDOW_MS:
         recent.popleft()
+    symbol_quantity, symbol_notional, net_delta, net_vega = 0, 0.0, 0.0, 0.0
+    holds_same_direction = False
+    if leg.opens:
+        on_symbol = [h for h in book.holdings.values() if h.underlying == leg.underlying]
+        if limits.max_symbol_quantity is not None:
+            symbol_quantity = sum(abs(h.quantity) for h in on_symbol)
+        if limits.max_symbol_notional is not None:
+            symbol_notional = sum(
+                abs(market_value(h, state.marks.get(h.instrument, 0.0))) for h in on_symbol
+            )
+        if limits.max_abs_delta is not None or limits.max_abs_vega is not None:
+            greeks = position_greeks(ctx)
+            net_delta = sum(g.delta for g in greeks.values())
+            net_vega = sum(g.vega for g in greeks.values())
+        exposure = leg.exposure
+        holds_same_direction = any(holding_exposure(h) == exposure for h in on_symbol)
     return RiskView(
         status=state.status,
-        open_positions=len(state.book.holdings),
+        open_positions=len(book.holdings),
         instrument_quantity=abs(held.quantity) if held else 0,
-        symbol_quantity=sum(abs(h.quantity) for h in on_symbol),
-        symbol_notional=sum(
-            abs(market_value(h, state.marks.get(h.instrument, 0.0))) for h in on_symbol
-        ),
-        net_delta=sum(g.delta for g in greeks.values()),
-        net_vega=sum(g.vega for g in greeks.values()),
+        symbol_quantity=symbol_quantity,
+        symbol_notional=symbol_notional,
+        net_delta=net_delta,
+        net_vega=net_vega,
         equity=state.equity,
         day_start_equity=state.day.start_equity,
         peak_equity=state.peak_equity,
         last_entry_ts=state.last_entry_ts.get(leg.underlying),
-        recent_order_ts=tuple(state.recent_orders),
-        holds_same_direction=any(holding_exposure(h) == opening_exposure for h in on_symbol)
-        if leg.opens
-        else False,
+        recent_order_ts=tuple(recent),
+        holds_same_direction=holds_same_direction,
         locks=active_locks(ctx, leg.underlying, state.clock) if state.guard_locks else (),
         scenario=scenario_book(ctx, state.clock, spread_legs or (leg,))
-        if leg.opens and state.config.limits.max_scenario_loss is not None
+        if leg.opens and limits.max_scenario_loss is not None
         else None,
     )

@@ -12,8 +12,13 @@ MAX_ID = 128  # schemas.common.Identifier
 
 def make_id(*parts: object) -> str:
     """The parts joined by ':'; hashed (still deterministic) if that would be too long."""
-    text = ":".join(str(part) for part in parts)
+    return joined_id(":".join(map(str, parts)), parts[0])
+
+
+def joined_id(text: str, first: object) -> str:
+    """`make_id(first, ...)` of parts already joined into `text`: the same id, for the
+    per-event path, which formats its ids with one f-string."""
     if len(text) <= MAX_ID:
         return text
     digest = hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
-    return f"{str(parts[0])[:64]}:h:{digest}"
+    return f"{str(first)[:64]}:h:{digest}"

@@ -10,7 +10,8 @@ Conventions:
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -95,15 +96,28 @@ def commission(asset_class: AssetClass, quantity: int, costs: Costs) -> int:
     `max(min_commission, commission_per_contract * contracts)`. The product is formed in
     decimal from the configured rates as written (0.005 is exactly half a cent, not the binary
     float just below it) and rounded half up to the cent: 333 shares at 0.005 cost 1.665,
-    charged as 1.67.
+    charged as 1.67. Rounding is monotonic, so the larger amount rounded is the larger of the
+    two rounded.
     """
     rate = (
         costs.commission_per_share
         if asset_class == AssetClass.EQUITY
         else costs.commission_per_contract
     )
-    amount = max(Decimal(repr(costs.min_commission)), Decimal(repr(rate)) * quantity)
-    return int(amount.scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return max(_cents_half_up(costs.min_commission, 1), _cents_half_up(rate, quantity))
+
+
+def _cents_half_up(amount: float, times: int) -> int:
+    """`amount` (currency, taken in decimal as written) x `times`, in cents rounded half up,
+    in exact integers: a fill's commission without `Decimal` arithmetic per fill."""
+    numerator, denominator = _as_written(amount)
+    return (200 * numerator * times + denominator) // (2 * denominator)
+
+
+@cache
+def _as_written(amount: float) -> tuple[int, int]:
+    """The decimal `amount` as written (its shortest repr), as an exact fraction."""
+    return Decimal(repr(amount)).as_integer_ratio()
 
 
 def slippage_cost_cents(

@@ -22,7 +22,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, TypedDict
+from typing import Protocol
 
 from flows.trading.chain import ChainParams, expiry_ts_ms, parse_occ_symbol
 from flows.trading.paper_broker import (
@@ -167,31 +167,6 @@ class TradedInstrument(Protocol):
     def is_call(self) -> bool | None: ...
 
 
-class InstrumentTerms(TypedDict):
-    """The fields that say what is traded, as every traded value (holding, leg, fill) has them."""
-
-    instrument: str
-    underlying: str
-    asset_class: AssetClass
-    multiplier: int
-    expiry_ts: int | None
-    strike: float | None
-    is_call: bool | None
-
-
-def instrument_terms(traded: TradedInstrument) -> InstrumentTerms:
-    """What `traded` trades, to build another traded value on the same terms."""
-    return InstrumentTerms(
-        instrument=traded.instrument,
-        underlying=traded.underlying,
-        asset_class=traded.asset_class,
-        multiplier=traded.multiplier,
-        expiry_ts=traded.expiry_ts,
-        strike=traded.strike,
-        is_call=traded.is_call,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class FillRequest:
     """One fill to book: `quantity` (> 0) units of `instrument` bought or sold at `price`
@@ -225,11 +200,17 @@ class FillRequest:
         """A fill of `traded`, on its instrument's terms."""
         return cls(
             ts=ts,
+            instrument=traded.instrument,
+            underlying=traded.underlying,
+            asset_class=traded.asset_class,
+            multiplier=traded.multiplier,
             side=side,
             quantity=quantity,
             price=price,
             commission_cents=commission_cents,
-            **instrument_terms(traded),
+            expiry_ts=traded.expiry_ts,
+            strike=traded.strike,
+            is_call=traded.is_call,
         )
 
     @classmethod

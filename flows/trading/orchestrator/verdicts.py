@@ -116,6 +116,8 @@ class RiskView:
     holds_same_direction: a position on the symbol already points the way this order opens.
     locks: the guards' locks on the order's symbol or the account (`guards`), maybe expired.
     scenario: the book after the order for `max_scenario_loss`, None when that rule is off.
+    A figure that no rule to be run reads may be left at 0 by whoever builds the view (the
+    account stage does, for the position figures of a closing order or of a limit that is off).
     """
 
     status: TradingStatus

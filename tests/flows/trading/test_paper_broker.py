@@ -145,8 +145,13 @@ def test_option_commission_per_contract_with_minimum() -> None:
 
 
 @given(
-    rate=st.integers(0, 10_000).map(lambda mills: mills / 1000),
-    minimum=st.integers(0, 500).map(lambda cents: cents / 100),
+    rate=st.one_of(
+        st.integers(0, 10_000).map(lambda mills: mills / 1000),
+        st.floats(0, 100, allow_nan=False),
+    ),
+    minimum=st.one_of(
+        st.integers(0, 500).map(lambda cents: cents / 100), st.floats(0, 50, allow_nan=False)
+    ),
     quantity=st.integers(1, 1_000_000),
     asset_class=st.sampled_from(AssetClass),
 )
@@ -154,7 +159,7 @@ def test_commission_is_the_decimal_amount_rounded_half_up(
     rate: float, minimum: float, quantity: int, asset_class: AssetClass
 ) -> None:
     costs = Costs(commission_per_share=rate, commission_per_contract=rate, min_commission=minimum)
-    exact = max(Decimal(str(minimum)), Decimal(str(rate)) * quantity)
+    exact = max(Decimal(repr(minimum)), Decimal(repr(rate)) * quantity)
     expected = int((exact * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     assert commission(asset_class, quantity, costs) == expected
 
