@@ -92,7 +92,7 @@ def main() -> None:
     print("## Brackets on every entry: the cost of exits (issue 15)\n")
     print(
         f"Command: `{COMMAND} --runs {args.runs}`. Machine: {machine_line()}; "
-        f"2 cores shared with four other sessions (load average {median(loads):.1f} during "
+        f"2 cores (1-minute load average {median(loads):.1f} during "
         "the runs), so absolute times are noisy; the ratio is measured in the same run.\n"
     )
     print(
