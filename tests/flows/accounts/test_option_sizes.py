@@ -34,6 +34,7 @@ from tests.flows.accounts.test_spread_orders import (
     deciding,
     holding,
     kill,
+    ticks,
 )
 
 Row = tuple[int, str, float, float, int | None, int | None]
@@ -42,21 +43,10 @@ Row = tuple[int, str, float, float, int | None, int | None]
 def sized_ticks(*rows: Row) -> Segment:
     """(ms after T, symbol, bid, ask, bid size, ask size) rows, in order; None sizes: a row
     without sizes."""
-    symbols = tuple(dict.fromkeys(r[1] for r in rows))
-    n = len(rows)
-    return Segment(
-        ts=np.array([T + r[0] for r in rows], dtype=np.int64),
-        codes=np.array([symbols.index(r[1]) for r in rows], dtype=np.int32),
-        symbols=symbols,
-        bid=np.array([r[2] for r in rows]),
-        ask=np.array([r[3] for r in rows]),
-        last=np.array([(r[2] + r[3]) / 2 for r in rows]),
-        volume=np.zeros(n, dtype=np.int64),
-        partition=np.zeros(n, dtype=np.int32),
-        offsets=np.arange(n, dtype=np.int64),
-        bid_size=np.array([NO_SIZE if r[4] is None else r[4] for r in rows], dtype=np.int64),
-        ask_size=np.array([NO_SIZE if r[5] is None else r[5] for r in rows], dtype=np.int64),
-    )
+    segment = ticks(*(row[:4] for row in rows))
+    segment.bid_size = np.array([NO_SIZE if r[4] is None else r[4] for r in rows], dtype=np.int64)
+    segment.ask_size = np.array([NO_SIZE if r[5] is None else r[5] for r in rows], dtype=np.int64)
+    return segment
 
 
 def run(ctx: AccountContext, segment: Segment) -> Outputs:
