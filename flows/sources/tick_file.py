@@ -130,12 +130,7 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
         else np.nan_to_num(_prices(files, volume_found), nan=-1).astype(np.int64)
     )
     symbol_found = files.find(("symbol", "ticker"), required=form.symbol is None)
-    if symbol_found is None:
-        names = np.full(len(ts), form.symbol, dtype=object)
-    else:
-        names = np.asarray(symbol_found[1].to_pylist(), dtype=object)
-    unique, codes = np.unique(names.astype(str), return_inverse=True)
-
+    unique, codes = _symbol_codes(symbol_found, len(ts), form.symbol)
     pattern = re.compile(SYMBOL_PATTERN)
     good_symbol = np.array([pattern.match(s) is not None for s in unique], dtype=bool)[codes]
     rows, rejected = _good_rows(ts, good_symbol, last, bid, ask, volume, opens, sizes)
@@ -158,6 +153,31 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     times = open_times(ticks.ts, ticks.codes, *day_marks(ticks.ts, form))
     ticks, ticks.rows = with_opens(ticks, ticks.rows, opens[order], times, row_count=len(ts))
     return ticks
+
+
+def _symbol_codes(
+    found: tuple[str, pa.ChunkedArray] | None, count: int, symbol: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The file's distinct symbols in sorted order, and each row's index into them.
+
+    Text columns are dictionary-encoded by Arrow, so only the few distinct names become Python
+    strings, never a million rows of them. A missing symbol reads as 'None' (as `str` gives),
+    which the symbol pattern then refuses with the row's number."""
+    if found is None:
+        return np.array([symbol], dtype=str), np.zeros(count, dtype=np.intp)
+    column = found[1]
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        names = np.asarray(column.to_pylist(), dtype=object).astype(str)
+        unique, codes = np.unique(names, return_inverse=True)
+        return unique, codes
+    text = pc.fill_null(column.combine_chunks().cast(pa.string()), "None")
+    encoded = pc.dictionary_encode(text)
+    seen = np.asarray(encoded.dictionary.to_pylist(), dtype=str)  # in order of appearance
+    order = np.argsort(seen, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    return seen[order], rank[indices]
 
 
 def _good_rows(
