@@ -134,7 +134,9 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     pattern = re.compile(SYMBOL_PATTERN)
     good_symbol = np.array([pattern.match(s) is not None for s in unique], dtype=bool)[codes]
     rows, rejected = _good_rows(ts, good_symbol, last, bid, ask, volume, opens, sizes)
-    order = rows[np.lexsort((rows, ts[rows]))]
+    stamps = ts[rows]
+    in_order = len(stamps) < 2 or bool((np.diff(stamps) >= 0).all())  # most files are
+    order = rows if in_order else rows[np.lexsort((rows, stamps))]
     ticks = FileTicks(
         ts=ts[order],
         codes=codes[order].astype(np.int32),
