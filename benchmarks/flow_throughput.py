@@ -187,6 +187,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ticks", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="messages or file rows per input batch (default: the settings' batch_size, 5000)",
+    )
+    parser.add_argument(
         "--profile",
         nargs="?",
         const="kafka",
@@ -289,6 +295,8 @@ def main() -> None:
     load_before = load_average()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with bench_settings("strikeflow-bench-flow-") as settings:
+        if args.batch_size is not None:
+            settings = settings.model_copy(update={"batch_size": args.batch_size})
         two = settings.model_copy(update={"topics": Topics(ticks="bench.ticks.two")})
         broker = EmbeddedBroker(log_path=settings.data_dir / "broker.log")
         bootstrap = broker.start(settings.topics.partitions(TICK_PARTITIONS))
@@ -335,8 +343,9 @@ def report_setup(
         f"Machine: {machine_line()}. Run started {started}; 1-minute load average "
         f"{load[0]:.2f} before and {load[1]:.2f} after (2 cores; anything above 0 is "
         "other work competing). Broker: the bundled Tansu, memory storage, on loopback. "
-        f"ClickHouse: chdb on local disk. Medians of {args.runs} runs after a warm-up run; runs "
-        "of the cases are interleaved.\n"
+        f"ClickHouse: chdb on local disk. Input batches of {settings.batch_size:,} messages or "
+        f"rows. Medians of {args.runs} runs after a warm-up run; runs of the cases are "
+        "interleaved.\n"
     )
     trades = cases[0].trades if cases else math.nan
     topic = (
@@ -401,6 +410,10 @@ def report_cases(cases: list[Case]) -> dict[tuple[str, str], float]:
             f"| {fmt_rate(per_worker)} | {case.target:,.0f} | {per_worker / case.target:.0%} "
             f"| {median(case.cpu) / seconds:.2f} | {sum(case.rows.values()):,} |"
         )
+    print("\nEvery run, wall s (CPU s of this process):\n")
+    for case in cases:
+        runs = ", ".join(f"{w:.2f} ({c:.2f})" for w, c in zip(case.seconds, case.cpu, strict=True))
+        print(f"- {LABELS[case.name]}, {case.parallel}: {runs}")
     return medians
 
 
