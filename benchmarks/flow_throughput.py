@@ -186,7 +186,19 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--profile", action="store_true", help="cProfile one Kafka 1-worker run")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="messages or file rows per input batch (default: the settings' batch_size, 5000)",
+    )
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="kafka",
+        choices=("kafka", "file"),
+        help="cProfile one more 1-worker run of the topic (the default) or the file replay",
+    )
     parser.add_argument("--no-two-symbols", action="store_true", help="skip the contrast case")
     parser.add_argument(
         "--cases",
@@ -196,16 +208,22 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def prepare(settings: Settings, two_settings: Settings, bootstrap: str, n: int) -> Inputs:
-    """Produce the one- and two-symbol topics, write the Parquet file, and warm up."""
+def prepare(
+    settings: Settings, two_settings: Settings, bootstrap: str, n: int, topics: bool
+) -> Inputs:
+    """Produce the one- and two-symbol topics (if `topics`: some case reads them), write the
+    Parquet file, and warm up."""
     assert partition_of("AAPL", TICK_PARTITIONS) != partition_of("MSFT", TICK_PARTITIONS)
     root = settings.data_dir
     one = tick_series(n)
-    ensure_topics(bootstrap, {two_settings.topics.ticks: TICK_PARTITIONS})
-    produced, beats, produce_s = produce(bootstrap, settings.topics.ticks, one)
-    produced2, beats2, _ = produce(
-        bootstrap, two_settings.topics.ticks, tick_series(n, ("AAPL", "MSFT"))
-    )
+    produced = beats = produced2 = beats2 = 0
+    produce_s = math.nan
+    if topics:
+        ensure_topics(bootstrap, {two_settings.topics.ticks: TICK_PARTITIONS})
+        produced, beats, produce_s = produce(bootstrap, settings.topics.ticks, one)
+        produced2, beats2, _ = produce(
+            bootstrap, two_settings.topics.ticks, tick_series(n, ("AAPL", "MSFT"))
+        )
     file = root / "ticks.parquet"
     write_parquet(one, file)
     warm = root / "warm.parquet"
@@ -256,14 +274,18 @@ def make_cases(
     return [case for case in cases if f"{case.name}:{case.variant}" in wanted]
 
 
-def profiled_run(settings: Settings, bootstrap: str, inputs: Inputs) -> str:
+def profiled_run(settings: Settings, bootstrap: str, inputs: Inputs, replay: str) -> str:
     profile = cProfile.Profile()
-    case = Case(
-        "kafka-prof", settings, Source(), bootstrap, 1, ("AAPL",), inputs.ticks, inputs.messages, 0
-    )
+    one = ("AAPL",)
+    if replay == "file":
+        source, messages, what = Source(file=inputs.file), inputs.ticks, "Parquet file"
+        case = Case("file-prof", settings, source, None, 1, one, inputs.ticks, messages, 0)
+    else:
+        source, messages, what = Source(), inputs.messages, "Kafka"
+        case = Case("kafka-prof", settings, source, bootstrap, 1, one, inputs.ticks, messages, 0)
     wall = run_case(case, "w1", profile)
     return (
-        f"cProfile of one more Kafka -> ClickHouse run, 1 worker ({wall:.1f} s under "
+        f"cProfile of one more {what} -> ClickHouse run, 1 worker ({wall:.1f} s under "
         "the profiler):\n\n```text\n" + profile_text(profile) + "\n```\n"
     )
 
@@ -273,25 +295,33 @@ def main() -> None:
     load_before = load_average()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with bench_settings("strikeflow-bench-flow-") as settings:
+        if args.batch_size is not None:
+            settings = settings.model_copy(update={"batch_size": args.batch_size})
         two = settings.model_copy(update={"topics": Topics(ticks="bench.ticks.two")})
         broker = EmbeddedBroker(log_path=settings.data_dir / "broker.log")
         bootstrap = broker.start(settings.topics.partitions(TICK_PARTITIONS))
         try:
-            inputs = prepare(settings, two, bootstrap, args.ticks)
-            alone = measure_alone(settings, bootstrap, args.runs)
+            topics = args.profile == "kafka" or any(
+                not case.startswith("file:") for case in args.cases.split(",")
+            )
+            inputs = prepare(settings, two, bootstrap, args.ticks, topics)
+            alone = measure_alone(settings, bootstrap, args.runs) if topics else None
             cases = make_cases(args, settings, two, bootstrap, inputs)
             for rep in range(args.runs):
                 for case in cases:
                     run_case(case, f"r{rep}")
-            profile_out = profiled_run(settings, bootstrap, inputs) if args.profile else ""
+            profile_out = (
+                profiled_run(settings, bootstrap, inputs, args.profile) if args.profile else ""
+            )
         finally:
             gc.collect()
             broker.stop()
     load = (load_before, load_average())
     report_setup(args, settings, inputs, cases, started, load)
-    report_alone(alone, inputs)
+    if alone is not None:
+        report_alone(alone, inputs)
     medians = report_cases(cases)
-    report_ratios(medians, alone.consumed / median(alone.broker_s))
+    report_ratios(medians, alone.consumed / median(alone.broker_s) if alone else math.nan)
     report_rows_and_fills(cases)
     if profile_out:
         print()
@@ -313,15 +343,21 @@ def report_setup(
         f"Machine: {machine_line()}. Run started {started}; 1-minute load average "
         f"{load[0]:.2f} before and {load[1]:.2f} after (2 cores; anything above 0 is "
         "other work competing). Broker: the bundled Tansu, memory storage, on loopback. "
-        f"ClickHouse: chdb on local disk. Medians of {args.runs} runs after a warm-up run; runs "
-        "of the cases are interleaved.\n"
+        f"ClickHouse: chdb on local disk. Input batches of {settings.batch_size:,} messages or "
+        f"rows. Medians of {args.runs} runs after a warm-up run; runs of the cases are "
+        "interleaved.\n"
     )
     trades = cases[0].trades if cases else math.nan
-    print(
-        f"Input: {inputs.ticks:,} ticks of one symbol (AAPL), one simulated session ({DAY}), "
+    topic = (
         f"produced once to `{settings.topics.ticks}` with {TICK_PARTITIONS} partitions and "
         f"heartbeats every 1000 ms of event time ({inputs.beats:,} per partition: "
-        f"{inputs.messages:,} messages), and written to a Parquet file. Strategy: `ma_cross` on "
+        f"{inputs.messages:,} messages), and "
+        if inputs.produced
+        else "(no topic: only file replays were asked for) "
+    )
+    print(
+        f"Input: {inputs.ticks:,} ticks of one symbol (AAPL), one simulated session ({DAY}), "
+        f"{topic}written to a Parquet file. Strategy: `ma_cross` on "
         f"the mid, fast SMA {FAST} ticks, slow SMA {SLOW} ticks, 100 shares of the underlying, "
         "default costs and risk limits (one account); round trips per run: "
         f"{one_or_many(trades)}.\n"
@@ -374,6 +410,10 @@ def report_cases(cases: list[Case]) -> dict[tuple[str, str], float]:
             f"| {fmt_rate(per_worker)} | {case.target:,.0f} | {per_worker / case.target:.0%} "
             f"| {median(case.cpu) / seconds:.2f} | {sum(case.rows.values()):,} |"
         )
+    print("\nEvery run, wall s (CPU s of this process):\n")
+    for case in cases:
+        runs = ", ".join(f"{w:.2f} ({c:.2f})" for w, c in zip(case.seconds, case.cpu, strict=True))
+        print(f"- {LABELS[case.name]}, {case.parallel}: {runs}")
     return medians
 
 

@@ -55,12 +55,14 @@ def _own_codes(ctx: AccountContext, symbols: tuple[str, ...]) -> dict[int, str]:
 def own_ticks(ctx: AccountContext, seg: Segment | None) -> Ticks:
     """The segment's rows of the account's symbols, in the segment's order."""
     wanted = _own_codes(ctx, seg.symbols) if seg is not None else {}
-    rows = (
-        np.flatnonzero(np.isin(seg.codes, list(wanted)))
-        if seg is not None and wanted
-        else np.empty(0, dtype=np.intp)
-    )
-    own = seg.take(rows) if seg is not None else _NO_TICKS
+    if seg is None:
+        own = _NO_TICKS
+    elif not wanted:
+        own = seg.take(np.empty(0, dtype=np.intp))
+    else:
+        mine = np.isin(seg.codes, list(wanted))
+        # Every row is the account's (one symbol traded): its columns as they are, uncopied.
+        own = seg if mine.all() else seg.take(np.flatnonzero(mine))
     return Ticks(
         **{item.name: getattr(own, item.name) for item in fields(Segment)},
         mids=mid_price(own.bid, own.ask),

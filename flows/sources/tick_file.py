@@ -34,7 +34,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import time
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +43,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from flows.sources.bar_opens import open_times, with_opens
+from flows.sources.file_table import FileFormat, FileTable, TickFileError, read_table
+from flows.sources.file_times import date_and_clock_ms, day_marks, epoch_ms
 from flows.trading.ticks import NO_SIZE, Int64s, TickColumns
 from schemas.common import MAX_TS_MS, MIN_TS_MS, SYMBOL_PATTERN, BarFill
 from schemas.market import MAX_SIZE
@@ -55,28 +56,15 @@ SIZE_NAMES = {
     side: (f"{side}_size", f"{side}size", f"{side} size", f"{side}_sz") for side in ("bid", "ask")
 }
 ADJUSTED_NAMES = ("adj close", "adj_close", "adjclose", "adjusted_close")
-_DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"
-_ZONED = r"(Z|[+-]\d\d:?\d\d)$"
-_DATE_TIME = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d\d:?\d\d)?$"
 
-
-class TickFileError(ValueError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class FileFormat:
-    """How to read a file's columns: the symbol of a single-symbol file, whether to trade the
-    adjusted close, the exchange's zone and close for times given without a zone, where bars
-    fill (at the close, or at the next bar's open: then each bar's open is a row too), and the
-    session open, where a date-only bar opens."""
-
-    symbol: str | None = None
-    adjusted: bool = False
-    exchange_tz: str = "America/New_York"
-    session_close: time = time(16, 0)
-    fill: BarFill = BarFill.CLOSE
-    session_open: time = time(9, 30)
+__all__ = [
+    "FileFormat",
+    "FileTicks",
+    "TickFileError",
+    "has_open_column",
+    "read_ticks",
+    "rejected_rows",
+]
 
 
 @dataclass(slots=True)
@@ -93,218 +81,7 @@ class FileTicks(TickColumns):
             yield slice(start, min(start + size, len(self)))
 
 
-def _read_table(path: Path) -> pa.Table:
-    if not path.exists():
-        raise TickFileError(f"{path} does not exist")
-    name = path.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
-            return pq.read_table(path)
-        if name.endswith((".csv", ".txt", ".csv.gz", ".txt.gz")):
-            return pa_csv.read_csv(path)  # gzip is recognised from the name
-    except (pa.ArrowInvalid, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TickFileError(f"{path}: cannot read it: {first}") from None
-    raise TickFileError(f"{path}: expected a .csv, .csv.gz or .parquet file")
-
-
-def _where(path: Path, row: int) -> str:
-    """A row as a user finds it: its line in a CSV (the header is line 1), else its number."""
-    name = path.name.lower()
-    return f"row {row + 1}" if name.endswith((".parquet", ".pq")) else f"line {row + 2}"
-
-
-class _Table:
-    """The file's table with its columns found by name, and errors that name the place."""
-
-    def __init__(self, path: Path, table: pa.Table):
-        self.path = path
-        self.table = table
-        self.names = {name.lower().strip("<> "): name for name in table.column_names}
-
-    def find(self, names: tuple[str, ...], required: bool) -> tuple[str, pa.ChunkedArray] | None:
-        for name in names:
-            if name in self.names:
-                return self.names[name], self.table.column(self.names[name])
-        if required:
-            raise TickFileError(
-                f"{self.path}: no {' or '.join(repr(n) for n in names)} column; "
-                f"the columns are {', '.join(self.table.column_names)}"
-            )
-        return None
-
-    def error(self, column: str, row: int, expected: str, value: object) -> TickFileError:
-        return TickFileError(
-            f"{self.path}: column {column!r}, {_where(self.path, row)}: "
-            f"expected {expected}, got {value!r}"
-        )
-
-
-def _session_close_ms(days: np.ndarray, form: FileFormat) -> np.ndarray:
-    """Epoch ms of the session close of each day (days since the epoch), in the exchange zone."""
-    return _local_day_time_ms(days, form.session_close, form)
-
-
-def _local_day_time_ms(days: np.ndarray, at: time, form: FileFormat) -> np.ndarray:
-    """Epoch ms of the local time `at` on each day (days since the epoch) in the exchange zone."""
-    local = pa.array(days.astype("datetime64[D]").astype("datetime64[ms]"))
-    after_midnight = (at.hour * 60 + at.minute) * 60_000
-    local = pc.add(local, pa.scalar(after_midnight, pa.duration("ms")))
-    return _localised(local, form)
-
-
-def _localised(naive: pa.Array, form: FileFormat) -> np.ndarray:
-    zoned = pc.assume_timezone(naive, form.exchange_tz, ambiguous="earliest", nonexistent="latest")
-    return np.asarray(zoned.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _epoch_ms(files: _Table, name: str, column: pa.ChunkedArray, form: FileFormat) -> np.ndarray:
-    kind = column.type
-    values = column.combine_chunks()
-    if values.null_count:
-        row = int(np.flatnonzero(np.asarray(values.is_null()))[0])
-        raise files.error(name, row, "a date or time", None)
-    if pa.types.is_integer(kind):
-        ints = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
-        if (
-            name.lower().strip("<> ") == "date"
-            and ((ints > 19_000_000) & (ints < 21_000_000)).all()
-        ):
-            return _yyyymmdd(files, name, ints, form)  # Stooq writes dates as 20240102
-        return ints
-    if pa.types.is_date(kind):
-        days = np.asarray(values.cast(pa.date32()).cast(pa.int32()), dtype=np.int64)
-        return _session_close_ms(days, form)
-    if pa.types.is_timestamp(kind):
-        if kind.tz is None:
-            return _localised(values.cast(pa.timestamp("ms")), form)
-        return np.asarray(values.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()))
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _parsed_text(files, name, values, form)
-    raise files.error(name, 0, "dates or date-times", f"a column of {kind}")
-
-
-def _yyyymmdd(files: _Table, name: str, ints: np.ndarray, form: FileFormat) -> np.ndarray:
-    text = pa.array([f"{v // 10000:04d}-{v // 100 % 100:02d}-{v % 100:02d}" for v in ints])
-    try:
-        days = np.asarray(text.cast(pa.date32()).cast(pa.int32()), dtype=np.int64)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        bad = next(i for i, v in enumerate(text.to_pylist()) if not _is_date(v))
-        raise files.error(name, bad, "a date as YYYYMMDD", int(ints[bad])) from None
-    return _session_close_ms(days, form)
-
-
-def _date_and_clock_ms(
-    files: _Table,
-    date: tuple[str, pa.ChunkedArray],
-    clock: tuple[str, pa.ChunkedArray],
-    closes: np.ndarray,
-    form: FileFormat,
-) -> np.ndarray:
-    """Times of a file with the date and the time of day in two columns (Stooq's intraday
-    files: `<DATE>` 20240102 and `<TIME>` 153500, or `Date` and `Time` 15:35:00), in the
-    exchange's local time. A time column of only midnights is a daily file's: its bars stay at
-    the session close (`closes`)."""
-    seconds = _seconds_of_day(files, *clock)
-    if not seconds.any():
-        return closes
-    name, column = date
-    if pa.types.is_timestamp(column.type) and column.type.tz is None:
-        # Dates mixed with date-times read as timestamps: usable only if all are midnights.
-        stamps = column.combine_chunks().cast(pa.timestamp("ms"))
-        midnight = np.asarray(stamps.cast(pa.int64()), dtype=np.int64)
-    else:
-        # A date-only column gave the session closes of its dates: step back to local midnight.
-        close_ms = (form.session_close.hour * 60 + form.session_close.minute) * 60_000
-        midnight = _localised_back(closes, form) - close_ms
-    dated = midnight % 86_400_000 == 0
-    if not dated.all():
-        row = int(np.flatnonzero(~dated)[0])
-        value = str(column[row].as_py())
-        raise files.error(name, row, "a date only (the time is in its own column)", value)
-    naive = pa.array((midnight + seconds * 1000).astype("datetime64[ms]"))
-    return _localised(naive, form)
-
-
-def _localised_back(utc_ms: np.ndarray, form: FileFormat) -> np.ndarray:
-    """Epoch ms in UTC as the exchange's local wall-clock ms (the inverse of `_localised`)."""
-    zoned = pa.array(utc_ms, pa.int64()).cast(pa.timestamp("ms", tz=form.exchange_tz))
-    local = pc.local_timestamp(zoned)
-    return np.asarray(local.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _seconds_of_day(files: _Table, name: str, column: pa.ChunkedArray) -> np.ndarray:
-    """A time-of-day column as seconds after midnight: HHMMSS integers or HH:MM[:SS] text."""
-    values = column.combine_chunks()
-    if pa.types.is_integer(values.type) and not values.null_count:
-        hhmmss = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
-        hours, minutes, secs = hhmmss // 10_000, hhmmss // 100 % 100, hhmmss % 100
-        ok = (hhmmss >= 0) & (hours < 24) & (minutes < 60) & (secs < 60)
-    else:
-        text = values.cast(pa.string()).to_pylist()
-        parts = [_clock_parts(v) for v in text]
-        ok = np.array([p is not None for p in parts], dtype=bool)
-        hours, minutes, secs = (
-            np.array([p[i] if p is not None else 0 for p in parts], dtype=np.int64)
-            for i in range(3)
-        )
-        hhmmss = np.zeros(len(parts), dtype=np.int64)
-    if not ok.all():
-        row = int(np.flatnonzero(~ok)[0])
-        shown = int(hhmmss[row]) if pa.types.is_integer(values.type) else values[row].as_py()
-        raise files.error(name, row, "a time of day as HHMMSS or HH:MM:SS", shown)
-    return np.asarray(hours * 3600 + minutes * 60 + secs, dtype=np.int64)
-
-
-def _clock_parts(text: str | None) -> tuple[int, int, int] | None:
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", (text or "").strip())
-    if match is None:
-        return None
-    hours, minutes, secs = int(match[1]), int(match[2]), int(match[3] or 0)
-    return (hours, minutes, secs) if hours < 24 and minutes < 60 and secs < 60 else None
-
-
-def _is_date(text: str) -> bool:
-    try:
-        pa.array([text]).cast(pa.date32())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
-
-
-def _parsed_text(files: _Table, name: str, values: pa.Array, form: FileFormat) -> np.ndarray:
-    """Dates, zoned or local date-times as text; one kind per column."""
-    shaped = np.asarray(pc.match_substring_regex(values, _DATE_TIME))
-    if not shaped.all():
-        row = int(np.flatnonzero(~shaped)[0])
-        expected = "a date (2024-01-02) or a date-time (2024-01-02T15:30:00Z)"
-        raise files.error(name, row, expected, values[row].as_py())
-    try:
-        if np.asarray(pc.match_substring_regex(values, _DATE_ONLY)).all():
-            days = np.asarray(values.cast(pa.date32()).cast(pa.int32()), dtype=np.int64)
-            return _session_close_ms(days, form)
-        zoned = np.asarray(pc.match_substring_regex(values, _ZONED))
-        if zoned.all():
-            parsed = values.cast(pa.timestamp("ms", tz="UTC"))
-            return np.asarray(parsed.cast(pa.int64()).to_numpy(zero_copy_only=False))
-        if not zoned.any():
-            return _localised(values.cast(pa.timestamp("ms")), form)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        row = next(i for i, v in enumerate(values.to_pylist()) if not _parses(v))
-        raise files.error(name, row, "a valid date or date-time", values[row].as_py()) from None
-    row = int(np.flatnonzero(~zoned)[0])
-    raise files.error(name, row, "a zone like the other rows' (Z or +hh:mm)", values[row].as_py())
-
-
-def _parses(text: str) -> bool:
-    try:
-        pa.array([text.rstrip("Z")]).cast(pa.timestamp("ms"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
-
-
-def _prices(files: _Table, found: tuple[str, pa.ChunkedArray]) -> np.ndarray:
+def _prices(files: FileTable, found: tuple[str, pa.ChunkedArray]) -> np.ndarray:
     """A numeric column as floats; a missing value is NaN (rejected later as a row)."""
     name, column = found
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
@@ -328,21 +105,15 @@ def _prices(files: _Table, found: tuple[str, pa.ChunkedArray]) -> np.ndarray:
         raise
 
 
-def _floats(column: pa.ChunkedArray | None, fallback: np.ndarray) -> np.ndarray:
-    if column is None:
-        return fallback
-    return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
-
-
 def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     """Read and check a tick or bar file (see the module docstring for its columns)."""
     form = form or FileFormat()
-    files = _Table(path, _read_table(path))
+    files = FileTable(path, read_table(path))
     time_name, time_column = files.find(TIME_NAMES, required=True) or ("", pa.chunked_array([]))
-    ts = _epoch_ms(files, time_name, time_column, form)
+    ts = epoch_ms(files, time_name, time_column, form)
     clock = files.find(("time",), False) if time_name.lower().strip("<> ") == "date" else None
     if clock is not None:
-        ts = _date_and_clock_ms(files, (time_name, time_column), clock, ts, form)
+        ts = date_and_clock_ms(files, (time_name, time_column), clock, ts, form)
     price_names = ADJUSTED_NAMES if form.adjusted else PRICE_NAMES
     last = _prices(files, files.find(price_names, required=True) or ("", time_column))
     quote = (files.find(("bid",), False), files.find(("ask",), False))
@@ -359,16 +130,13 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
         else np.nan_to_num(_prices(files, volume_found), nan=-1).astype(np.int64)
     )
     symbol_found = files.find(("symbol", "ticker"), required=form.symbol is None)
-    if symbol_found is None:
-        names = np.full(len(ts), form.symbol, dtype=object)
-    else:
-        names = np.asarray(symbol_found[1].to_pylist(), dtype=object)
-    unique, codes = np.unique(names.astype(str), return_inverse=True)
-
+    unique, codes = _symbol_codes(symbol_found, len(ts), form.symbol)
     pattern = re.compile(SYMBOL_PATTERN)
     good_symbol = np.array([pattern.match(s) is not None for s in unique], dtype=bool)[codes]
     rows, rejected = _good_rows(ts, good_symbol, last, bid, ask, volume, opens, sizes)
-    order = rows[np.lexsort((rows, ts[rows]))]
+    stamps = ts[rows]
+    in_order = len(stamps) < 2 or bool((np.diff(stamps) >= 0).all())  # most files are
+    order = rows if in_order else rows[np.lexsort((rows, stamps))]
     ticks = FileTicks(
         ts=ts[order],
         codes=codes[order].astype(np.int32),
@@ -384,9 +152,34 @@ def read_ticks(path: Path, form: FileFormat | None = None) -> FileTicks:
     )
     if opens is None:
         return ticks
-    times = open_times(ticks.ts, ticks.codes, *_day_marks(ticks.ts, form))
+    times = open_times(ticks.ts, ticks.codes, *day_marks(ticks.ts, form))
     ticks, ticks.rows = with_opens(ticks, ticks.rows, opens[order], times, row_count=len(ts))
     return ticks
+
+
+def _symbol_codes(
+    found: tuple[str, pa.ChunkedArray] | None, count: int, symbol: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The file's distinct symbols in sorted order, and each row's index into them.
+
+    Text columns are dictionary-encoded by Arrow, so only the few distinct names become Python
+    strings, never a million rows of them. A missing symbol reads as 'None' (as `str` gives),
+    which the symbol pattern then refuses with the row's number."""
+    if found is None:
+        return np.array([symbol], dtype=str), np.zeros(count, dtype=np.intp)
+    column = found[1]
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        names = np.asarray(column.to_pylist(), dtype=object).astype(str)
+        unique, codes = np.unique(names, return_inverse=True)
+        return unique, codes
+    text = pc.fill_null(column.combine_chunks().cast(pa.string()), "None")
+    encoded = pc.dictionary_encode(text)
+    seen = np.asarray(encoded.dictionary.to_pylist(), dtype=str)  # in order of appearance
+    order = np.argsort(seen, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    return seen[order], rank[indices]
 
 
 def _good_rows(
@@ -429,7 +222,7 @@ def _good_rows(
 
 
 def _bar_opens(
-    files: _Table, form: FileFormat, last: np.ndarray, quoted: bool
+    files: FileTable, form: FileFormat, last: np.ndarray, quoted: bool
 ) -> np.ndarray | None:
     """Each row's open with fill = next-open (adjusted like the close it trades), else None."""
     if form.fill != BarFill.NEXT_OPEN:
@@ -452,7 +245,7 @@ def _bar_opens(
     return adjusted
 
 
-def _quote_sizes(files: _Table, quoted: bool) -> tuple[np.ndarray, np.ndarray] | None:
+def _quote_sizes(files: FileTable, quoted: bool) -> tuple[np.ndarray, np.ndarray] | None:
     """The bid and ask size columns as floats (NaN where empty), None if the file has none."""
     found = [files.find(SIZE_NAMES[side], False) for side in ("bid", "ask")]
     if found == [None, None]:
@@ -482,13 +275,6 @@ def has_open_column(path: Path) -> bool:
     except (pa.ArrowInvalid, OSError):
         return False
     return "open" in {name.lower().strip("<> ") for name in names}
-
-
-def _day_marks(ts: np.ndarray, form: FileFormat) -> tuple[np.ndarray, np.ndarray]:
-    """The local midnight and the session open of each time's day, in UTC ms."""
-    days = _localised_back(ts, form) // 86_400_000
-    midnights = _local_day_time_ms(days, time(0), form)
-    return midnights, _local_day_time_ms(days, form.session_open, form)
 
 
 def rejected_rows(source: str, ticks: FileTicks, fallback_ts: int) -> list[DeadLetter]:

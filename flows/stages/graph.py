@@ -291,16 +291,24 @@ def _account_stage(
     commands: Stream[Any] | None,
     params: AccountParams,
 ) -> Stream[Any]:
-    """(shard, Outputs): every market update fans out to every shard, commands to theirs."""
+    """(shard, Outputs): every market update fans out to every shard, commands to theirs.
+
+    Without a command stream no account can be added, so a shard hosting none (and not pricing
+    the quoted chains) would only merge rows for nobody: it gets no updates at all."""
     shards = spec.shards
-    updates = op.flat_map(
-        "to_shards",
-        market_out,
-        lambda kv: [(shard, (shard, kv[1][0].update)) for shard in shards],
-    )
     configs_by_shard: dict[str, list[AlgorithmConfig]] = {shard: [] for shard in shards}
     for config in spec.configs:
         configs_by_shard[shard_of(config.account_id, spec.settings.account_shards)].append(config)
+    working = [
+        shard
+        for shard in shards
+        if commands is not None or configs_by_shard[shard] or _prices_chains(spec, shard)
+    ]
+    updates = op.flat_map(
+        "to_shards",
+        market_out,
+        lambda kv: [(shard, (shard, kv[1][0].update)) for shard in working],
+    )
     # The flow's own latency is measured where decisions are produced to Kafka (arrivals.py).
     timed = spec.write_kafka and spec.bootstrap is not None
     ticks_topic = spec.settings.topics.ticks
@@ -311,7 +319,7 @@ def _account_stage(
             channels,
             configs_by_shard[shard],
             spec.initial_status,
-            price_chains=spec.option_quotes and shard == shards[0],
+            price_chains=_prices_chains(spec, shard),
         )
         if isinstance(payload, list):
             return state, on_commands(state, payload, params)
@@ -322,6 +330,11 @@ def _account_stage(
 
     shard_inputs = [updates] if commands is None else [updates, commands]
     return op.stateful_map("accounts", op.merge("shard_in", *shard_inputs), accounts)
+
+
+def _prices_chains(spec: FlowSpec, shard: str) -> bool:
+    """Whether `shard` writes the quoted chains' Greeks (the first, with option quotes fed)."""
+    return spec.option_quotes and shard == spec.shards[0]
 
 
 def _market_tables(item: MarketItem, run_id: str) -> list[tuple[str, Rows]]:

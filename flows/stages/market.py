@@ -100,7 +100,8 @@ def market_step(
     if len(ticks):
         state.watermark = int(processing[-1])
 
-    quotes = ticks.take(ticks.codes != HEARTBEAT)
+    beats = ticks.codes == HEARTBEAT
+    quotes = ticks.take(~beats) if beats.any() else ticks
     alerts: list[Alert] = []
     samples: list[ChainSample] = []
     if params.option_topic is None:
@@ -122,9 +123,7 @@ def market_step(
 def _drop_out_of_order(state: ChannelState, ticks: TickBatch) -> tuple[TickBatch, list[DeadLetter]]:
     keep = np.ones(len(ticks), dtype=bool)
     dead: list[DeadLetter] = []
-    for code in np.unique(ticks.codes):
-        if code == HEARTBEAT:
-            continue
+    for code in _present_codes(ticks):
         symbol = ticks.symbols[code]
         rows = np.flatnonzero(ticks.codes == code)
         raw = ticks.raw_ts[rows]
@@ -154,6 +153,15 @@ def _drop_out_of_order(state: ChannelState, ticks: TickBatch) -> tuple[TickBatch
     if len(dead):
         return ticks.take(keep), dead
     return ticks, dead
+
+
+def _present_codes(ticks: TickBatch) -> list[int]:
+    """The symbol codes that occur in the batch, ascending (heartbeats are not symbols)."""
+    quoted = ticks.codes[ticks.codes != HEARTBEAT]
+    if not len(quoted):
+        return []
+    present: list[int] = np.flatnonzero(np.bincount(quoted)).tolist()
+    return present
 
 
 def _stale_alerts(state: ChannelState, quotes: TickBatch, params: MarketParams) -> list[Alert]:
@@ -209,7 +217,6 @@ def _sample_greeks(
     state: ChannelState, quotes: TickBatch, params: MarketParams
 ) -> list[ChainSample]:
     samples: list[ChainSample] = []
-    mids = mid_price(quotes.bid, quotes.ask)
     for code, symbol in enumerate(quotes.symbols):
         if params.greeks_symbols is not None and symbol not in params.greeks_symbols:
             continue
@@ -217,7 +224,7 @@ def _sample_greeks(
         if not len(rows):
             continue
         clock = state.symbols[symbol]
-        times, spots = quotes.ts[rows], mids[rows]
+        times, spots = quotes.ts[rows], mid_price(quotes.bid[rows], quotes.ask[rows])
         start = 0
         while start < len(rows):
             if clock.greeks_ts is None:

@@ -83,8 +83,8 @@ def _release(merger: Merger, horizon: int) -> Segment | None:
                 queue.pop(0)
                 continue
             if cut:
-                parts.append(head.take(np.arange(cut)))
-                queue[0] = head.take(np.arange(cut, len(head)))
+                parts.append(head.take(slice(0, cut)))
+                queue[0] = head.take(slice(cut, None))
             break
     if not parts:
         return None
@@ -108,32 +108,53 @@ def _merge(merger: Merger, parts: list[TickBatch]) -> Segment:
     ts = np.concatenate([p.ts for p in parts])
     partition = np.concatenate([np.full(len(p), p.partition, dtype=np.int32) for p in parts])
     offsets = np.concatenate([p.offsets for p in parts])
-    order = np.lexsort((offsets, partition, ts))
+    # One channel's rows usually arrive already in merge order: then nothing is reordered.
+    order = (
+        None if _in_merge_order(ts, partition, offsets) else np.lexsort((offsets, partition, ts))
+    )
     codes = np.concatenate([_global_codes(merger, p) for p in parts])
 
+    def arranged(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
     def column(name: str) -> np.ndarray:
-        result: np.ndarray = np.concatenate([getattr(p, name) for p in parts])[order]
-        return result
+        return arranged(np.concatenate([getattr(p, name) for p in parts]))
 
     def sizes(name: str) -> Int64s | None:
         joined = joined_column(parts, name)
-        return None if joined is None else joined[order]
+        return None if joined is None else arranged(joined)
 
     quote_only = None
     if any(p.quote_only is not None for p in parts):
         flags = [np.zeros(len(p), bool) if p.quote_only is None else p.quote_only for p in parts]
-        quote_only = np.concatenate(flags)[order]
+        quote_only = arranged(np.concatenate(flags))
     return Segment(
-        ts=ts[order],
-        codes=codes[order],
+        ts=arranged(ts),
+        codes=arranged(codes),
         symbols=tuple(merger.symbols),
         bid=column("bid"),
         ask=column("ask"),
         last=column("last"),
         volume=column("volume"),
-        partition=partition[order],
-        offsets=offsets[order],
+        partition=arranged(partition),
+        offsets=arranged(offsets),
         quote_only=quote_only,
         bid_size=sizes("bid_size"),
         ask_size=sizes("ask_size"),
     )
+
+
+def _in_merge_order(ts: Int64s, partition: np.ndarray, offsets: Int64s) -> bool:
+    """Whether the rows are already sorted by (ts, partition, offset): the (stable) sort would
+    leave them where they are."""
+    if len(ts) < 2:
+        return True
+    step = np.diff(ts)
+    if (step < 0).any():
+        return False
+    tied = step == 0
+    if not tied.any():
+        return True
+    partition_step = np.diff(partition)[tied]
+    offset_step = np.diff(offsets)[tied]
+    return bool(((partition_step > 0) | ((partition_step == 0) & (offset_step >= 0))).all())

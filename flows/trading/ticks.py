@@ -75,8 +75,9 @@ class TickColumns:
     def sized(self) -> bool:
         return self.bid_size is not None
 
-    def take(self, rows: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> Self:
-        """The chosen rows (a mask or indices) of every per-row column; the rest as it is."""
+    def take(self, rows: npt.NDArray[np.bool_] | npt.NDArray[np.intp] | slice) -> Self:
+        """The chosen rows (a mask, indices or a slice) of every per-row column; the rest as it
+        is. A slice's columns are views of these, not copies: neither is written in place."""
         n = len(self)
         chosen: dict[str, Any] = {
             item.name: value[rows]

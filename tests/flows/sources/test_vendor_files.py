@@ -201,3 +201,26 @@ def test_yahoo_null_rows_are_dead_letters_not_errors(tmp_path: Path) -> None:
     ticks = read_ticks(write(tmp_path, "AAPL.csv", text), FileFormat(symbol="AAPL"))
     assert len(ticks) == 3
     assert ticks.rejected == [(3, "price is not a positive finite number")]
+
+
+def test_symbols_are_sorted_codes_and_a_missing_symbol_is_a_dead_letter(tmp_path: Path) -> None:
+    """Symbols are coded in sorted order whatever order they first appear in, across the
+    Parquet file's row groups; a row without a symbol is reported, not replayed."""
+    path = tmp_path / "ticks.parquet"
+    symbols = ["MSFT", "AAPL", None, "BRK.B", "AAPL", "msft"]
+    table = pa.table(
+        {
+            "timestamp": pa.array([utc_ms("2024-01-02T15:30:00Z") + i for i in range(6)]),
+            "symbol": pa.array(symbols, pa.string()),
+            "last": pa.array([10.0, 11.0, 12.0, 13.0, 14.0, 15.0]),
+        }
+    )
+    pq.write_table(table, path, row_group_size=2)
+    ticks = read_ticks(path)
+    assert [ticks.symbols[c] for c in ticks.codes] == ["MSFT", "AAPL", "BRK.B", "AAPL"]
+    assert list(ticks.symbols) == sorted(ticks.symbols)
+    assert ticks.rows.tolist() == [0, 1, 3, 4]
+    assert ticks.rejected == [
+        (2, "symbol does not match the pattern"),
+        (5, "symbol does not match the pattern"),
+    ]
