@@ -69,6 +69,8 @@ def read_topic(
             "group.id": "tests",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
+            # The broker would hold each fetch up to 500 ms waiting for more than a test wrote.
+            "fetch.wait.max.ms": 10,
         }
     )
     partitions = topic_partitions(bootstrap, topic)
@@ -79,7 +81,8 @@ def read_topic(
 
     deadline = time.monotonic() + timeout
     while len(ended) < partitions and time.monotonic() < deadline:
-        for message in consumer.consume(1000, 0.5):
+        # consume() waits its whole timeout unless 1000 messages come: a short one, many calls.
+        for message in consumer.consume(1000, 0.05):
             error = message.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:

@@ -61,6 +61,44 @@ def page(browser: Browser, served: Served) -> Iterator[Page]:
     tab.close()
 
 
+class Traffic:
+    """The tab's HTTP requests (its WebSocket is not one): how many are open, how many were
+    answered, and when the last one started or ended. Playwright calls these back while the
+    test waits in a page call (page.wait_for_timeout), not during time.sleep."""
+
+    def __init__(self, tab: Page) -> None:
+        self.open = 0
+        self.answered = 0
+        self.last = time.monotonic()
+        tab.on("request", self._started)
+        tab.on("requestfinished", self._ended)
+        tab.on("requestfailed", self._ended)
+
+    def _started(self, _request: object) -> None:
+        self.open += 1
+        self.last = time.monotonic()
+
+    def _ended(self, _request: object) -> None:
+        self.open -= 1
+        self.answered += 1
+        self.last = time.monotonic()
+
+    def settle(self, page: Page, since: int, quiet: float = 0.5, timeout: float = 20.0) -> None:
+        """Until a request made after `since` answers were counted is answered, none is open
+        and none started for `quiet` s: the page shows its data (pages poll every 2 to 4 s)."""
+        deadline = time.monotonic() + timeout
+        while not (
+            self.answered > since and self.open == 0 and time.monotonic() - self.last >= quiet
+        ):
+            assert time.monotonic() < deadline, "the page's requests never settled"
+            page.wait_for_timeout(50)
+
+
+@pytest.fixture(scope="module")
+def traffic(page: Page) -> Traffic:
+    return Traffic(page)
+
+
 @pytest.fixture(autouse=True)
 def no_page_errors(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
@@ -322,11 +360,14 @@ def test_the_positions_page_shows_the_accounts_worst_scenario_loss(
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_every_page_fits_the_screen_and_is_screenshotted(page: Page, width: int) -> None:
+def test_every_page_fits_the_screen_and_is_screenshotted(
+    page: Page, traffic: Traffic, width: int
+) -> None:
     page.set_viewport_size({"width": width, "height": 900})
     for name in PAGES:
+        answered = traffic.answered
         go(page, name)
-        time.sleep(2.5)  # a refresh or two, and the charts drawn
+        traffic.settle(page, answered)  # its data shown and the charts drawn
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= width + 1, f"{name} is {overflow}px wide at {width}px"
         shoot(page, f"{name}-{width}")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from schemas.trading import (
     Decision,
     PositionSnapshot,
 )
+from sinks.clickhouse.client import connect, migrate
 from tests.dashboards.dashboard_rows import (
     BACKTEST_ACCOUNTS,
     DAYS,
@@ -54,14 +56,21 @@ from tests.dashboards.dashboard_rows import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def filled(ch: Client) -> Client:
-    """The test database with live and backtest rows; snapshots are written twice (a replay)."""
+@pytest.fixture(scope="module")
+def filled(chdb_dsn: str) -> Iterator[Client]:
+    """A database of its own with live and backtest rows; snapshots are written twice (a
+    replay). Made once per module: its tests only read it (a migrated database and its rows
+    took seconds per test)."""
+    name = f"filled_{uuid.uuid4().hex[:10]}"
+    client = connect(chdb_dsn, name)
+    migrate(client)
     live = live_rows()
-    insert(ch, live)
-    insert(ch, [row for row in live if isinstance(row, PositionSnapshot)])
-    insert(ch, backtest_rows())
-    return ch
+    insert(client, live)
+    insert(client, [row for row in live if isinstance(row, PositionSnapshot)])
+    insert(client, backtest_rows())
+    yield client
+    client.command(f"DROP DATABASE IF EXISTS `{name}`")
+    client.close()
 
 
 # -- checking results ----------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def rows_of(ch: Client, title: str, until: int = TIME_RANGE.to_ms) -> list[Seque
     return rows
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def book(filled: Client) -> Client:  # noqa: F811
     insert(filled, list(order_book("live", "alpha")))
     insert(filled, list(order_book("live", "alpha")))  # a replayed write: nothing counts twice

@@ -24,6 +24,7 @@ from flows.runs.demo import SESSION_DAY, SYMBOLS
 from flows.sim.feed import feed_writer, simulated_sessions
 from flows.sim.simulator import SimParams
 from schemas.settings import Settings
+from tests.flows_support import write_session_file
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +70,9 @@ def test_the_live_flow_in_two_processes_writes_every_table_as_one(
 ) -> None:
     assert settings.kafka_bootstrap_servers is not None
     writer = feed_writer(settings.kafka_bootstrap_servers, settings)
-    for ticks in simulated_sessions(SYMBOLS, SESSION_DAY, 1, SimParams(ticks_per_minute=20)):
+    # A day of four symbols at 10 ticks a minute (15,600 ticks) fills every partition, trades and
+    # holds positions (asserted below); 20 a minute doubled the three runs' work for nothing more.
+    for ticks in simulated_sessions(SYMBOLS, SESSION_DAY, 1, SimParams(ticks_per_minute=10)):
         writer.write_ticks(ticks)
     writer.finish()
     del writer
@@ -167,10 +170,9 @@ def _parent(pid: int) -> int:
 def test_strikeflow_backtest_with_two_processes_prints_the_same_json(tmp_path: Path) -> None:
     """The command a user runs: its --json output stays clean (the second process's Bytewax
     chatter goes to stderr) and names the same run, ticks and fingerprint as one process."""
-    from tests.determinism_run import write_ticks
-
-    ticks = tmp_path / "ticks.parquet"
-    write_ticks(ticks)
+    # The config's two symbols at 4 ticks a minute: enough to trade; the rows' equality over a
+    # bigger file with options is test_determinism's, this checks the command's output.
+    ticks = write_session_file(tmp_path / "ticks.parquet", ["AAPL", "MSFT"], 4)
     config = tmp_path / "trend.yaml"
     config.write_text(
         "account_id: trend\nsymbols: [AAPL, MSFT]\nstrategy: {kind: ma_cross, fast: 5, slow: 20}\n"

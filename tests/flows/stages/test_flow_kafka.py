@@ -1,8 +1,14 @@
 """The whole flow against the real broker and the real ClickHouse engine: what it writes, what
-it refuses, and that the same input gives the same rows however it is run."""
+it refuses, and that the same input gives the same rows however it is run.
+
+One session (with bad messages among the ticks) is fed and run live once for the module; each
+test compares that run with another way of running the same topic (two workers, a backtest
+replay), rather than feeding and running it again itself."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,7 +26,7 @@ from schemas.config import (
     RiskLimits,
     Sizing,
 )
-from schemas.settings import Settings
+from schemas.settings import Settings, Topics
 from schemas.trading import DeadLetter, Decision, Signal
 from sinks.clickhouse.client import connect, migrate
 from sinks.store.fingerprint import run_fingerprint
@@ -63,57 +69,78 @@ def other_database(settings: Settings, name: str) -> Settings:
     return settings.model_copy(update={"clickhouse_database": name})
 
 
-def test_live_flow_writes_every_table_and_dead_letters_bad_input(
-    settings: Settings, ch: Client
-) -> None:
+@dataclass(frozen=True)
+class LiveRun:
+    """The module's one live run: its settings, the valid ticks fed, what it wrote to
+    ClickHouse (run 'live') and to its topics, read right after it stopped."""
+
+    settings: Settings
+    ticks: int
+    tables: dict[str, list[tuple[Any, ...]]]
+    dead: list[DeadLetter]
+    published: list[Decision]
+    signals: list[Signal]
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str, kafka_bootstrap: str, module_ch: Client
+) -> LiveRun:
+    suffix = uuid.uuid4().hex[:10]
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("flow_kafka"),
+        clickhouse_dsn=chdb_dsn,
+        clickhouse_database=module_ch.database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topics=Topics(**{name: f"{name}.{suffix}" for name in Topics.model_fields}),
+    )
     ticks = feed_session(settings, ["AAPL", "MSFT"], extra=BAD)
     run_live(settings)
-    tables = table_rows(ch, "live")
-    assert len(tables["market_ticks"]) == ticks
+
+    def topic(name: str) -> list[dict[str, Any]]:
+        return json_values(read_topic(kafka_bootstrap, getattr(settings.topics, name)))
+
+    return LiveRun(
+        settings=settings,
+        ticks=ticks,
+        tables=table_rows(module_ch, "live"),
+        dead=[DeadLetter.model_validate(v) for v in topic("deadletter")],
+        published=[Decision.model_validate(v) for v in topic("decisions")],
+        signals=[Signal.model_validate(v) for v in topic("signals")],
+    )
+
+
+def test_live_flow_writes_every_table_and_dead_letters_bad_input(live: LiveRun) -> None:
+    tables = live.tables
+    assert len(tables["market_ticks"]) == live.ticks
     for table in ("auto_signals", "auto_decisions", "paper_fills", "position_snapshots"):
         assert tables[table], f"{table} is empty"
     assert tables["daily_performance"]
     assert tables["option_greeks"]
     assert {row[1] for row in tables["auto_trade_state"]} == {"trend", "options"}
 
-    bootstrap = settings.kafka_bootstrap_servers
-    assert bootstrap is not None
-    dead = [
-        DeadLetter.model_validate(v)
-        for v in json_values(read_topic(bootstrap, settings.topics.deadletter))
-    ]
-    assert len(dead) == len(BAD)
-    reasons = " | ".join(letter.reason for letter in dead)
+    assert len(live.dead) == len(BAD)
+    reasons = " | ".join(letter.reason for letter in live.dead)
     assert "Invalid JSON" in reasons
     assert "crossed quote" in reasons
     assert "pattern" in reasons
 
-    published = [
-        Decision.model_validate(v)
-        for v in json_values(read_topic(bootstrap, settings.topics.decisions))
-    ]
-    assert len(published) == len(tables["auto_decisions"])
-    signals = [
-        Signal.model_validate(v)
-        for v in json_values(read_topic(bootstrap, settings.topics.signals))
-    ]
-    assert {s.signal_id for s in signals} == {row[0] for row in tables["auto_signals"]}
+    assert len(live.published) == len(tables["auto_decisions"])
+    assert {s.signal_id for s in live.signals} == {row[0] for row in tables["auto_signals"]}
 
 
-def test_one_worker_and_two_workers_write_the_same_rows(settings: Settings, ch: Client) -> None:
-    feed_session(settings, ["AAPL", "MSFT"])
-    run_live(settings, workers=1)
-    two = other_database(settings, f"{settings.clickhouse_database}_w2")
+def test_one_worker_and_two_workers_write_the_same_rows(live: LiveRun, module_ch: Client) -> None:
+    two = other_database(live.settings, f"{live.settings.clickhouse_database}_w2")
     run_live(two, workers=2)
     other = connect(two.dsn, two.clickhouse_database)
     try:
-        one_worker, two_workers = table_rows(ch, "live"), table_rows(other, "live")
-        fingerprints = run_fingerprint(ch, "live"), run_fingerprint(other, "live")
+        two_workers = table_rows(other, "live")
+        fingerprints = run_fingerprint(module_ch, "live"), run_fingerprint(other, "live")
     finally:
         other.command(f"DROP DATABASE `{two.clickhouse_database}`")
         other.close()
-    assert one_worker["auto_decisions"]
-    assert one_worker == two_workers
+    assert live.tables["auto_decisions"]
+    assert live.tables == two_workers
     assert fingerprints[0] == fingerprints[1]
 
 
@@ -129,12 +156,10 @@ def _without_run(rows: dict[str, list[tuple[Any, ...]]], run_id: str) -> dict[st
 
 
 def test_a_live_run_and_a_backtest_replay_of_the_topic_agree(
-    settings: Settings, ch: Client
+    live: LiveRun, module_ch: Client
 ) -> None:
-    feed_session(settings, ["AAPL", "MSFT"])
-    run_live(settings)
+    settings = live.settings
     result = run_backtest(settings, CONFIGS, Source(), bootstrap=settings.kafka_bootstrap_servers)
-    live = _without_run(table_rows(ch, "live"), "live")
-    replay = _without_run(table_rows(ch, result.run.run_id), result.run.run_id)
-    assert live["auto_decisions"]
-    assert live == replay
+    replay = _without_run(table_rows(module_ch, result.run.run_id), result.run.run_id)
+    assert live.tables["auto_decisions"]
+    assert _without_run(live.tables, "live") == replay
