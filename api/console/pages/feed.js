@@ -9,6 +9,17 @@ const BUFFER = 500;
 // style and layout pass over the table whatever the number of new rows.
 const MIN_FRAME_MS = 100;
 const KINDS = ["signal", "decision", "fill", "alert"];
+// The field an event's symbol is in, as the server filters (api/ws.py); alerts have none.
+const SYMBOL_FIELD = { signal: "symbol", decision: "symbol", fill: "underlying" };
+
+// Events the server had already queued under the previous filter still arrive after a new one
+// is sent: the page applies the filter it shows to them too, as the server does.
+function wanted(filter, event) {
+  if (!filter.kinds.includes(event.kind)) return false;
+  if (filter.accounts.length && !filter.accounts.includes(event.data.account_id)) return false;
+  const symbol = event.data[SYMBOL_FIELD[event.kind]];
+  return !(filter.symbols.length && symbol && !filter.symbols.includes(symbol));
+}
 
 function cells(event) {
   const d = event.data;
@@ -61,6 +72,7 @@ export function mount(container) {
   const symbol = el("input", { type: "text", placeholder: "symbol,…", id: "feed-symbol", "aria-label": "Symbols" });
   const pause = el("button", { type: "button", id: "feed-pause" }, "Pause");
   let pending = [];
+  let filter = { kinds: KINDS, accounts: [], symbols: [] };
   let paused = false;
   let frame = 0;
   let timer = 0;
@@ -73,6 +85,7 @@ export function mount(container) {
   }
 
   const socket = stream({}, (event) => {
+    if (!wanted(filter, event)) return;
     stats.received += 1;
     event.arrived = performance.now();
     // one arrival in ten: how late events reach the page, to tell the stream's lag from ours
@@ -112,9 +125,8 @@ export function mount(container) {
   function applyFilters() {
     const list = (input) => input.value.split(",").map((s) => s.trim()).filter(Boolean);
     const chosen = kinds.filter((k) => k.checked).map((k) => k.value);
-    if (socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ kinds: chosen.length ? chosen : KINDS, accounts: list(account), symbols: list(symbol) }));
-    }
+    filter = { kinds: chosen.length ? chosen : KINDS, accounts: list(account), symbols: list(symbol) };
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(filter));
     pending = [];
     body.replaceChildren();
   }
