@@ -14,7 +14,7 @@ from clickhouse_connect.driver.client import Client
 from schemas.config import BacktestRun
 from schemas.trading import Fill
 from sinks.store.filters import Where
-from sinks.store.rows import select, select_own, select_ordered
+from sinks.store.rows import select, select_ordered, select_own
 
 
 def backtest_run(client: Client, run_id: str) -> BacktestRun | None:
