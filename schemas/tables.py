@@ -251,15 +251,30 @@ def from_row(model: type[BaseModel], row: Mapping[str, Any]) -> BaseModel:
     return model.model_validate(_selected_values(model, row))
 
 
+@cache
+def _time_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, kind in columns(model)
+        if kind.startswith(("DateTime64", "Nullable(DateTime64"))
+    )
+
+
 def from_own_row(model: type[M], row: Mapping[str, Any]) -> M:
     """`from_row` without validation, for a row of the model's own table that our code wrote
     (the table's column types and the writer's validation already hold it): a run's fills,
     read back by the thousand for its results, cost a validation each otherwise. Nested
-    values (JSON columns) alone are validated, into the models they hold."""
-    values = _selected_values(model, row)
+    values (JSON columns) alone are validated, into the models they hold; times come as epoch
+    ms (selected so, see `sinks.store.rows`) or as the datetimes a plain select returns."""
+    values = dict(row)
+    for name in _time_fields(model):
+        if isinstance(values[name], datetime):
+            values[name] = datetime_to_ms(values[name])
     for name in _json_fields(model):
-        if values[name] is not None:
-            values[name] = _adapter(model, name).validate_python(values[name])
+        value = values[name]
+        if value is not None:
+            parsed = json.loads(value) if isinstance(value, str) else value
+            values[name] = _adapter(model, name).validate_python(parsed)
     return trusted(model, **values)
 
 
