@@ -90,7 +90,10 @@ def write_plotly_js(directory: Path) -> None:
 
 def _iso(ts: np.ndarray) -> list[str]:
     """UTC ms as the ISO text plotly.js reads as dates."""
-    return np.datetime_as_string(np.asarray(ts, dtype=np.int64).astype("datetime64[ms]")).tolist()
+    text: list[str] = np.datetime_as_string(
+        np.asarray(ts, dtype=np.int64).astype("datetime64[ms]")
+    ).tolist()
+    return text
 
 
 def _numbers(values: np.ndarray) -> list[float | None]:
