@@ -67,6 +67,8 @@ YEAR_PARTITIONED = frozenset(
     }
 )
 
+M = TypeVar("M", bound=BaseModel)
+
 # Columns a table has that its model does not: filled by ClickHouse defaults on insert.
 SERVER_DEFAULT_COLUMNS = frozenset({"ingested_at"})
 
@@ -180,7 +182,7 @@ class _RowPlan:
     few columns that need a conversion (enums to their value, nested values to JSON text)."""
 
     get: Callable[[Any], tuple[Any, ...]]
-    enums: tuple[int, ...]
+    enums: tuple[tuple[int, dict[Any, Any]], ...]  # (position, stored value by member)
     json: tuple[tuple[int, TypeAdapter[Any]], ...]
 
 
@@ -194,14 +196,10 @@ def _row_plan(model: type[BaseModel]) -> _RowPlan:
         if name in json_fields:
             json_columns.append((index, _adapter(model, name)))
         elif isinstance(bare, type) and issubclass(bare, Enum):
-            enums.append(index)
+            enums.append((index, {member: member.value for member in bare}))
     getter = attrgetter(*names)
     get = getter if len(names) > 1 else lambda record: (getter(record),)
     return _RowPlan(get, tuple(enums), tuple(json_columns))
-
-
-def _stored(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
 
 
 def to_row(record: BaseModel) -> tuple[Any, ...]:
@@ -211,8 +209,8 @@ def to_row(record: BaseModel) -> tuple[Any, ...]:
     if not plan.enums and not plan.json:
         return row
     values = list(row)
-    for index in plan.enums:
-        values[index] = _stored(values[index])
+    for index, stored in plan.enums:
+        values[index] = stored.get(values[index], values[index])
     for index, adapter in plan.json:
         values[index] = adapter.dump_json(values[index]).decode()
     return tuple(values)
@@ -225,15 +223,17 @@ def to_columns(records: Sequence[BaseModel]) -> list[list[Any]]:
         return []
     plan = _row_plan(type(records[0]))
     data = [list(column) for column in zip(*map(plan.get, records), strict=True)]
-    for index in plan.enums:
-        data[index] = [_stored(value) for value in data[index]]
+    # A member hashes as its value, so the lookup passes a value (or None) through as itself.
+    for index, stored in plan.enums:
+        data[index] = list(map(stored.get, data[index], data[index]))
     for index, adapter in plan.json:
         data[index] = [adapter.dump_json(value).decode() for value in data[index]]
     return data
 
 
-def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
-    """Rebuild a model from a selected row (the inverse of `to_row`)."""
+def _selected_values(model: type[BaseModel], row: Mapping[str, Any]) -> dict[str, Any]:
+    """A selected row's values as the model's fields take them: JSON text parsed, times in
+    epoch ms."""
     json_fields = _json_fields(model)
     values: dict[str, Any] = {}
     for name, kind in columns(model):
@@ -243,7 +243,39 @@ def from_row(model: type[BaseModel], row: dict[str, Any]) -> BaseModel:
         elif kind.startswith(("DateTime64", "Nullable(DateTime64")) and isinstance(value, datetime):
             value = datetime_to_ms(value)
         values[name] = value
-    return model.model_validate(values)
+    return values
+
+
+def from_row(model: type[BaseModel], row: Mapping[str, Any]) -> BaseModel:
+    """Rebuild a model from a selected row (the inverse of `to_row`)."""
+    return model.model_validate(_selected_values(model, row))
+
+
+@cache
+def _time_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, kind in columns(model)
+        if kind.startswith(("DateTime64", "Nullable(DateTime64"))
+    )
+
+
+def from_own_row(model: type[M], row: Mapping[str, Any]) -> M:
+    """`from_row` without validation, for a row of the model's own table that our code wrote
+    (the table's column types and the writer's validation already hold it): a run's fills,
+    read back by the thousand for its results, cost a validation each otherwise. Nested
+    values (JSON columns) alone are validated, into the models they hold; times come as epoch
+    ms (selected so, see `sinks.store.rows`) or as the datetimes a plain select returns."""
+    values = dict(row)
+    for name in _time_fields(model):
+        if isinstance(values[name], datetime):
+            values[name] = datetime_to_ms(values[name])
+    for name in _json_fields(model):
+        value = values[name]
+        if value is not None:
+            parsed = json.loads(value) if isinstance(value, str) else value
+            values[name] = _adapter(model, name).validate_python(parsed)
+    return trusted(model, **values)
 
 
 @cache
@@ -346,9 +378,6 @@ def trusted_row(model: type[BaseModel], values: Mapping[str, Any]) -> tuple[Any,
     values our own code made, in column order and stored form. A field left out takes its
     default."""
     return tuple(_converted(model, values, stored=True))
-
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def trusted(model: type[M], **values: Any) -> M:

@@ -182,12 +182,11 @@ def replay_or_exit(
 ) -> BacktestResult:
     """`replay`, with a file that cannot be used (exit 2, before the engine starts) or a failed
     run (exit 1, recorded in backtest_runs) said in one line, without a traceback."""
-    from flows.runs.backtest import BacktestFailedError
-    from flows.sources.tick_file import TickFileError, read_ticks
+    from flows.runs.backtest import BacktestFailedError, check_file
+    from flows.sources.tick_file import TickFileError
 
     try:
-        if source.file is not None:  # refused before the progress bar or the engine starts
-            read_ticks(source.file, source.file_format(settings))
+        check_file(source, settings)  # refused before the progress bar or the engine starts
         return replay(settings, configs, source, bootstrap, run_id, parallel, quiet=quiet)
     except TickFileError as error:  # before the run started: nothing recorded
         console.print(f"--file: {error}", markup=False, highlight=False, soft_wrap=True)

@@ -10,7 +10,7 @@ import numpy as np
 from clickhouse_connect.driver.client import Client
 
 from flows.trading.analytics import run_metrics
-from flows.trading.portfolio import FillRequest, apply_fill, new_book
+from flows.trading.portfolio import ClosedTrade, FillRequest, apply_fill, new_book
 from flows.trading.research.excursions import Excursion, PriceSeries, excursions
 from flows.trading.research.metrics import (
     AccountActivity,
@@ -19,8 +19,10 @@ from flows.trading.research.metrics import (
     return_grid,
     with_research_metrics,
 )
+from schemas.common import ExitReason, money
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.metrics import RunMetrics
+from schemas.tables import trusted
 from schemas.trading import Fill, Trade
 from sinks.store.runs import AccountHistory, SnapshotColumns, account_histories
 
@@ -52,10 +54,30 @@ def trades_from_fills(fills: Sequence[Fill], starting_cash: float) -> list[Trade
     for fill in ordered:
         outcome = apply_fill(book, FillRequest.from_row(fill))
         trades.extend(
-            trade.to_trade(fill.account_id).model_copy(update={"exit_reason": fill.exit_reason})
-            for trade in outcome.trades
+            _trade(closed, fill.account_id, fill.exit_reason) for closed in outcome.trades
         )
     return trades
+
+
+def _trade(closed: ClosedTrade, account_id: str, exit_reason: ExitReason) -> Trade:
+    """`closed.to_trade(account_id)` with the closing fill's exit reason, built without a
+    validation (the booking made every value; a run has a trade for every other fill): the
+    same model, tests/flows/runs/test_results.py checks."""
+    return trusted(
+        Trade,
+        account_id=account_id,
+        instrument=closed.instrument,
+        underlying=closed.underlying,
+        direction=closed.direction,
+        quantity=closed.quantity,
+        entry_ts=closed.entry_ts,
+        exit_ts=closed.exit_ts,
+        entry_price=closed.entry_price,
+        exit_price=closed.exit_price,
+        pnl=money(closed.pnl_cents),
+        commissions=money(closed.commissions_cents),
+        exit_reason=exit_reason,
+    )
 
 
 def account_results(

@@ -14,7 +14,7 @@ from clickhouse_connect.driver.client import Client
 from schemas.config import BacktestRun
 from schemas.trading import Fill
 from sinks.store.filters import Where
-from sinks.store.rows import select, select_ordered
+from sinks.store.rows import select, select_ordered, select_own
 
 
 def backtest_run(client: Client, run_id: str) -> BacktestRun | None:
@@ -70,7 +70,8 @@ def account_histories(
     """Every position snapshot and fill of the accounts of a run, by account, in two queries.
 
     Snapshots are read as columns (a run of many accounts has hundreds of thousands), not as
-    one model per row; fills are read as models, which the round trips are booked from."""
+    one model per row; fills are read as models, which the round trips are booked from, built
+    without a validation each (the flow wrote them)."""
     parameters = {"run": run_id, "accounts": list(account_ids)}
     result = client.query(
         "SELECT account_id, toUnixTimestamp64Milli(ts), instrument, mark_price, equity "
@@ -94,7 +95,7 @@ def account_histories(
     fills: dict[str, list[Fill]] = {}
     # In the table's order, (ts, fill_id), whatever the parts a FINAL read visits first: sums
     # over the fills (commissions, turnover) then add up in the same order on every read.
-    for fill in sorted(select(client, Fill, _ACCOUNTS, parameters), key=_fill_order):
+    for fill in sorted(select_own(client, Fill, _ACCOUNTS, parameters), key=_fill_order):
         fills.setdefault(fill.account_id, []).append(fill)
     return {
         account: AccountHistory(

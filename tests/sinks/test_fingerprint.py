@@ -7,10 +7,11 @@ import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from sinks.store.fingerprint import fingerprinted_tables, run_fingerprint
+from sinks.store.fingerprint import _lines_end_to_end, fingerprinted_tables, run_fingerprint
 from sinks.store.rows import insert
 from tests.sinks.test_store import fill, signal, snapshot
 
@@ -87,3 +88,16 @@ def test_the_fingerprint_leaves_out_the_ingestion_time(module_ch: Client) -> Non
     assert "backtest_runs" not in tables
     assert all("ingested_at" not in columns for columns in tables.values())
     assert {"auto_signals", "paper_fills", "position_snapshots", "option_greeks"} <= set(tables)
+
+
+def test_a_blocks_lines_hash_as_one_run_of_bytes_as_they_would_one_by_one() -> None:
+    """The stream's blocks are hashed from Arrow's data buffer, not line by line: the same bytes
+    for text and binary columns, 32- and 64-bit offsets, and blocks that are slices."""
+    lines = ["a\t1.5\n", "", "bb\t-0\t\\N", "é\t2026-12-03 07:00:00.000"]
+    for kind in (pa.string(), pa.binary(), pa.large_string(), pa.large_binary()):
+        column = pa.array(
+            [line.encode() if "binary" in str(kind) else line for line in lines], kind
+        )
+        for start, stop in ((0, 4), (1, 3), (2, 4), (3, 3)):
+            expected = "".join(lines[start:stop]).encode()
+            assert bytes(_lines_end_to_end(column.slice(start, stop - start))) == expected
