@@ -26,6 +26,7 @@ from schemas.common import (
     OrderStatus,
     Severity,
     TradingStatus,
+    cents,
     money,
 )
 from schemas.own_rows import own_row
@@ -63,21 +64,21 @@ class AccountContext:
         """Emit the account's state (`auto_trade_state`) at event time `ts`, as a new version."""
         state = self.state
         state.version += 1
-        self.out.states.append(
-            TradingState(
-                run_id=self.run_id,
-                account_id=self.account_id,
-                ts=ts,
-                status=state.status,
-                reason=state.status_reason[:TEXT_LIMIT],
-                command_id=state.command_id,
-                config_version=state.config.version,
-                version=state.version,
-                equity=state.equity,
-                cash=money(state.book.cash_cents),
-                open_positions=len(state.book.holdings),
-            )
-        )
+        # Every snapshot writes one: built as validation would make it (`own_row`), not validated.
+        values = {
+            "run_id": self.params.run_id,
+            "account_id": state.config.account_id,
+            "ts": int(ts),
+            "status": TradingStatus(state.status),
+            "reason": state.status_reason[:TEXT_LIMIT],
+            "command_id": state.command_id,
+            "config_version": state.config.version,
+            "version": state.version,
+            "equity": cents(float(state.equity)),
+            "cash": cents(money(state.book.cash_cents)),
+            "open_positions": len(state.book.holdings),
+        }
+        self.out.states.append(own_row(TradingState, values))
 
     def alert(
         self,

@@ -37,7 +37,7 @@ from flows.trading.ids import make_id
 from flows.trading.orchestrator import Breach, check_breach, first_breach
 from flows.trading.snapshots import snapshot_rows
 from flows.trading.ticks import Floats, Segment
-from flows.trading.valuation import equity_series
+from flows.trading.valuation import equity_points, equity_series
 from schemas.common import Severity, TradingStatus, money
 
 
@@ -127,18 +127,36 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
         state.equity = value
         state.marks = {}
         return
-    equity = equity_series(state.book, marks)
-    state.day.observe(equity)
-    if watch:
-        day_start = np.full(len(equity), state.day.start_equity)
-        hit = first_breach(equity, day_start, state.peak_equity, limits)
-        if hit is not None:
-            at, breach = hit
-            _halt(ctx, int(ticks.ts[start + at]), float(equity[at]), breach)
-    watch_equity_window(ctx, ticks.ts[start:stop], equity)
-    state.peak_equity = max(state.peak_equity, float(equity.max()))
-    state.equity = float(equity[-1])
+    points = equity_points(state.book, _short(marks)) if stop - start <= _SHORT else None
+    if points is not None:
+        for value in points:  # what `DayTracker.observe` does with a short stretch
+            state.day.observe_value(value)
+        peak, last = max(points), points[-1]
+    else:
+        equity = equity_series(state.book, marks)
+        state.day.observe(equity)
+        peak, last = float(equity.max()), float(equity[-1])
+    if watch or limits.guards.window_drawdown is not None:
+        along = np.asarray(points) if points is not None else equity
+        if watch:
+            day_start = np.full(len(along), state.day.start_equity)
+            hit = first_breach(along, day_start, state.peak_equity, limits)
+            if hit is not None:
+                at, breach = hit
+                _halt(ctx, int(ticks.ts[start + at]), float(along[at]), breach)
+        watch_equity_window(ctx, ticks.ts[start:stop], along)
+    state.peak_equity = max(state.peak_equity, peak)
+    state.equity = last
     state.marks = {name: float(values[-1]) for name, values in marks.items()}
+
+
+# A stretch of at most this many ticks is valued in plain Python (`equity_points`): most
+# stretches between events are short, and numpy's cost per call is then most of the work.
+_SHORT = 16
+
+
+def _short(marks: dict[str, Floats]) -> dict[str, list[float]]:
+    return {name: values.tolist() for name, values in marks.items()}
 
 
 def arm(ctx: AccountContext, ts: int) -> None:

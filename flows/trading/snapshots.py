@@ -18,7 +18,7 @@ from schemas.tables import TableRows
 from schemas.trading import Position, PositionSnapshot
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per holding per snapshot, and frozen costs ~10x
 class PositionGreeks:
     """Greeks of a whole position in currency terms (delta in shares, vega per 1.00 of vol,
     theta per year), as `schemas.trading.PositionSnapshot` records them."""
