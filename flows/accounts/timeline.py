@@ -152,7 +152,7 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
 
 # A stretch of at most this many ticks is valued in plain Python (`equity_points`): most
 # stretches between events are short, and numpy's cost per call is then most of the work.
-_SHORT = 16
+_SHORT = 32
 
 
 def _short(marks: dict[str, Floats]) -> dict[str, list[float]]:
