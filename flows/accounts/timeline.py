@@ -129,8 +129,7 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
         return
     points = equity_points(state.book, _short(marks)) if stop - start <= _SHORT else None
     if points is not None:
-        for value in points:  # what `DayTracker.observe` does with a short stretch
-            state.day.observe_value(value)
+        state.day.observe_values(points)
         peak, last = max(points), points[-1]
     else:
         equity = equity_series(state.book, marks)
@@ -176,6 +175,10 @@ def arm(ctx: AccountContext, ts: int) -> None:
 
 def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> None:
     """Each symbol's latest quote in ticks [start, stop)."""
+    symbols = len(ticks.symbol_of_code)
+    if symbols == 1:  # every tick is the one symbol's: its latest is the last
+        state.quotes[next(iter(ticks.symbol_of_code.values()))] = _quote(ticks, stop - 1)
+        return
     if stop - start <= 8:  # most stretches between events are a tick or two: skip numpy
         seen: set[int] = set()
         for i in range(stop - 1, start - 1, -1):
@@ -183,8 +186,10 @@ def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> 
             if code not in seen:
                 seen.add(code)
                 state.quotes[ticks.symbol_of_code[code]] = _quote(ticks, i)
+                if len(seen) == symbols:
+                    break
         return
-    if len(ticks.symbol_of_code) <= 8:
+    if symbols <= 8:
         for code, symbol in ticks.symbol_of_code.items():
             rows = np.flatnonzero(ticks.codes[start:stop] == code)
             if len(rows):

@@ -170,6 +170,19 @@ class DayTracker:
         self.high_water_mark = peak
         self.max_drawdown = max(self.max_drawdown, drawdown)
 
+    def observe_values(self, values: Sequence[float]) -> None:
+        """Samples one at a time, as `observe_value` takes them (the same arithmetic, so the
+        same figures), in one loop: the account stage's short stretches between events."""
+        peak, worst = self.high_water_mark, self.max_drawdown
+        for equity in values:
+            if equity > peak:  # `max(peak, equity)`: the first unless the second is greater
+                peak = equity
+            gap = peak - equity
+            drawdown = min(max(gap / peak, 0.0), 1.0) if peak > 0 else float(gap > 0)
+            if drawdown > worst:
+                worst = drawdown
+        self.high_water_mark, self.max_drawdown = peak, worst
+
     def record_trade(self, pnl_cents: int, commission_cents: int) -> None:
         """Count a closed round trip: its PnL net of commissions and its commissions, in cents.
 

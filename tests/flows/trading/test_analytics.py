@@ -225,15 +225,16 @@ equity_paths = st.lists(
 def test_daily_drawdown_does_not_depend_on_where_batches_are_cut(
     path: list[float], cuts: list[int], start: float
 ) -> None:
-    whole, batched, single = DayTracker(), DayTracker(), DayTracker()
-    for tracker in (whole, batched, single):
+    whole, batched, single, listed = DayTracker(), DayTracker(), DayTracker(), DayTracker()
+    for tracker in (whole, batched, single, listed):
         tracker.start(date(2026, 11, 25), start)
     whole.observe(np.array(path))
     for part in np.split(np.array(path), sorted(c for c in cuts if c <= len(path))):
         batched.observe(part)
+        listed.observe_values(part.tolist())
     for value in path:
         single.observe(value)
-    assert whole == batched == single
+    assert whole == batched == single == listed
     assert 0.0 <= whole.max_drawdown <= 1.0
     assert whole.high_water_mark == max(start, *path)
     # against a plain loop over the samples
