@@ -31,7 +31,7 @@ from flows.accounts.spread_market import next_spread_event, work_spreads
 from flows.accounts.spread_orders import on_spread_boundary, spread_boundaries
 from flows.accounts.state import AccountParams, AccountState, Outputs, Quote
 from flows.accounts.ticks import Ticks, mid_along, own_ticks
-from flows.trading.analytics import DayTracker, next_day_start_ms, trading_day
+from flows.trading.analytics import DayTracker, daily_row, next_day_start_ms, trading_day
 from flows.trading.chain import contract_terms, expiry_ts_ms, mark_contract
 from flows.trading.ids import make_id
 from flows.trading.orchestrator import Breach, check_breach, first_breach
@@ -288,13 +288,9 @@ def _record_day(ctx: AccountContext, ts: int) -> None:
     """The trading day's figures up to `ts`. Every write of a day has the same row id, so the
     table (replacing by `ts`) always holds the latest: the running day, then its close."""
     fields = ctx.state.day.close(ts, ctx.state.equity)
-    day = fields["day"]
-    ctx.out.daily.add(
-        row_id=make_id(ctx.run_id, ctx.account_id, day.isoformat()),
-        run_id=ctx.run_id,
-        account_id=ctx.account_id,
-        **fields,
-    )
+    run_id, account_id = ctx.run_id, ctx.account_id
+    row_id = make_id(run_id, account_id, fields["day"].isoformat())
+    ctx.out.daily.rows.append(daily_row(row_id, run_id, account_id, fields))
 
 
 def _close_day(ctx: AccountContext, ts: int) -> None:

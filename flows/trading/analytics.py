@@ -225,6 +225,31 @@ class DayTracker:
         }
 
 
+def daily_row(row_id: str, run_id: str, account_id: str, day: dict[str, Any]) -> tuple[Any, ...]:
+    """A `daily_performance` row in column order from `DayTracker.close`'s fields, stored as
+    `schemas.tables.trusted_row` would store it (a test holds the two equal), without its
+    generic conversion by column kind: every snapshot of every account writes the day so far."""
+    return (
+        row_id,
+        run_id,
+        account_id,
+        day["day"],
+        int(day["ts"]),
+        round(float(day["start_equity"]), 2),
+        round(float(day["end_equity"]), 2),
+        round(float(day["pnl"]), 2),
+        float(day["return_pct"]),
+        round(float(day["realised_pnl"]), 2),
+        round(float(day["commissions"]), 2),
+        int(day["trades"]),
+        int(day["winning_trades"]),
+        int(day["losing_trades"]),
+        float(day["win_rate"]),
+        float(day["max_drawdown"]),
+        round(float(day["high_water_mark"]), 2),
+    )
+
+
 def _max_drawdown_duration_ms(ts: npt.NDArray[np.int64], equity: npt.NDArray[np.float64]) -> int:
     """Longest time from a peak to the first sample back at or above it (or to the last sample
     when equity never recovers), in ms."""
