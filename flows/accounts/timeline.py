@@ -86,10 +86,15 @@ def advance(
 
 def _next_boundary(ctx: AccountContext) -> int | None:
     state = ctx.state
-    times = [state.next_snapshot_ms, state.day_end_ms, *spread_boundaries(ctx)]
+    times = [state.next_snapshot_ms, state.day_end_ms]
+    # Asked before every event: what is empty (most often all of it) is not walked.
+    if state.spread_orders or state.open_spreads:
+        times.extend(spread_boundaries(ctx))
     times.extend(h.expiry_ts for h in state.book.holdings.values() if h.expiry_ts is not None)
-    times.extend(o.expires_ts for o in state.pending if o.expires_ts is not None)
-    times.extend(t.at for t in state.time_stops)
+    if state.pending:
+        times.extend(o.expires_ts for o in state.pending if o.expires_ts is not None)
+    if state.time_stops:
+        times.extend(t.at for t in state.time_stops)
     due = [t for t in times if t is not None]
     return min(due) if due else None
 

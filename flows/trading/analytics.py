@@ -98,6 +98,11 @@ def _drawdowns(equity: npt.NDArray[np.float64], peak: float) -> tuple[float, flo
     """
     peaks = np.maximum(np.maximum.accumulate(equity), peak)
     gap = peaks - equity
+    if peaks[0] >= 1.0 and not math.isnan(peaks[-1]):
+        # Peaks only rise, so all are positive (and at least 1, so no fraction overflows): no
+        # case to tell apart, and clipping the largest fraction is clipping them all and
+        # taking the largest (the same floats), without numpy's error-state context per call.
+        return float(peaks[-1]), min(max(float((gap / peaks).max()), 0.0), 1.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         fraction = np.where(peaks > 0, gap / peaks, np.where(gap > 0, 1.0, 0.0))
     return float(peaks[-1]), float(np.clip(fraction, 0.0, 1.0).max())
