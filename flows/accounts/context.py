@@ -19,19 +19,39 @@ from flows.trading.ids import joined_id, make_id
 from flows.trading.orchestrator import Verdict
 from flows.trading.orders import RestingOrder
 from flows.trading.portfolio import FillOutcome
-from flows.trading.strategies import RawSignal, strategy_name
+from flows.trading.strategies import RawSignal, StrategyConfig, strategy_name
 from schemas.common import (
     Direction,
     ExitReason,
     OrderStatus,
     Severity,
     TradingStatus,
+    cents,
     money,
 )
 from schemas.own_rows import own_row
 from schemas.trading import Alert, Decision, Fill, OrderEvent, Signal, TradingState
 
 TEXT_LIMIT = 1000  # characters kept of a reason or a message
+
+
+# Each strategy config's label, by the config's id (holding the config, so the id stays its
+# own): formatting it for every signal cost as much as the rest of the signal row.
+_NAMES: dict[int, tuple[StrategyConfig, str]] = {}
+
+
+def _strategy_name(config: StrategyConfig) -> str:
+    found = _NAMES.get(id(config))
+    if found is None or found[0] is not config:
+        if len(_NAMES) > 4096:  # configs replaced over a long life: start again
+            _NAMES.clear()
+        found = _NAMES[id(config)] = (config, strategy_name(config))
+    return found[1]
+
+
+def _direction(value: Direction) -> Direction:
+    """The member itself, without calling the enum (a microsecond per signal)."""
+    return value if type(value) is Direction else Direction(value)
 
 
 @dataclass(slots=True)
@@ -63,21 +83,21 @@ class AccountContext:
         """Emit the account's state (`auto_trade_state`) at event time `ts`, as a new version."""
         state = self.state
         state.version += 1
-        self.out.states.append(
-            TradingState(
-                run_id=self.run_id,
-                account_id=self.account_id,
-                ts=ts,
-                status=state.status,
-                reason=state.status_reason[:TEXT_LIMIT],
-                command_id=state.command_id,
-                config_version=state.config.version,
-                version=state.version,
-                equity=state.equity,
-                cash=money(state.book.cash_cents),
-                open_positions=len(state.book.holdings),
-            )
-        )
+        # Every snapshot writes one: built as validation would make it (`own_row`), not validated.
+        values = {
+            "run_id": self.params.run_id,
+            "account_id": state.config.account_id,
+            "ts": int(ts),
+            "status": TradingStatus(state.status),
+            "reason": state.status_reason[:TEXT_LIMIT],
+            "command_id": state.command_id,
+            "config_version": state.config.version,
+            "version": state.version,
+            "equity": cents(float(state.equity)),
+            "cash": cents(money(state.book.cash_cents)),
+            "open_positions": len(state.book.holdings),
+        }
+        self.out.states.append(own_row(TradingState, values))
 
     def alert(
         self,
@@ -185,8 +205,8 @@ class AccountContext:
             "account_id": config.account_id,
             "ts": int(ts),
             "symbol": symbol,
-            "strategy": strategy_name(config.strategy),
-            "direction": Direction(raw.direction),
+            "strategy": _strategy_name(config.strategy),
+            "direction": _direction(raw.direction),
             "strength": float(min(max(raw.strength, 0.0), 1.0)),
             "price": float(price),
             "reason": raw.reason[:TEXT_LIMIT],

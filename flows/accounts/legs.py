@@ -22,7 +22,9 @@ from schemas.common import AssetClass, Side
 OPTION_MULTIPLIER = 100  # shares per listed equity option contract
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, about
+# ten times the cost of a plain one, and a signal builds several legs. Nothing changes a leg.
+@dataclass(slots=True)
 class Leg:
     """One order a signal needs, priced and sized (quantity 0 means sizing found none)."""
 

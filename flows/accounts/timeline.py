@@ -31,13 +31,13 @@ from flows.accounts.spread_market import next_spread_event, work_spreads
 from flows.accounts.spread_orders import on_spread_boundary, spread_boundaries
 from flows.accounts.state import AccountParams, AccountState, Outputs, Quote
 from flows.accounts.ticks import Ticks, mid_along, own_ticks
-from flows.trading.analytics import DayTracker, next_day_start_ms, trading_day
+from flows.trading.analytics import DayTracker, daily_row, next_day_start_ms, trading_day
 from flows.trading.chain import contract_terms, expiry_ts_ms, mark_contract
 from flows.trading.ids import make_id
 from flows.trading.orchestrator import Breach, check_breach, first_breach
 from flows.trading.snapshots import snapshot_rows
 from flows.trading.ticks import Floats, Segment
-from flows.trading.valuation import equity_series
+from flows.trading.valuation import equity_points, equity_series
 from schemas.common import Severity, TradingStatus, money
 
 
@@ -86,10 +86,15 @@ def advance(
 
 def _next_boundary(ctx: AccountContext) -> int | None:
     state = ctx.state
-    times = [state.next_snapshot_ms, state.day_end_ms, *spread_boundaries(ctx)]
+    times = [state.next_snapshot_ms, state.day_end_ms]
+    # Asked before every event: what is empty (most often all of it) is not walked.
+    if state.spread_orders or state.open_spreads:
+        times.extend(spread_boundaries(ctx))
     times.extend(h.expiry_ts for h in state.book.holdings.values() if h.expiry_ts is not None)
-    times.extend(o.expires_ts for o in state.pending if o.expires_ts is not None)
-    times.extend(t.at for t in state.time_stops)
+    if state.pending:
+        times.extend(o.expires_ts for o in state.pending if o.expires_ts is not None)
+    if state.time_stops:
+        times.extend(t.at for t in state.time_stops)
     due = [t for t in times if t is not None]
     return min(due) if due else None
 
@@ -127,18 +132,35 @@ def _mark(ctx: AccountContext, ticks: Ticks, start: int, stop: int) -> None:
         state.equity = value
         state.marks = {}
         return
-    equity = equity_series(state.book, marks)
-    state.day.observe(equity)
-    if watch:
-        day_start = np.full(len(equity), state.day.start_equity)
-        hit = first_breach(equity, day_start, state.peak_equity, limits)
-        if hit is not None:
-            at, breach = hit
-            _halt(ctx, int(ticks.ts[start + at]), float(equity[at]), breach)
-    watch_equity_window(ctx, ticks.ts[start:stop], equity)
-    state.peak_equity = max(state.peak_equity, float(equity.max()))
-    state.equity = float(equity[-1])
+    points = equity_points(state.book, _short(marks)) if stop - start <= _SHORT else None
+    if points is not None:
+        state.day.observe_values(points)
+        peak, last = max(points), points[-1]
+    else:
+        equity = equity_series(state.book, marks)
+        state.day.observe(equity)
+        peak, last = float(equity.max()), float(equity[-1])
+    if watch or limits.guards.window_drawdown is not None:
+        along = np.asarray(points) if points is not None else equity
+        if watch:
+            day_start = np.full(len(along), state.day.start_equity)
+            hit = first_breach(along, day_start, state.peak_equity, limits)
+            if hit is not None:
+                at, breach = hit
+                _halt(ctx, int(ticks.ts[start + at]), float(along[at]), breach)
+        watch_equity_window(ctx, ticks.ts[start:stop], along)
+    state.peak_equity = max(state.peak_equity, peak)
+    state.equity = last
     state.marks = {name: float(values[-1]) for name, values in marks.items()}
+
+
+# A stretch of at most this many ticks is valued in plain Python (`equity_points`): most
+# stretches between events are short, and numpy's cost per call is then most of the work.
+_SHORT = 32
+
+
+def _short(marks: dict[str, Floats]) -> dict[str, list[float]]:
+    return {name: values.tolist() for name, values in marks.items()}
 
 
 def arm(ctx: AccountContext, ts: int) -> None:
@@ -158,6 +180,10 @@ def arm(ctx: AccountContext, ts: int) -> None:
 
 def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> None:
     """Each symbol's latest quote in ticks [start, stop)."""
+    symbols = len(ticks.symbol_of_code)
+    if symbols == 1:  # every tick is the one symbol's: its latest is the last
+        state.quotes[next(iter(ticks.symbol_of_code.values()))] = _quote(ticks, stop - 1)
+        return
     if stop - start <= 8:  # most stretches between events are a tick or two: skip numpy
         seen: set[int] = set()
         for i in range(stop - 1, start - 1, -1):
@@ -165,8 +191,10 @@ def _update_quotes(state: AccountState, ticks: Ticks, start: int, stop: int) -> 
             if code not in seen:
                 seen.add(code)
                 state.quotes[ticks.symbol_of_code[code]] = _quote(ticks, i)
+                if len(seen) == symbols:
+                    break
         return
-    if len(ticks.symbol_of_code) <= 8:
+    if symbols <= 8:
         for code, symbol in ticks.symbol_of_code.items():
             rows = np.flatnonzero(ticks.codes[start:stop] == code)
             if len(rows):
@@ -265,13 +293,9 @@ def _record_day(ctx: AccountContext, ts: int) -> None:
     """The trading day's figures up to `ts`. Every write of a day has the same row id, so the
     table (replacing by `ts`) always holds the latest: the running day, then its close."""
     fields = ctx.state.day.close(ts, ctx.state.equity)
-    day = fields["day"]
-    ctx.out.daily.add(
-        row_id=make_id(ctx.run_id, ctx.account_id, day.isoformat()),
-        run_id=ctx.run_id,
-        account_id=ctx.account_id,
-        **fields,
-    )
+    run_id, account_id = ctx.run_id, ctx.account_id
+    row_id = make_id(run_id, account_id, fields["day"].isoformat())
+    ctx.out.daily.rows.append(daily_row(row_id, run_id, account_id, fields))
 
 
 def _close_day(ctx: AccountContext, ts: int) -> None:

@@ -98,6 +98,11 @@ def _drawdowns(equity: npt.NDArray[np.float64], peak: float) -> tuple[float, flo
     """
     peaks = np.maximum(np.maximum.accumulate(equity), peak)
     gap = peaks - equity
+    if peaks[0] >= 1.0 and not math.isnan(peaks[-1]):
+        # Peaks only rise, so all are positive (and at least 1, so no fraction overflows): no
+        # case to tell apart, and clipping the largest fraction is clipping them all and
+        # taking the largest (the same floats), without numpy's error-state context per call.
+        return float(peaks[-1]), min(max(float((gap / peaks).max()), 0.0), 1.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         fraction = np.where(peaks > 0, gap / peaks, np.where(gap > 0, 1.0, 0.0))
     return float(peaks[-1]), float(np.clip(fraction, 0.0, 1.0).max())
@@ -170,6 +175,19 @@ class DayTracker:
         self.high_water_mark = peak
         self.max_drawdown = max(self.max_drawdown, drawdown)
 
+    def observe_values(self, values: Sequence[float]) -> None:
+        """Samples one at a time, as `observe_value` takes them (the same arithmetic, so the
+        same figures), in one loop: the account stage's short stretches between events."""
+        peak, worst = self.high_water_mark, self.max_drawdown
+        for equity in values:
+            if equity > peak:  # `max(peak, equity)`: the first unless the second is greater
+                peak = equity
+            gap = peak - equity
+            drawdown = min(max(gap / peak, 0.0), 1.0) if peak > 0 else float(gap > 0)
+            if drawdown > worst:
+                worst = drawdown
+        self.high_water_mark, self.max_drawdown = peak, worst
+
     def record_trade(self, pnl_cents: int, commission_cents: int) -> None:
         """Count a closed round trip: its PnL net of commissions and its commissions, in cents.
 
@@ -210,6 +228,31 @@ class DayTracker:
             "max_drawdown": self.max_drawdown,
             "high_water_mark": round(self.high_water_mark, 2),
         }
+
+
+def daily_row(row_id: str, run_id: str, account_id: str, day: dict[str, Any]) -> tuple[Any, ...]:
+    """A `daily_performance` row in column order from `DayTracker.close`'s fields, stored as
+    `schemas.tables.trusted_row` would store it (a test holds the two equal), without its
+    generic conversion by column kind: every snapshot of every account writes the day so far."""
+    return (
+        row_id,
+        run_id,
+        account_id,
+        day["day"],
+        int(day["ts"]),
+        round(float(day["start_equity"]), 2),
+        round(float(day["end_equity"]), 2),
+        round(float(day["pnl"]), 2),
+        float(day["return_pct"]),
+        round(float(day["realised_pnl"]), 2),
+        round(float(day["commissions"]), 2),
+        int(day["trades"]),
+        int(day["winning_trades"]),
+        int(day["losing_trades"]),
+        float(day["win_rate"]),
+        float(day["max_drawdown"]),
+        round(float(day["high_water_mark"]), 2),
+    )
 
 
 def _max_drawdown_duration_ms(ts: npt.NDArray[np.int64], equity: npt.NDArray[np.float64]) -> int:

@@ -18,7 +18,7 @@ from schemas.tables import TableRows
 from schemas.trading import Position, PositionSnapshot
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per holding per snapshot, and frozen costs ~10x
 class PositionGreeks:
     """Greeks of a whole position in currency terms (delta in shares, vega per 1.00 of vol,
     theta per year), as `schemas.trading.PositionSnapshot` records them."""
@@ -85,62 +85,74 @@ def snapshot_rows(
     gives, made without a model per row: a snapshot is taken every interval of every account.
     """
     greeks = greeks or {}
-    cash = money(book.cash_cents)
-    total_equity = equity(book, marks)
+    cash = round(money(book.cash_cents), 2)
+    total_equity = round(equity(book, marks), 2)
     rows = TableRows(PositionSnapshot)
     value_total = unrealised_total = 0
     delta = gamma = vega = theta = 0.0
     own_losses = scenario.position_losses.tolist() if scenario is not None else None
     for index, name in enumerate(sorted(book.holdings)):
         holding, mark = book.holdings[name], marks[name]
-        position_greeks = greeks.get(name, _NO_GREEKS)
+        position = greeks.get(name, _NO_GREEKS)
         value_cents = mark_value_cents(holding, mark)
         value_total += value_cents
         unrealised_total += value_cents - holding.cost_basis_cents
-        delta += position_greeks.delta
-        gamma += position_greeks.gamma
-        vega += position_greeks.vega
-        theta += position_greeks.theta
-        rows.add(
-            row_id=f"{account_id}:{ts}:{name}",
-            run_id=run_id,
-            account_id=account_id,
-            ts=ts,
-            instrument=name,
-            underlying=holding.underlying,
-            quantity=holding.quantity,
-            avg_price=holding.avg_price,
-            mark_price=to_price_ticks(mark) / PRICE_SCALE,
-            market_value=money(value_cents),
-            unrealised_pnl=money(value_cents - holding.cost_basis_cents),
-            realised_pnl=money(holding.realised_cents),
-            delta=position_greeks.delta,
-            gamma=position_greeks.gamma,
-            vega=position_greeks.vega,
-            theta=position_greeks.theta,
-            cash=cash,
-            equity=total_equity,
-            scenario_loss=own_losses[index] if own_losses is not None else 0.0,
+        delta += position.delta
+        gamma += position.gamma
+        vega += position.vega
+        theta += position.theta
+        rows.rows.append(
+            _row(
+                f"{account_id}:{ts}:{name}",
+                (run_id, account_id, int(ts), name, holding.underlying, int(holding.quantity)),
+                (float(holding.avg_price), to_price_ticks(mark) / PRICE_SCALE),
+                (value_cents, value_cents - holding.cost_basis_cents, holding.realised_cents),
+                (position.delta, position.gamma, position.vega, position.theta),
+                (cash, total_equity),
+                own_losses[index] if own_losses is not None else 0.0,
+            )
         )
-    rows.add(
-        row_id=f"{account_id}:{ts}:account",
-        run_id=run_id,
-        account_id=account_id,
-        ts=ts,
-        instrument="",
-        underlying="",
-        quantity=0,
-        avg_price=0.0,
-        mark_price=0.0,
-        market_value=money(value_total),
-        unrealised_pnl=money(unrealised_total),
-        realised_pnl=money(book.realised_cents),
-        delta=delta,
-        gamma=gamma,
-        vega=vega,
-        theta=theta,
-        cash=cash,
-        equity=total_equity,
-        scenario_loss=scenario.loss if scenario is not None else 0.0,
+    rows.rows.append(
+        _row(
+            f"{account_id}:{ts}:account",
+            (run_id, account_id, int(ts), "", "", 0),
+            (0.0, 0.0),
+            (value_total, unrealised_total, book.realised_cents),
+            (delta, gamma, vega, theta),
+            (cash, total_equity),
+            scenario.loss if scenario is not None else 0.0,
+        )
     )
     return rows
+
+
+def _row(
+    row_id: str,
+    names: tuple[str, str, int, str, str, int],
+    prices: tuple[float, float],
+    money_cents: tuple[int, int, int],
+    position_greeks: tuple[float, float, float, float],
+    account: tuple[float, float],
+    scenario_loss: float,
+) -> tuple[object, ...]:
+    """One `position_snapshots` row in column order, stored as `schemas.tables.trusted_row`
+    would store it (a test holds the two equal), without its generic conversion by column
+    kind: a snapshot is taken every interval of every account. From the identity columns, avg
+    and mark price, market value, unrealised and realised PnL (cents), the Greeks, cash and
+    equity (already to the cent), the scenario loss."""
+    value, unrealised, realised = money_cents
+    delta, gamma, vega, theta = position_greeks
+    return (
+        row_id,
+        *names,
+        *prices,
+        round(value / 100, 2),
+        round(unrealised / 100, 2),
+        round(realised / 100, 2),
+        float(delta),
+        float(gamma),
+        float(vega),
+        float(theta),
+        *account,
+        round(float(scenario_loss), 2),
+    )

@@ -6,7 +6,7 @@ multiplier); values are rounded half up to the cent (see `flows.trading.portfoli
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -77,3 +77,26 @@ def equity_series(
             total -= value
     result: npt.NDArray[np.float64] = total / 100
     return result
+
+
+def equity_points(book: Book, marks: Mapping[str, Sequence[float]]) -> list[float] | None:
+    """`equity_series` over a few points in plain Python, where numpy's cost per call exceeds
+    the work: the same values (Python's `round` of a float rounds half to even on the same
+    binary product as `np.rint`, and the integer steps are the same), or None when a mark is
+    not finite (the caller then takes `equity_series`, whatever numpy makes of it)."""
+    lengths = {len(values) for values in marks.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"mark arrays differ in length: {sorted(lengths)}")
+    totals = [book.cash_cents] * (lengths.pop() if lengths else 0)
+    half = TICKS_PER_CENT // 2
+    try:
+        for name, holding in book.holdings.items():
+            units = abs(holding.quantity) * holding.multiplier
+            sign = 1 if holding.quantity > 0 else -1
+            totals = [
+                total + sign * ((round(mark * PRICE_SCALE) * units + half) // TICKS_PER_CENT)
+                for total, mark in zip(totals, marks[name], strict=True)
+            ]
+    except (ValueError, OverflowError):  # NaN or infinite marks
+        return None
+    return [total / 100 for total in totals]

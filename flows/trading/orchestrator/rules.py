@@ -6,6 +6,7 @@ each rejection are in the package docstring and `decide`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from flows.trading.orchestrator.guards import (
@@ -245,6 +246,51 @@ _OPENING_ORDER: Final = (
 )
 
 
+Rule = Callable[[RiskView, OrderIntent, RiskLimits], Verdict | None]
+
+
+def _switched_on(rule: Rule, limits: RiskLimits) -> bool:
+    """False for a rule that passes every order under `limits` (its limit is off): `decide`
+    skips it. A rule not named here always runs."""
+    guards = limits.guards
+    off: dict[Rule, bool] = {
+        trading_hours_rule: limits.trading_hours is None,
+        _order_throttle: limits.max_orders_per_minute is None,
+        _cooldown: limits.cooldown_seconds == 0,
+        loss_cooldown_rule: guards.loss_cooldown_seconds is None,
+        loss_streak_rule: guards.loss_streak is None,
+        window_drawdown_rule: guards.window_drawdown is None,
+        low_performance_rule: guards.low_performance is None,
+        _duplicate_entry: limits.allow_duplicate_entry,
+        _max_open_positions: limits.max_open_positions is None,
+        _max_order_quantity: limits.max_order_quantity is None,
+        _max_order_notional: limits.max_order_notional is None,
+        _max_symbol_quantity: limits.max_symbol_quantity is None,
+        _max_symbol_notional: limits.max_symbol_notional is None,
+        _max_abs_delta: limits.max_abs_delta is None,
+        _max_abs_vega: limits.max_abs_vega is None,
+        max_scenario_loss_rule: limits.max_scenario_loss is None,
+    }
+    return not off.get(rule, False)
+
+
+# The rules that can reject under each limits object seen, for closing and for opening orders:
+# most limits are off in most configs, and running every rule for every order costs more than
+# deciding. Keyed by id, holding the limits object so that the id cannot be reused.
+_RULES_OF: dict[int, tuple[RiskLimits, tuple[Rule, ...], tuple[Rule, ...]]] = {}
+
+
+def _rules_for(limits: RiskLimits) -> tuple[RiskLimits, tuple[Rule, ...], tuple[Rule, ...]]:
+    found = _RULES_OF.get(id(limits))
+    if found is None or found[0] is not limits:
+        if len(_RULES_OF) > 4096:  # configs replaced over a long life: start again
+            _RULES_OF.clear()
+        every = tuple(rule for rule in _EVERY_ORDER if _switched_on(rule, limits))
+        opening = tuple(rule for rule in _OPENING_ORDER if _switched_on(rule, limits))
+        found = _RULES_OF[id(limits)] = (limits, every, opening)
+    return found
+
+
 def decide(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict:
     """Approve or reject one order; the first failing rule (in `RULE_ORDER`) decides.
 
@@ -257,7 +303,8 @@ def decide(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict:
     loss_streak, window_drawdown, low_performance), the seconds since their lock started against
     its length; max_scenario_loss, currency.
     """
-    for rule in _OPENING_ORDER if intent.opens else _EVERY_ORDER:
+    _, every, opening = _rules_for(limits)
+    for rule in opening if intent.opens else every:
         verdict = rule(view, intent, limits)
         if verdict is not None:
             return verdict

@@ -77,7 +77,9 @@ class RestingOrder:
         return self.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: made for every fill, and a frozen dataclass's __init__ costs about ten times as
+# much (each field through object.__setattr__). Nothing changes an outcome once made.
+@dataclass(slots=True)
 class Outcome:
     """Working an order at one quote: a fill (`quantity` at `price`, 0 for none), the status the
     order is in afterwards if it changed, and why (for a cancel or a rejection)."""

@@ -26,9 +26,10 @@ from schemas.common import (
     OrderType,
     Side,
     TimeInForce,
+    TradingStatus,
 )
 from schemas.config import AlgorithmConfig, MovingAverageCross
-from schemas.trading import Decision, Fill, OrderEvent, Signal
+from schemas.trading import Decision, Fill, OrderEvent, Signal, TradingState
 
 TS = st.integers(0, 4_102_444_800_000)
 PRICE = st.floats(0.0001, 1e6, allow_nan=False, allow_infinity=False)
@@ -302,3 +303,45 @@ def test_a_fill_row_is_the_validated_row(
         "spread_id": spread_id,
     }
     _same_row(ctx.out.fills[0], Fill(**values))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ctx=CONTEXT,
+    ts=TS,
+    status=st.sampled_from(list(TradingStatus)),
+    reason=REASON,
+    command_id=st.text("abc019-", max_size=128),
+    cash_cents=CENTS,
+    equity_cents=CENTS,
+    versions=st.integers(0, 5),
+)
+def test_a_state_row_is_the_validated_row(
+    ctx: AccountContext,
+    ts: int,
+    status: TradingStatus,
+    reason: str,
+    command_id: str,
+    cash_cents: int,
+    equity_cents: int,
+    versions: int,
+) -> None:
+    state = ctx.state
+    state.status, state.status_reason, state.command_id = status, reason, command_id
+    state.book.cash_cents, state.equity = cash_cents, equity_cents / 100
+    state.version = versions
+    ctx.record_state(ts)
+    expected = TradingState(
+        run_id=ctx.run_id,
+        account_id=ctx.account_id,
+        ts=ts,
+        status=status,
+        reason=reason[:1000],
+        command_id=command_id,
+        config_version=state.config.version,
+        version=versions + 1,
+        equity=equity_cents / 100,
+        cash=cash_cents / 100,
+        open_positions=0,
+    )
+    _same_row(ctx.out.states[0], expected)

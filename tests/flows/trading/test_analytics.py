@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from flows.trading.analytics import (
     RATIO_CAP,
     DayTracker,
+    daily_row,
     day_start_indices,
     end_of_day_equity,
     next_day_start_ms,
@@ -26,6 +27,7 @@ from flows.trading.analytics import (
 )
 from schemas.common import MAX_TS_MS, MIN_TS_MS
 from schemas.metrics import RunMetrics
+from schemas.tables import trusted_row
 from schemas.trading import DailyPerformance
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -225,15 +227,16 @@ equity_paths = st.lists(
 def test_daily_drawdown_does_not_depend_on_where_batches_are_cut(
     path: list[float], cuts: list[int], start: float
 ) -> None:
-    whole, batched, single = DayTracker(), DayTracker(), DayTracker()
-    for tracker in (whole, batched, single):
+    whole, batched, single, listed = DayTracker(), DayTracker(), DayTracker(), DayTracker()
+    for tracker in (whole, batched, single, listed):
         tracker.start(date(2026, 11, 25), start)
     whole.observe(np.array(path))
     for part in np.split(np.array(path), sorted(c for c in cuts if c <= len(path))):
         batched.observe(part)
+        listed.observe_values(part.tolist())
     for value in path:
         single.observe(value)
-    assert whole == batched == single
+    assert whole == batched == single == listed
     assert 0.0 <= whole.max_drawdown <= 1.0
     assert whole.high_water_mark == max(start, *path)
     # against a plain loop over the samples
@@ -368,3 +371,27 @@ def test_run_and_daily_metrics_are_always_finite(
     assert 0.0 <= metrics["win_rate"] <= 1.0
     assert 0.0 <= metrics["max_drawdown_duration_days"] <= (ts[-1] - ts[0]) / 86_400_000
     assert metrics["trade_count"] == len(pnls)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    path=equity_paths,
+    start=st.floats(1, 1e7),
+    trades=st.lists(st.tuples(st.integers(-(10**9), 10**9), st.integers(0, 10**6)), max_size=5),
+    ts=st.integers(0, 4_102_444_800_000),
+)
+def test_a_daily_row_is_stored_as_the_trusted_conversion_would_store_it(
+    path: list[float], start: float, trades: list[tuple[int, int]], ts: int
+) -> None:
+    tracker = DayTracker()
+    tracker.start(date(2026, 11, 25), start)
+    tracker.observe(np.array(path))
+    for pnl, commission in trades:
+        tracker.record_trade(pnl, commission)
+    fields = tracker.close(ts, path[-1])
+    row = daily_row("r:1", "bt-1", "acct", fields)
+    expected = trusted_row(
+        DailyPerformance, {"row_id": "r:1", "run_id": "bt-1", "account_id": "acct", **fields}
+    )
+    assert row == expected
+    assert [type(value) for value in row] == [type(value) for value in expected]

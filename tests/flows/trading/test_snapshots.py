@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.trading.orchestrator import WorstScenario
 from flows.trading.portfolio import new_book
 from flows.trading.snapshots import PositionGreeks, positions, snapshot_rows
 from flows.trading.valuation import equity
 from schemas.common import Side
+from schemas.tables import column_names, trusted_row
 from schemas.trading import PositionSnapshot
 from tests.flows.trading.books import CALL, CONTRACTS, TS, fill
 
@@ -52,3 +58,42 @@ def test_positions_and_snapshot_rows_carry_marks_greeks_and_account_totals() -> 
     assert rows == snapshot_rows(
         book, run_id="live", account_id="acct-1", ts=TS, marks=marks, greeks=greeks
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    trades=st.lists(
+        st.tuples(
+            st.sampled_from(range(len(CONTRACTS))),
+            st.sampled_from(list(Side)),
+            st.integers(1, 500),
+            st.floats(0.01, 5_000.0),
+        ),
+        max_size=8,
+    ),
+    mark=st.floats(0.0, 10_000.0),
+    delta=st.floats(-1e6, 1e6),
+    loss=st.floats(0.0, 1e7),
+)
+def test_snapshot_rows_are_stored_as_the_trusted_conversion_would_store_them(
+    trades: list[tuple[int, Side, int, float]], mark: float, delta: float, loss: float
+) -> None:
+    """The rows are built in column order without `trusted_row`'s conversion by column kind:
+    converting them again changes nothing, value or type, and reading them back validates."""
+    book = new_book(1_000_000.0)
+    for contract, side, quantity, price in trades:
+        fill(book, CONTRACTS[contract], side, quantity, price)
+    marks = dict.fromkeys(book.holdings, mark)
+    greeks = {name: PositionGreeks(delta=delta, theta=-delta) for name in book.holdings}
+    held = len(book.holdings)
+    scenario = WorstScenario(loss, 0.05, (), np.full(held, loss / 3))
+    rows = snapshot_rows(
+        book, run_id="bt-1", account_id="a", ts=TS, marks=marks, greeks=greeks, scenario=scenario
+    )
+    names = column_names(PositionSnapshot)
+    for row in rows.rows:
+        again = trusted_row(PositionSnapshot, dict(zip(names, row, strict=True)))
+        assert again == row
+        assert [type(value) for value in again] == [type(value) for value in row]
+    validated = [PositionSnapshot.model_validate(row.model_dump()) for row in rows]
+    assert [tuple(row.model_dump().values()) for row in validated] == rows.rows
