@@ -29,13 +29,21 @@ hypothesis_settings.load_profile("strikeflow")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Integration modules (servers, subprocesses, browsers: seconds to minutes each) first, the
-    quick ones after, each module's tests in their own order.
+    """The modules marked `long(seconds)` first, longest first; then the other integration
+    modules (servers, subprocesses, browsers); the quick ones last; each module's tests in their
+    own order.
 
     `make test` hands whole modules to its two workers in this order; started last, a long
     module would leave one worker idle at the end while the other finishes it alone."""
-    slow = {item.path for item in items if item.get_closest_marker("integration")}
-    items.sort(key=lambda item: item.path not in slow)  # stable: the order within a module stays
+    weight: dict[object, float] = {}
+    slow = set()
+    for item in items:
+        if (marker := item.get_closest_marker("long")) is not None:
+            weight[item.path] = float(marker.args[0])
+        if item.get_closest_marker("integration"):
+            slow.add(item.path)
+    # stable: the order within a module stays
+    items.sort(key=lambda item: (-weight.get(item.path, 0.0), item.path not in slow))
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ import pytest
 from schemas.settings import Settings
 from tests.api.test_api_server import TOKEN, Api, api_settings, served
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(60)]
 
 CONFIG = """
 cache.enabled = false  # each run starts from nothing: no crash replays, no files left behind

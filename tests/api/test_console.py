@@ -24,7 +24,7 @@ from tests.api.console_browser import (
 from tests.api.test_api_server import eventually
 from tests.flows_support import write_session_file
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600), pytest.mark.long(80)]
 
 if chromium_path() is None:  # make test installs it (Makefile: system-packages)
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)

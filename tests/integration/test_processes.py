@@ -26,7 +26,7 @@ from flows.sim.simulator import SimParams
 from schemas.settings import Settings
 from tests.flows_support import write_session_file
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(115)]
 
 
 def _env(settings: Settings | None) -> dict[str, str]:

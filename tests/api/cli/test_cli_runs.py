@@ -19,7 +19,7 @@ import yaml
 from schemas.settings import Settings
 from tests.flows_support import json_values, read_topic
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(45)]
 
 STRIKEFLOW = [sys.executable, "-m", "api"]
 

@@ -27,6 +27,8 @@ from schemas.config import (
 from schemas.trading import Fill
 from tests.pipeline import run, session
 
+pytestmark = pytest.mark.long(40)
+
 DAY = date(2026, 11, 25)
 FINAL = {"filled", "cancelled", "expired", "rejected"}
 

@@ -20,7 +20,7 @@ from schemas.settings import Settings, Topics
 from sinks.kafka.admin import producer
 from tests.flows_support import feed_session, read_topic
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(70)]
 
 OUTAGE_SECONDS = 8
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(75)]
 
 OLD_CPU = "X86_V3 X86_V4 AVX512_ICL"
 

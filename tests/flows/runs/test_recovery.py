@@ -20,7 +20,7 @@ from schemas.settings import Settings
 from tests.flows.stages.test_flow_kafka import CONFIGS
 from tests.flows_support import feed_session
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(30)]
 
 
 def _env(settings: Settings, data_dir: Path, configs: Path, **extra: str) -> dict[str, str]:

@@ -37,6 +37,8 @@ from schemas.config import (
 )
 from tests.pipeline import OPTIONS, SMALL_MARKET, option_messages, quote_book, run, session
 
+pytestmark = pytest.mark.long(50)
+
 FRIDAY = date(2026, 11, 27)
 TS = 1_795_000_000_000  # 2026-11-18, a Wednesday
 MODEL = ChainParams()

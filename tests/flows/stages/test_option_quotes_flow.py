@@ -27,7 +27,7 @@ from tests.flows.stages.test_flow_kafka import _without_run, other_database
 from tests.flows_support import DAY, read_topic, table_rows
 from tests.pipeline import SMALL_MARKET, quote_book
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(45)]
 
 CONFIGS = [
     AlgorithmConfig(
