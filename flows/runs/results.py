@@ -19,7 +19,7 @@ from flows.trading.research.metrics import (
     return_grid,
     with_research_metrics,
 )
-from schemas.common import ExitReason, money
+from schemas.common import ExitReason
 from schemas.config import AlgorithmConfig, BacktestRun
 from schemas.metrics import RunMetrics
 from schemas.tables import trusted
@@ -63,21 +63,7 @@ def _trade(closed: ClosedTrade, account_id: str, exit_reason: ExitReason) -> Tra
     """`closed.to_trade(account_id)` with the closing fill's exit reason, built without a
     validation (the booking made every value; a run has a trade for every other fill): the
     same model, tests/flows/runs/test_results.py checks."""
-    return trusted(
-        Trade,
-        account_id=account_id,
-        instrument=closed.instrument,
-        underlying=closed.underlying,
-        direction=closed.direction,
-        quantity=closed.quantity,
-        entry_ts=closed.entry_ts,
-        exit_ts=closed.exit_ts,
-        entry_price=closed.entry_price,
-        exit_price=closed.exit_price,
-        pnl=money(closed.pnl_cents),
-        commissions=money(closed.commissions_cents),
-        exit_reason=exit_reason,
-    )
+    return trusted(Trade, **closed.trade_fields(account_id), exit_reason=exit_reason)
 
 
 def account_results(

@@ -22,7 +22,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from flows.trading.chain import ChainParams, expiry_ts_ms, parse_occ_symbol
 from flows.trading.paper_broker import (
@@ -80,20 +80,24 @@ class ClosedTrade:
     pnl_cents: int
     commissions_cents: int
 
+    def trade_fields(self, account_id: str) -> dict[str, Any]:
+        """The `Trade` row's fields (all but the exit reason, which the closing fill knows)."""
+        return {
+            "account_id": account_id,
+            "instrument": self.instrument,
+            "underlying": self.underlying,
+            "direction": self.direction,
+            "quantity": self.quantity,
+            "entry_ts": self.entry_ts,
+            "exit_ts": self.exit_ts,
+            "entry_price": self.entry_price,
+            "exit_price": self.exit_price,
+            "pnl": money(self.pnl_cents),
+            "commissions": money(self.commissions_cents),
+        }
+
     def to_trade(self, account_id: str) -> Trade:
-        return Trade(
-            account_id=account_id,
-            instrument=self.instrument,
-            underlying=self.underlying,
-            direction=self.direction,
-            quantity=self.quantity,
-            entry_ts=self.entry_ts,
-            exit_ts=self.exit_ts,
-            entry_price=self.entry_price,
-            exit_price=self.exit_price,
-            pnl=money(self.pnl_cents),
-            commissions=money(self.commissions_cents),
-        )
+        return Trade(**self.trade_fields(account_id))
 
 
 @dataclass(slots=True)
