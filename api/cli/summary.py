@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from flows.runs.report import MIN_DAYS_FOR_ANNUALISED, metric_text, span_days
 from schemas.config import AlgorithmConfig
 
 if TYPE_CHECKING:
@@ -124,7 +125,14 @@ def print_backtest(console: Console, result: BacktestResult) -> None:
     for name in RANKING_METRICS:
         table.add_column(name, justify="right")
     for rank, r in enumerate(ranked(result), 1):
-        values = r.metrics.values()
-        table.add_row(str(rank), r.account_id, *(f"{values[n]:,.4f}" for n in RANKING_METRICS))
+        values, days = r.metrics.values(), span_days(r)
+        table.add_row(
+            str(rank), r.account_id, *(metric_text(n, values[n], days) for n in RANKING_METRICS)
+        )
     console.print(table)
+    if any(span_days(r) < MIN_DAYS_FOR_ANNUALISED for r in result.accounts):
+        console.print(
+            f"n/a: annualised metrics read daily returns; a run shorter than "
+            f"{MIN_DAYS_FOR_ANNUALISED} days has too few."
+        )
     console.print(f"fingerprint: {result.run.fingerprint}", overflow="ignore", crop=False)

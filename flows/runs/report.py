@@ -97,8 +97,10 @@ MIN_DAYS_FOR_ANNUALISED = 2
 ANNUALISED = frozenset({"cagr", "sharpe", "sortino", "calmar", "annual_volatility"})
 
 
-def _number(name: str, value: float, days: float) -> str:
-    """A metric as its unit prints: counts as integers, ratios as percentages."""
+def metric_text(name: str, value: float, days: float) -> str:
+    """A metric as its unit prints: counts as integers, ratios as percentages; an annualised
+    metric of a run shorter than `MIN_DAYS_FOR_ANNUALISED` days as n/a. The report and the
+    CLI's table both print metrics this way."""
     if name in ANNUALISED and days < MIN_DAYS_FOR_ANNUALISED:
         return "n/a"
     unit = RunMetrics.UNITS.get(name, "number")
@@ -113,7 +115,8 @@ def _number(name: str, value: float, days: float) -> str:
     return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
 
 
-def _days(result: AccountResult) -> float:
+def span_days(result: AccountResult) -> float:
+    """The days from the account's first sample to its last."""
     return float(result.ts[-1] - result.ts[0]) / 86_400_000 if len(result.ts) else 0.0
 
 
@@ -124,7 +127,7 @@ def _metric_rows(results: Sequence[AccountResult]) -> str:
         + html.escape(result.account_id)
         + "</td>"
         + "".join(
-            f"<td>{_number(name, result.metrics.values()[name], _days(result))}</td>"
+            f"<td>{metric_text(name, result.metrics.values()[name], span_days(result))}</td>"
             for name in SHOWN_METRICS
         )
         + "</tr>"
