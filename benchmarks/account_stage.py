@@ -21,6 +21,7 @@ import argparse
 import gc
 import statistics
 import time
+from collections.abc import Iterator
 
 import numpy as np
 from backtest_peers import SLOW, START_MS, sar_config
@@ -41,12 +42,17 @@ def series(bars: int) -> tuple[np.ndarray, np.ndarray]:
     return START_MS + 1000 * np.arange(bars, dtype=np.int64), close
 
 
-def run_stage(ts: np.ndarray, close: np.ndarray, config: AlgorithmConfig, chunk: int) -> int:
-    """The account stage over the bars (bid = ask = the close), in segments of `chunk`; the
-    fill legs. Each segment's rows are dropped once counted, as the flow hands them on to its
-    sinks: keeping them all would make the collector's passes over live objects part of the
-    figure."""
-    state, params, fills = new_account(config), AccountParams(run_id="bench"), 0
+def segments(
+    ts: np.ndarray,
+    quotes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    symbol: str,
+    chunk: int,
+    volume: int = 1,
+) -> Iterator[tuple[Segment, int]]:
+    """The bars of one symbol as the flow's merge hands them to the account stage: segments of
+    `chunk` ticks, each with the horizon before which no tick is still to come. `quotes`: the
+    bid, ask and last columns."""
+    bid, ask, last = quotes
     n = len(ts)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
@@ -54,15 +60,24 @@ def run_stage(ts: np.ndarray, close: np.ndarray, config: AlgorithmConfig, chunk:
         segment = Segment(
             ts=ts[start:stop],
             codes=np.zeros(size, dtype=np.int32),
-            symbols=("RW",),
-            bid=close[start:stop],
-            ask=close[start:stop],
-            last=close[start:stop],
-            volume=np.ones(size, dtype=np.int64),
+            symbols=(symbol,),
+            bid=bid[start:stop],
+            ask=ask[start:stop],
+            last=last[start:stop],
+            volume=np.full(size, volume, dtype=np.int64),
             partition=np.zeros(size, dtype=np.int32),
             offsets=np.arange(start, stop, dtype=np.int64),
         )
-        horizon = int(ts[stop]) if stop < n else int(ts[-1]) + 1
+        yield segment, int(ts[stop]) if stop < n else int(ts[-1]) + 1
+
+
+def run_stage(ts: np.ndarray, close: np.ndarray, config: AlgorithmConfig, chunk: int) -> int:
+    """The account stage over the bars (bid = ask = the close), in segments of `chunk`; the
+    fill legs. Each segment's rows are dropped once counted, as the flow hands them on to its
+    sinks: keeping them all would make the collector's passes over live objects part of the
+    figure."""
+    state, params, fills = new_account(config), AccountParams(run_id="bench"), 0
+    for segment, horizon in segments(ts, (close, close, close), "RW", chunk):
         fills += len(advance(state, segment, horizon, params).fills)
     return fills
 

@@ -20,12 +20,12 @@ import gc
 import time
 
 import numpy as np
+from account_stage import segments
 from common import load_average, machine_line
 from walk_forward import FASTS, SLOWS, START_MS, config
 
 from flows.accounts.state import AccountParams, new_account
 from flows.accounts.timeline import advance
-from flows.trading.ticks import Segment
 
 
 def series(bars: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,22 +39,8 @@ def run_stage(ts: np.ndarray, mid: np.ndarray, chunk: int) -> int:
     """Every account over the bars, a segment at a time; the rows they made."""
     params = AccountParams(run_id="bench")
     states = [new_account(config(fast, slow)) for fast in FASTS for slow in SLOWS]
-    n, rows = len(ts), 0
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        size = stop - start
-        segment = Segment(
-            ts=ts[start:stop],
-            codes=np.zeros(size, dtype=np.int32),
-            symbols=("AAPL",),
-            bid=mid[start:stop] - 0.01,
-            ask=mid[start:stop] + 0.01,
-            last=mid[start:stop],
-            volume=np.full(size, 100, dtype=np.int64),
-            partition=np.zeros(size, dtype=np.int32),
-            offsets=np.arange(start, stop, dtype=np.int64),
-        )
-        horizon = int(ts[stop]) if stop < n else int(ts[-1]) + 1
+    rows = 0
+    for segment, horizon in segments(ts, (mid - 0.01, mid + 0.01, mid), "AAPL", chunk, volume=100):
         for state in states:
             rows += len(advance(state, segment, horizon, params))
     return rows
