@@ -18,6 +18,7 @@ from flows.accounts.state import AccountParams, AccountState, Outputs
 from flows.trading.ids import joined_id, make_id
 from flows.trading.orchestrator import Verdict
 from flows.trading.orders import RestingOrder
+from flows.trading.per_config import PerConfig
 from flows.trading.portfolio import FillOutcome
 from flows.trading.strategies import RawSignal, StrategyConfig, strategy_name
 from schemas.common import (
@@ -35,18 +36,8 @@ from schemas.trading import Alert, Decision, Fill, OrderEvent, Signal, TradingSt
 TEXT_LIMIT = 1000  # characters kept of a reason or a message
 
 
-# Each strategy config's label, by the config's id (holding the config, so the id stays its
-# own): formatting it for every signal cost as much as the rest of the signal row.
-_NAMES: dict[int, tuple[StrategyConfig, str]] = {}
-
-
-def _strategy_name(config: StrategyConfig) -> str:
-    found = _NAMES.get(id(config))
-    if found is None or found[0] is not config:
-        if len(_NAMES) > 4096:  # configs replaced over a long life: start again
-            _NAMES.clear()
-        found = _NAMES[id(config)] = (config, strategy_name(config))
-    return found[1]
+# Formatting a strategy's label for every signal cost as much as the rest of the signal row.
+_strategy_name: PerConfig[StrategyConfig, str] = PerConfig(strategy_name)
 
 
 def _direction(value: Direction) -> Direction:

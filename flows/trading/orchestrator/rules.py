@@ -26,6 +26,7 @@ from flows.trading.orchestrator.verdicts import (
     past_limit,
     reject,
 )
+from flows.trading.per_config import PerConfig
 from schemas.common import TradingStatus
 from schemas.config import RiskLimits
 
@@ -274,21 +275,16 @@ def _switched_on(rule: Rule, limits: RiskLimits) -> bool:
     return not off.get(rule, False)
 
 
-# The rules that can reject under each limits object seen, for closing and for opening orders:
-# most limits are off in most configs, and running every rule for every order costs more than
-# deciding. Keyed by id, holding the limits object so that the id cannot be reused.
-_RULES_OF: dict[int, tuple[RiskLimits, tuple[Rule, ...], tuple[Rule, ...]]] = {}
+def _rules_on(limits: RiskLimits) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+    """The rules that can reject under `limits`, for closing and for opening orders."""
+    every = tuple(rule for rule in _EVERY_ORDER if _switched_on(rule, limits))
+    opening = tuple(rule for rule in _OPENING_ORDER if _switched_on(rule, limits))
+    return every, opening
 
 
-def _rules_for(limits: RiskLimits) -> tuple[RiskLimits, tuple[Rule, ...], tuple[Rule, ...]]:
-    found = _RULES_OF.get(id(limits))
-    if found is None or found[0] is not limits:
-        if len(_RULES_OF) > 4096:  # configs replaced over a long life: start again
-            _RULES_OF.clear()
-        every = tuple(rule for rule in _EVERY_ORDER if _switched_on(rule, limits))
-        opening = tuple(rule for rule in _OPENING_ORDER if _switched_on(rule, limits))
-        found = _RULES_OF[id(limits)] = (limits, every, opening)
-    return found
+# Most limits are off in most configs, and running every rule for every order cost more than
+# deciding.
+_rules_for: PerConfig[RiskLimits, tuple[tuple[Rule, ...], tuple[Rule, ...]]] = PerConfig(_rules_on)
 
 
 def decide(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict:
@@ -303,7 +299,7 @@ def decide(view: RiskView, intent: OrderIntent, limits: RiskLimits) -> Verdict:
     loss_streak, window_drawdown, low_performance), the seconds since their lock started against
     its length; max_scenario_loss, currency.
     """
-    _, every, opening = _rules_for(limits)
+    every, opening = _rules_for(limits)
     for rule in opening if intent.opens else every:
         verdict = rule(view, intent, limits)
         if verdict is not None:
